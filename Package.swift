@@ -1,0 +1,98 @@
+// swift-tools-version: 6.1
+//
+// The CloudEvents transport toolkit for Swift.
+//
+// Layout (given by the client): the core model, formats, message layer, transport
+// protocols and the `ce` tool live in `Sources/`; each protocol binding is its own
+// product under `Bindings/` so that a user of one binding never needs another's C
+// library; the conformance corpus and runner live in `Conformance/`.
+import PackageDescription
+
+let upcomingFeatures: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "swift-cloudevents",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "CloudEvents", targets: ["CloudEvents"]),
+        .library(name: "CloudEventsProtobuf", targets: ["CloudEventsProtobuf"]),
+        .library(name: "CloudEventsConformance", targets: ["CloudEventsConformance"]),
+        .executable(name: "ce", targets: ["ce"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: Core
+        .target(
+            name: "CloudEvents",
+            path: "Sources/CloudEvents",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: Protobuf format
+        // libprotobuf-c through pkg-config; the protoc-c output for cloudevents.proto
+        // (regenerate with Scripts/generate-protobuf); the Swift codec; its tests.
+        .systemLibrary(
+            name: "CProtobufC",
+            path: "Sources/CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"]), .brew(["protobuf-c"])]
+        ),
+        .target(
+            name: "CCloudEventsProtobuf",
+            dependencies: ["CProtobufC"],
+            path: "Sources/CCloudEventsProtobuf",
+            exclude: ["proto"]
+        ),
+        .target(
+            name: "CloudEventsProtobuf",
+            dependencies: ["CloudEvents", "CCloudEventsProtobuf"],
+            path: "Sources/CloudEventsProtobuf",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsProtobufTests",
+            dependencies: ["CloudEventsProtobuf", "CloudEvents"],
+            path: "Tests/CloudEventsProtobufTests",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: Conformance
+        .target(
+            name: "CloudEventsConformance",
+            dependencies: ["CloudEvents"],
+            path: "Conformance/Sources/CloudEventsConformance",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: The `ce` tool
+        .executableTarget(
+            name: "ce",
+            dependencies: [
+                "CloudEvents",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/ce",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "CloudEventsTests",
+            dependencies: ["CloudEvents", "CloudEventsConformance"],
+            path: "Tests/CloudEventsTests",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CECommandTests",
+            dependencies: ["ce", "CloudEvents"],
+            path: "Tests/CECommandTests",
+            swiftSettings: upcomingFeatures
+        ),
+    ]
+)

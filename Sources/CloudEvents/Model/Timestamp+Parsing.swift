@@ -1,0 +1,120 @@
+extension Timestamp {
+    /// Parses RFC 3339 `date-time` text.
+    ///
+    /// Accepts any number of fraction digits (nanoseconds are kept; more digits are kept in
+    /// the text), `Z` or `±hh:mm` (required), `-00:00`, lowercase `t` and `z`, and the leap
+    /// second `:60`. Rejects a missing offset, single-digit fields, a space instead of `T`
+    /// and impossible dates such as February 30.
+    ///
+    /// - Throws: ``TimestampError`` saying where the text breaks the grammar.
+    public init(rfc3339 text: String) throws(TimestampError) {
+        var text = text
+        let result = text.withUTF8 { utf8 in
+            Result { () throws(TimestampError) -> Timestamp in
+                try Timestamp(rfc3339: UnsafeRawBufferPointer(utf8), text: nil)
+            }
+        }
+        self = try result.get()
+    }
+
+    /// Parses the UTF-8 bytes of an RFC 3339 timestamp. `text`, when given, is the same
+    /// text as a String, used when it has to be kept verbatim.
+    init(rfc3339 bytes: UnsafeRawBufferPointer, text: String?) throws(TimestampError) {
+        var reader = TimestampReader(bytes: bytes)
+        let year = try reader.number(digits: 4, field: "year")
+        try reader.expect(UInt8(ascii: "-"), "'-' after the year")
+        let month = try reader.number(digits: 2, field: "month")
+        try reader.expect(UInt8(ascii: "-"), "'-' after the month")
+        let day = try reader.number(digits: 2, field: "day")
+        var keepVerbatim = false
+        switch try reader.next("'T' between date and time") {
+        case UInt8(ascii: "T"): break
+        case UInt8(ascii: "t"): keepVerbatim = true
+        default: throw .unexpectedCharacter(position: reader.index - 1, expected: "'T' between date and time")
+        }
+        let hour = try reader.number(digits: 2, field: "hour")
+        try reader.expect(UInt8(ascii: ":"), "':' after the hour")
+        let minute = try reader.number(digits: 2, field: "minute")
+        try reader.expect(UInt8(ascii: ":"), "':' after the minute")
+        let second = try reader.number(digits: 2, field: "second")
+
+        var nanosecond = 0
+        var fractionDigits = 0
+        if reader.peek() == UInt8(ascii: ".") {
+            reader.index += 1
+            while let byte = reader.peek(), byte >= 0x30 && byte <= 0x39 {
+                if fractionDigits < 9 { nanosecond = nanosecond * 10 + Int(byte - 0x30) }
+                fractionDigits += 1
+                reader.index += 1
+            }
+            guard fractionDigits > 0 else {
+                throw .unexpectedCharacter(position: reader.index, expected: "a digit after '.'")
+            }
+            for _ in min(fractionDigits, 9)..<9 { nanosecond *= 10 }
+            if fractionDigits > 9 { keepVerbatim = true }
+        }
+
+        var offset = 0
+        var unknownOffset = false
+        var zulu = false
+        switch try reader.next("UTC offset ('Z' or ±hh:mm)") {
+        case UInt8(ascii: "Z"): zulu = true
+        case UInt8(ascii: "z"): zulu = true; keepVerbatim = true
+        case let sign where sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"):
+            let hours = try reader.number(digits: 2, field: "offset hour")
+            try reader.expect(UInt8(ascii: ":"), "':' in the UTC offset")
+            let minutes = try reader.number(digits: 2, field: "offset minute")
+            guard hours <= 23 else { throw .fieldOutOfRange("offset hour") }
+            guard minutes <= 59 else { throw .fieldOutOfRange("offset minute") }
+            offset = (hours * 60 + minutes) * (sign == UInt8(ascii: "-") ? -1 : 1)
+            unknownOffset = sign == UInt8(ascii: "-") && offset == 0
+        default:
+            throw .unexpectedCharacter(position: reader.index - 1, expected: "UTC offset ('Z' or ±hh:mm)")
+        }
+        guard reader.index == bytes.count else { throw .trailingCharacters(position: reader.index) }
+        try Self.checkRanges(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+
+        self.init(
+            uncheckedYear: year, month: month, day: day, hour: hour, minute: minute, second: second,
+            nanosecond: nanosecond, fractionDigits: min(fractionDigits, 9), utcOffsetMinutes: offset,
+            isOffsetUnknown: unknownOffset, usesZulu: zulu,
+            verbatim: keepVerbatim ? (text ?? String(decoding: bytes, as: UTF8.self)) : nil)
+    }
+}
+
+/// A cursor over the bytes of a timestamp.
+private struct TimestampReader {
+    let bytes: UnsafeRawBufferPointer
+    var index = 0
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    func peek() -> UInt8? {
+        index < bytes.count ? bytes[index] : nil
+    }
+
+    mutating func next(_ expected: String) throws(TimestampError) -> UInt8 {
+        guard index < bytes.count else { throw .truncated(expected: expected) }
+        defer { index += 1 }
+        return bytes[index]
+    }
+
+    mutating func expect(_ byte: UInt8, _ expected: String) throws(TimestampError) {
+        guard try next(expected) == byte else { throw .unexpectedCharacter(position: index - 1, expected: expected) }
+    }
+
+    /// Exactly `digits` decimal digits.
+    mutating func number(digits: Int, field: String) throws(TimestampError) -> Int {
+        var value = 0
+        for _ in 0..<digits {
+            let byte = try next("\(digits)-digit \(field)")
+            guard byte >= 0x30 && byte <= 0x39 else {
+                throw .unexpectedCharacter(position: index - 1, expected: "\(digits)-digit \(field)")
+            }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
+    }
+}
