@@ -1,0 +1,120 @@
+import Synchronization
+
+/// An in-process binding, like sdk-go's `gochan`: a sender and a receiver joined by a
+/// bounded queue, with real settlement semantics, for tests and for wiring components of
+/// one process together.
+///
+/// - ``send(_:)-(CloudEvent)`` returns once a consumer **accepted** the event; a
+///   rejection throws ``TransportError`` with code `.rejected` and the reason.
+/// - ``Delivery/release()`` (or dropping a delivery unsettled) delivers the message again,
+///   up to ``Configuration/maximumDeliveryAttempts`` times; then `send` throws `.notDelivered`.
+/// - A full queue makes `send` wait (back-pressure); nothing is dropped.
+///
+/// Messages travel in the configured content mode, encoded as a real binding would encode
+/// them, so tests exercise the message layer too.
+public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
+    public struct Configuration: Sendable {
+        /// Deliveries buffered before senders wait. Default 64.
+        public var capacity: Int = 64
+        /// How ``send(_:)-(CloudEvent)`` encodes events. Default binary.
+        public var mode: ContentMode = .binary
+        /// The format for structured and batch mode. Default JSON.
+        public var format: any EventFormat = JSONEventFormat()
+        /// How often one message is delivered before the sender gives up. Default 5.
+        public var maximumDeliveryAttempts: Int = 5
+
+        public init() {}
+
+        /// A configuration taken from an endpoint's `mode` and `format` options.
+        public init(endpoint: Endpoint, formats: EventFormatRegistry = .standard) throws(TransportError) {
+            if let mode = endpoint.contentMode { self.mode = mode }
+            if let name = endpoint.formatName {
+                guard let format = formats.format(named: name) else {
+                    throw TransportError(.invalidEndpoint, "format '\(name)' is not available for \(endpoint)")
+                }
+                self.format = format
+            }
+        }
+    }
+
+    public let configuration: Configuration
+    private let stream: DeliveryStream
+    private let continuation: DeliveryStream.Continuation
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.capacity)
+    }
+
+    /// Runs `body` with a new channel and closes the channel afterwards.
+    public static func withChannel<Result>(
+        configuration: Configuration = Configuration(),
+        _ body: (InProcessChannel) async throws -> Result
+    ) async rethrows -> Result {
+        let channel = InProcessChannel(configuration: configuration)
+        defer { channel.close() }
+        return try await body(channel)
+    }
+
+    /// Encodes `event` in the configured mode and format, sends it, and waits for a
+    /// consumer to accept it.
+    public func send(_ event: CloudEvent) async throws {
+        let message: Message
+        do {
+            message = try Message(event, mode: configuration.mode, format: configuration.format)
+        } catch {
+            throw TransportError(.invalidMessage, "cannot encode event '\(event.id)'", underlying: error)
+        }
+        try await send(message)
+    }
+
+    /// Sends `message` as it is and waits for a consumer to accept it.
+    public func send(_ message: Message) async throws {
+        for _ in 0..<max(1, configuration.maximumDeliveryAttempts) {
+            let (settlements, settled) = AsyncStream<Settlement>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            // Handed over as a temporary: the sender must not keep the delivery alive while
+            // it waits, or a consumer dropping it unsettled would never release it.
+            try await continuation.send(Delivery(message: message) { settlement in
+                settled.yield(settlement)
+                settled.finish()
+            })
+            var iterator = settlements.makeAsyncIterator()
+            guard let settlement = await iterator.next() else { throw CancellationError() }
+            switch settlement {
+            case .accepted: return
+            case .rejected(let reason): throw TransportError(.rejected, "the consumer rejected the message: \(reason)")
+            case .released: continue
+            }
+        }
+        throw TransportError(
+            .notDelivered, "the message was released \(configuration.maximumDeliveryAttempts) times and not delivered")
+    }
+
+    public func deliveries() -> DeliveryStream {
+        stream
+    }
+
+    /// Ends the deliveries; waiting and later sends fail with `.closed`.
+    public func close() {
+        continuation.finish()
+    }
+
+    // MARK: Named channels
+
+    private static let named = Mutex<[String: InProcessChannel]>([:])
+
+    /// The process-wide channel for `memory://name` endpoints, created on first use with
+    /// the endpoint's `mode` and `format`.
+    public static func channel(for endpoint: Endpoint, formats: EventFormatRegistry = .standard) throws(TransportError) -> InProcessChannel {
+        guard endpoint.scheme == "memory" else {
+            throw TransportError(.invalidEndpoint, "\(endpoint) is not a memory:// endpoint")
+        }
+        let configuration = try Configuration(endpoint: endpoint, formats: formats)
+        return named.withLock { channels in
+            if let channel = channels[endpoint.host] { return channel }
+            let channel = InProcessChannel(configuration: configuration)
+            channels[endpoint.host] = channel
+            return channel
+        }
+    }
+}

@@ -1,0 +1,79 @@
+/// Builds a ``CloudEvent`` from the attributes and data of a binary-mode message.
+///
+/// Core attributes get their spec types: a `time` that arrives as a String (as header
+/// bindings deliver it) is parsed as a Timestamp. Extensions keep the type the binding
+/// gave them: header bindings cannot carry types, so their extensions stay Strings (spec
+/// edge case 13). Data is classified by `datacontenttype` with
+/// ``EventData/init(bytes:contentType:)``.
+public struct CloudEventBuilder: BinaryMessageWriter {
+    private var attributes: [BinaryAttribute] = []
+    private var data: [UInt8]?
+    private let extensionTypes: ExtensionTypes
+
+    /// - Parameter extensionTypes: extensions to parse from their canonical strings.
+    public init(extensionTypes: ExtensionTypes = .none) {
+        self.extensionTypes = extensionTypes
+    }
+
+    public mutating func writeAttribute(_ name: String, _ value: AttributeValue) throws(MessageError) {
+        if attributes.contains(where: { $0.name == name }) { throw MessageError(.duplicateAttribute(name)) }
+        attributes.append(BinaryAttribute(name: name, value: value))
+    }
+
+    public mutating func writeData(_ bytes: [UInt8]) throws(MessageError) {
+        data = bytes
+    }
+
+    /// An extension's value converted to its registered type, if it has one.
+    private func typed(_ attribute: BinaryAttribute, specVersion: SpecVersion) throws(Violation) -> AttributeValue {
+        guard !specVersion.isCoreAttribute(attribute.name) else { return attribute.value }
+        do {
+            return try extensionTypes.typed(attribute.value, for: attribute.name)
+        } catch {
+            throw Violation(attribute: attribute.name, rule: error)
+        }
+    }
+
+    /// The event, validated.
+    ///
+    /// - Throws: ``MessageError`` for a missing or unsupported `specversion`, or with every
+    ///   attribute violation.
+    public func build() throws(MessageError) -> CloudEvent {
+        guard let specAttribute = attributes.first(where: { $0.name == "specversion" }) else {
+            throw MessageError(.missingSpecVersion)
+        }
+        let specText = specAttribute.value.canonicalString
+        guard let specVersion = SpecVersion(rawValue: specText) else {
+            throw MessageError(.unsupportedSpecVersion(specText))
+        }
+        var event = CloudEvent(id: "", source: "", type: "", specVersion: specVersion)
+        var violations: [Violation] = []
+        var seenRequired = Set<String>()
+        for attribute in attributes where attribute.name != "specversion" {
+            do {
+                try event.setAttribute(attribute.name, to: try typed(attribute, specVersion: specVersion))
+                if attribute.name == "id" || attribute.name == "source" || attribute.name == "type" {
+                    seenRequired.insert(attribute.name)
+                }
+            } catch {
+                violations.append(error)
+            }
+        }
+        for name in ["id", "source", "type"] where !seenRequired.contains(name) && !violations.contains(where: { $0.attribute == name }) {
+            violations.append(Violation(attribute: name, rule: .missing))
+        }
+        if let data {
+            event.data = EventData(bytes: data, contentType: event.dataContentType)
+        }
+        do {
+            try event.validate()
+        } catch {
+            let reported = Set(violations.map(\.attribute))
+            violations += error.violations.filter { !reported.contains($0.attribute) }
+        }
+        guard violations.isEmpty else {
+            throw MessageError(.invalidEvent(CloudEventValidationError(violations: violations)))
+        }
+        return event
+    }
+}

@@ -1,0 +1,52 @@
+/// Why a message could not be read as, or written from, a CloudEvent.
+public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Reason: Sendable, Hashable {
+        /// A binary-mode message without `specversion`.
+        case missingSpecVersion
+        /// A `specversion` this toolkit does not implement.
+        case unsupportedSpecVersion(String)
+        /// The same attribute twice (e.g. `ce-ID` and `ce-id`).
+        case duplicateAttribute(String)
+        /// Attributes that break the spec's rules; every one found.
+        case invalidEvent(CloudEventValidationError)
+        /// A structured body that its format could not decode.
+        case format(EventFormatError)
+        /// A structured or batch media type no registered format handles.
+        case unsupportedFormat(String)
+        /// A batch was given to something that carries one event at a time.
+        case batchNotSupported
+        /// One event was asked for, but the message is a batch.
+        case isBatch
+        /// The native message breaks the binding's rules (names the rule).
+        case invalidMessage(String)
+    }
+
+    public var reason: Reason
+
+    public init(_ reason: Reason) {
+        self.reason = reason
+    }
+
+    /// The attribute violations, when the error is about attribute values.
+    public var violations: [Violation] {
+        switch reason {
+        case .invalidEvent(let error): error.violations
+        case .format(let error): error.violations
+        default: []
+        }
+    }
+
+    public var description: String {
+        switch reason {
+        case .missingSpecVersion: "attribute 'specversion' is required but missing"
+        case .unsupportedSpecVersion(let value): "attribute 'specversion' has unsupported value '\(value)' (supported: 1.0, 0.3)"
+        case .duplicateAttribute(let name): "attribute '\(name)' appears more than once"
+        case .invalidEvent(let error): error.description
+        case .format(let error): error.description
+        case .unsupportedFormat(let mediaType): "no event format is registered for media type '\(mediaType)'"
+        case .batchNotSupported: "this binding has no batch mode"
+        case .isBatch: "the message is a batch; read it with events(formats:)"
+        case .invalidMessage(let message): message
+        }
+    }
+}
