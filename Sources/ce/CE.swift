@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// `ce`: send, receive and convert CloudEvents from the command line.
+///
+/// Exit codes: 0 success; 1 invalid input (an event or message that breaks a rule; one line
+/// on stderr names it); 2 timeout; 3 transport failure (connection, rejection).
+@main
+struct CE: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ce",
+        abstract: "Send, receive and convert CloudEvents.",
+        discussion: """
+            Endpoints are URLs: memory://name (in-process), and, as their bindings land, \
+            http(s)://, mqtt(s)://, amqp(s)://, nats://. Query options: mode=binary|structured|batch, \
+            format=json|protobuf.
+            """,
+        subcommands: [ConvertCommand.self, SendCommand.self, ListenCommand.self]
+    )
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import CloudEvents
+
+/// The formats `ce` knows, by name.
+enum FormatName: String, ExpressibleByArgument, CaseIterable {
+    case json
+    case protobuf
+
+    var format: any EventFormat {
+        get throws {
+            guard let format = Formats.registry.format(named: rawValue) else {
+                throw Console.fail("the \(rawValue) format is not available in this build", ExitStatus.invalidInput)
+            }
+            return format
+        }
+    }
+}
+
+enum Formats {
+    /// Every format this build of `ce` can read and write.
+    static let registry = EventFormatRegistry.standard
+}
+
+/// `--mode` values.
+enum ModeName: String, ExpressibleByArgument, CaseIterable {
+    case binary
+    case structured
+    case batch
+
+    var mode: ContentMode { ContentMode(rawValue: rawValue)! }
+}
