@@ -1,0 +1,352 @@
+internal import CCloudEventsProtobuf
+import CloudEvents
+
+/// Unpacks with protobuf-c into an ``UnpackArena`` and maps the C structs to
+/// `CloudEvent`s, checking what protobuf-c does not (UTF-8, the CloudEvents rules).
+enum ProtobufDecoder {
+    static func decodeEvent(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> CloudEvent {
+        try UnpackArena.withUnpackArena { allocator, arena throws(EventFormatError) in
+            let message = withBytes(bytes) { io__cloudevents__v1__cloud_event__unpack(allocator, bytes.count, $0) }
+            guard let message else {
+                throw EventFormatError(.malformed(
+                    "not a valid io.cloudevents.v1.CloudEvent Protobuf message (truncated, or a field with the wrong wire type)"))
+            }
+            return try EventReader(arena: arena).event(message)
+        }
+    }
+
+    static func decodeBatch(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> [CloudEvent] {
+        try UnpackArena.withUnpackArena { allocator, arena throws(EventFormatError) in
+            let batch = withBytes(bytes) { io__cloudevents__v1__cloud_event_batch__unpack(allocator, bytes.count, $0) }
+            guard let batch else {
+                throw EventFormatError(.malformed(
+                    "not a valid io.cloudevents.v1.CloudEventBatch Protobuf message (truncated, or a field with the wrong wire type)"))
+            }
+            let reader = EventReader(arena: arena)
+            var events: [CloudEvent] = []
+            events.reserveCapacity(batch.pointee.n_events)
+            for index in 0..<batch.pointee.n_events {
+                guard let message = batch.pointee.events[index] else { continue }
+                do throws(EventFormatError) {
+                    events.append(try reader.event(message))
+                } catch var error {
+                    error.batchIndex = index
+                    throw error
+                }
+            }
+            return events
+        }
+    }
+
+    /// The input's address; protobuf-c reads nothing of an empty input, but wants a pointer.
+    private static func withBytes<R>(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafePointer<UInt8>) -> R) -> R {
+        if let base = bytes.baseAddress { return body(base.assumingMemoryBound(to: UInt8.self)) }
+        var empty: UInt8 = 0
+        return body(&empty)
+    }
+}
+
+/// Reads one unpacked `CloudEvent` struct.
+private struct EventReader {
+    let arena: UnpackArena
+
+    func event(_ message: UnsafeMutablePointer<CEvent>) throws(EventFormatError) -> CloudEvent {
+        let specVersion = try self.specVersion(message.pointee.spec_version)
+        var violations: [Violation] = []
+        let id = requiredString(message.pointee.id, "id", &violations)
+        let source = requiredString(message.pointee.source, "source", &violations)
+        let type = requiredString(message.pointee.type, "type", &violations)
+        var event = CloudEvent(id: id, source: source, type: type, specVersion: specVersion)
+
+        // 0.3 only: `datacontentencoding` says how text data is encoded; it is not kept.
+        var base64 = false
+        let count = message.pointee.n_attributes
+        // Duplicate keys: compared byte by byte in small maps, through a set in large ones.
+        var seenNames: Set<String>? = count > 16 ? Set(minimumCapacity: count) : nil
+        for index in 0..<count {
+            guard let entry = message.pointee.attributes[index] else { continue }
+            let key = bytes(ofString: entry.pointee.key)
+            let kind = AttributeKey(key, specVersion)
+            if kind == .required {
+                // id, source, type and specversion have their own fields: a second value.
+                throw EventFormatError(.duplicateAttribute(String(decoding: key, as: UTF8.self)))
+            }
+            if seenNames == nil {
+                for previous in 0..<index {
+                    guard let other = message.pointee.attributes[previous],
+                          key.elementsEqual(bytes(ofString: other.pointee.key)) else { continue }
+                    throw EventFormatError(.duplicateAttribute(String(decoding: key, as: UTF8.self)))
+                }
+            }
+            guard let name = string(entry.pointee.key, key) else {
+                violations.append(Violation(attribute: String(decoding: key, as: UTF8.self), rule: .invalidUTF8))
+                continue
+            }
+            if seenNames != nil, !seenNames!.insert(name).inserted {
+                throw EventFormatError(.duplicateAttribute(name))
+            }
+            guard let value = try attributeValue(entry.pointee.value, name, &violations) else { continue }
+
+            switch kind {
+            case .required:
+                break
+            case .contentEncoding:
+                guard let text = value.stringValue else {
+                    violations.append(Violation(attribute: name, rule: .wrongType(expected: .string, actual: value.type)))
+                    continue
+                }
+                guard text.lowercased() == "base64" else {
+                    violations.append(Violation(attribute: name, rule: .unsupportedValue(text)))
+                    continue
+                }
+                base64 = true
+            case .core:
+                do {
+                    try event.setAttribute(name, to: value)
+                } catch {
+                    violations.append(error)
+                }
+            case .extension:
+                event.extensions[name] = value
+            }
+        }
+
+        event.data = try data(message, dataContentType: event.dataContentType, base64: base64)
+        if message.pointee.data_case == IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_PROTO_DATA && event.dataContentType == nil {
+            event.dataContentType = "application/protobuf"
+        }
+
+        do {
+            try event.validate()
+        } catch {
+            // Attributes that failed above were left empty or absent; report each once.
+            let failed = Set(violations.map(\.attribute))
+            violations += error.violations.filter { !failed.contains($0.attribute) }
+        }
+        guard violations.isEmpty else {
+            throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: violations)))
+        }
+        return event
+    }
+
+    /// What a map key means, decided on its bytes.
+    private enum AttributeKey {
+        /// `id`, `source`, `type`, `specversion`: not allowed in the map.
+        case required
+        /// `datacontenttype`, `subject`, `time`, and `dataschema` (1.0) or `schemaurl` (0.3).
+        case core
+        /// `datacontentencoding` in 0.3.
+        case contentEncoding
+        /// Anything else, including the other version's names.
+        case `extension`
+
+        init(_ key: UnsafeRawBufferPointer, _ specVersion: SpecVersion) {
+            func equals(_ literal: StaticString) -> Bool {
+                guard key.count == literal.utf8CodeUnitCount else { return false }
+                for index in 0..<key.count where key[index] != literal.utf8Start[index] { return false }
+                return true
+            }
+            switch key.count {
+            case 2: self = equals("id") ? .required : .extension
+            case 4: self = equals("type") ? .required : equals("time") ? .core : .extension
+            case 6: self = equals("source") ? .required : .extension
+            case 7: self = equals("subject") ? .core : .extension
+            case 9: self = specVersion == .v0_3 && equals("schemaurl") ? .core : .extension
+            case 10: self = specVersion == .v1_0 && equals("dataschema") ? .core : .extension
+            case 11: self = equals("specversion") ? .required : .extension
+            case 15: self = equals("datacontenttype") ? .core : .extension
+            case 19: self = specVersion == .v0_3 && equals("datacontentencoding") ? .contentEncoding : .extension
+            default: self = .extension
+            }
+        }
+    }
+
+    // MARK: Fields
+
+    private func specVersion(_ field: UnsafeMutablePointer<CChar>?) throws(EventFormatError) -> SpecVersion {
+        let raw = bytes(ofString: field)
+        if raw.isEmpty { throw EventFormatError(.missingSpecVersion) }
+        if raw.count == 3, raw[1] == UInt8(ascii: ".") {
+            if raw[0] == UInt8(ascii: "1"), raw[2] == UInt8(ascii: "0") { return .v1_0 }
+            if raw[0] == UInt8(ascii: "0"), raw[2] == UInt8(ascii: "3") { return .v0_3 }
+        }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: [
+                Violation(attribute: "specversion", rule: .invalidUTF8),
+            ])))
+        }
+        throw EventFormatError(.unsupportedSpecVersion(text))
+    }
+
+    /// The text of a required string field; `""` (reported) when it is not UTF-8. An empty
+    /// value is left to `CloudEvent.validate()`, which reports it as empty.
+    private func requiredString(
+        _ field: UnsafeMutablePointer<CChar>?, _ name: String, _ violations: inout [Violation]
+    ) -> String {
+        guard let text = string(field, bytes(ofString: field)) else {
+            violations.append(Violation(attribute: name, rule: .invalidUTF8))
+            return ""
+        }
+        return text
+    }
+
+    /// The text of a string field; `nil` (reported) when it is not UTF-8.
+    private func string(
+        _ field: UnsafeMutablePointer<CChar>?, _ name: String, _ violations: inout [Violation]
+    ) -> String? {
+        guard let text = string(field, bytes(ofString: field)) else {
+            violations.append(Violation(attribute: name, rule: .invalidUTF8))
+            return nil
+        }
+        return text
+    }
+
+    /// `field` (whose exact bytes are `bytes`) as a String, or `nil` when it is not UTF-8
+    /// (protobuf-c does not check). The common case, no embedded U+0000, takes the
+    /// standard library's C string path, which validates without generic overhead.
+    private func string(_ field: UnsafeMutablePointer<CChar>?, _ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let field else { return "" }
+        if let text = String(validatingCString: field), text.utf8.count == bytes.count { return text }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// The bytes of an unpacked string field (exact length, see ``UnpackArena``).
+    private func bytes(ofString field: UnsafeMutablePointer<CChar>?) -> UnsafeRawBufferPointer {
+        guard let field else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: field, count: arena.byteCount(ofString: field))
+    }
+
+    private static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
+        guard data.len > 0, let base = data.data else { return [] }
+        return Array(UnsafeBufferPointer(start: base, count: data.len))
+    }
+
+    // MARK: Attribute values
+
+    /// The typed value of a map entry; `nil` (reported) when a string is not UTF-8 or a
+    /// timestamp is out of range.
+    ///
+    /// - Throws: `EventFormatError.Reason.malformed(_:)` when the value has no type case
+    ///   this toolkit knows (none set, or only unknown fields).
+    private func attributeValue(
+        _ value: UnsafeMutablePointer<CAttributeValue>?, _ name: String, _ violations: inout [Violation]
+    ) throws(EventFormatError) -> AttributeValue? {
+        let attrCase = value?.pointee.attr_case ?? IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR__NOT_SET
+        guard let value else { throw Self.unknownType(name) }
+        switch attrCase {
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_BOOLEAN:
+            return .boolean(value.pointee.ce_boolean != 0)
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_INTEGER:
+            return .integer(value.pointee.ce_integer)
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_STRING:
+            return string(value.pointee.ce_string, name, &violations).map(AttributeValue.string)
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_BYTES:
+            return .binary(Self.bytes(value.pointee.ce_bytes))
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_URI:
+            return string(value.pointee.ce_uri, name, &violations).map(AttributeValue.uri)
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_URI_REF:
+            return string(value.pointee.ce_uri_ref, name, &violations).map(AttributeValue.uriReference)
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_TIMESTAMP:
+            // An absent sub-message is the default Timestamp, the epoch.
+            let seconds = value.pointee.ce_timestamp?.pointee.seconds ?? 0
+            let nanos = value.pointee.ce_timestamp?.pointee.nanos ?? 0
+            let field = ProtobufTimestampRange.contains(seconds: seconds)
+                ? "nanos (0-999999999)" : "seconds (years 0001-9999)"
+            do {
+                guard ProtobufTimestampRange.contains(seconds: seconds) else { throw TimestampError.fieldOutOfRange(field) }
+                return .timestamp(try Timestamp(secondsSinceEpoch: seconds, nanosecond: Int(nanos)))
+            } catch {
+                violations.append(Violation(
+                    attribute: name,
+                    rule: .invalidTimestamp("google.protobuf.Timestamp(seconds: \(seconds), nanos: \(nanos))", .fieldOutOfRange(field))))
+                return nil
+            }
+        default:
+            throw Self.unknownType(name)
+        }
+    }
+
+    private static func unknownType(_ name: String) -> EventFormatError {
+        EventFormatError(.malformed(
+            "attribute '\(name)' has no value of a known type (no CloudEventAttributeValue case is set)"))
+    }
+
+    // MARK: Data
+
+    private func data(
+        _ message: UnsafeMutablePointer<CEvent>, dataContentType: String?, base64: Bool
+    ) throws(EventFormatError) -> EventData? {
+        switch message.pointee.data_case {
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_BINARY_DATA:
+            let bytes = Self.bytes(message.pointee.binary_data)
+            // JSON sent as bytes (as the Go SDK does); bytes without a content type are
+            // never assumed to be JSON.
+            if let dataContentType, Self.isJSON(dataContentType), let json = try? RawJSON(validating: bytes) {
+                return .json(json)
+            }
+            return .binary(bytes)
+
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_TEXT_DATA:
+            let bytes = Array(self.bytes(ofString: message.pointee.text_data))
+            if base64 {
+                // 0.3 with `datacontentencoding: base64`: the text is Base64 of the data.
+                guard let text = String(validating: bytes, as: UTF8.self),
+                      case .binary(let decoded)? = try? AttributeValue(canonicalString: text, as: .binary) else {
+                    throw EventFormatError(.invalidData(
+                        "'text_data' is not valid Base64 (RFC 4648, padded), which datacontentencoding: base64 requires"))
+                }
+                return .binary(decoded)
+            }
+            if dataContentType.map(Self.isJSON) ?? true, let json = try? RawJSON(validating: bytes) {
+                return .json(json)
+            }
+            guard let text = string(message.pointee.text_data, self.bytes(ofString: message.pointee.text_data)) else {
+                throw EventFormatError(.invalidData("'text_data' is not valid UTF-8, which a proto3 string must be"))
+            }
+            return .text(text)
+
+        case IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_PROTO_DATA:
+            return .binary(try serializedAny(message.pointee.proto_data))
+
+        default:
+            return nil
+        }
+    }
+
+    /// The `proto_data` message serialized again as a `google.protobuf.Any` (type URL and
+    /// value, unknown fields kept).
+    private func serializedAny(_ any: UnsafeMutablePointer<CAny>?) throws(EventFormatError) -> [UInt8] {
+        guard let any else { return [] }
+        let typeURL = bytes(ofString: any.pointee.type_url)
+        guard String(validating: typeURL, as: UTF8.self) != nil, !typeURL.contains(0) else {
+            throw EventFormatError(.invalidData("the 'type_url' of 'proto_data' is not valid UTF-8 text"))
+        }
+        let size = google__protobuf__any__get_packed_size(any)
+        guard size > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            initialized = google__protobuf__any__pack(any, buffer.baseAddress!)
+        }
+    }
+
+    /// `*/json` or `*/*+json`, parameters ignored, ASCII case-insensitive (the JSON format's
+    /// rule), decided on the bytes without allocating.
+    static func isJSON(_ contentType: String) -> Bool {
+        var essence = contentType.utf8[...]
+        if let semicolon = essence.firstIndex(of: UInt8(ascii: ";")) { essence = essence[..<semicolon] }
+        while let last = essence.last, last == 0x20 || last == 0x09 { essence = essence.dropLast() }
+        guard essence.contains(UInt8(ascii: "/")) else { return false }
+        func hasSuffix(_ suffix: StaticString) -> Bool {
+            let count = suffix.utf8CodeUnitCount
+            var index = essence.endIndex
+            for offset in stride(from: count - 1, through: 0, by: -1) {
+                guard index > essence.startIndex else { return false }
+                essence.formIndex(before: &index)
+                var byte = essence[index]
+                if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+                guard byte == suffix.utf8Start[offset] else { return false }
+            }
+            return true
+        }
+        return hasSuffix("/json") || hasSuffix("+json")
+    }
+}
