@@ -31,8 +31,8 @@ enum AttributeRules {
     /// Checks the String rules on UTF-8 bytes that are already known to be valid UTF-8.
     /// Pure ASCII without control characters, the common case, is one tight loop.
     static func checkString(utf8 bytes: UnsafeRawBufferPointer) throws(AttributeRule) {
-        var index = 0
         let count = bytes.count
+        var index = ByteScan.firstNonPrintableASCII(bytes, from: 0, to: count)
         while index < count {
             let byte = bytes[index]
             if byte >= 0x20 && byte < 0x7F {
@@ -75,57 +75,61 @@ enum AttributeRules {
     /// An absolute URI: a scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`) followed by
     /// `:` and URI characters. A `#fragment` is accepted when reading (spec edge case 16).
     static func checkURI(_ text: String) throws(AttributeRule) {
-        guard hasScheme(text), hasOnlyURICharacters(text) else { throw .invalidURI(text) }
+        var text = text
+        let valid = text.withUTF8 { utf8 in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            return hasOnlyURICharacters(bytes) && schemeLength(bytes) != nil
+        }
+        guard valid else { throw .invalidURI(text) }
     }
 
     /// A URI reference: only RFC 3986 characters and well-formed percent-escapes; if the
     /// text before the first `/`, `?` or `#` contains a `:`, what precedes it must be a scheme.
     static func checkURIReference(_ text: String) throws(AttributeRule) {
-        guard hasOnlyURICharacters(text) else { throw .invalidURIReference(text) }
-        var sawColon = false
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { break }
-            if byte == UInt8(ascii: ":") { sawColon = true; break }
+        var text = text
+        let valid = text.withUTF8 { utf8 -> Bool in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            guard hasOnlyURICharacters(bytes) else { return false }
+            for byte in bytes {
+                if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { return true }
+                if byte == UInt8(ascii: ":") { return schemeLength(bytes) != nil }
+            }
+            return true
         }
-        if sawColon && !hasScheme(text) { throw .invalidURIReference(text) }
+        guard valid else { throw .invalidURIReference(text) }
     }
 
-    private static func hasScheme(_ text: String) -> Bool {
-        var first = true
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: ":") { return !first }
+    /// The length of a leading `scheme:`'s scheme, or `nil` when there is none.
+    private static func schemeLength(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        for (index, byte) in bytes.enumerated() {
+            if byte == UInt8(ascii: ":") { return index > 0 ? index : nil }
             let isAlpha = (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A
-            if first {
-                guard isAlpha else { return false }
-                first = false
+            if index == 0 {
+                guard isAlpha else { return nil }
             } else {
                 let isDigit = byte >= 0x30 && byte <= 0x39
-                guard isAlpha || isDigit || byte == 0x2B || byte == 0x2D || byte == 0x2E else { return false }
+                guard isAlpha || isDigit || byte == 0x2B || byte == 0x2D || byte == 0x2E else { return nil }
             }
         }
-        return false
+        return nil
     }
 
     /// RFC 3986 unreserved, reserved (gen-delims and sub-delims) and `%XX`.
-    private static func hasOnlyURICharacters(_ text: String) -> Bool {
-        var utf8 = text.utf8.makeIterator()
-        while let byte = utf8.next() {
+    private static func hasOnlyURICharacters(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                guard let high = utf8.next(), let low = utf8.next(),
-                      Hex.value(of: high) != nil, Hex.value(of: low) != nil else { return false }
+                guard index + 2 < bytes.count, Hex.value(of: bytes[index + 1]) != nil,
+                      Hex.value(of: bytes[index + 2]) != nil else { return false }
+                index += 3
                 continue
             }
-            guard uriCharacterTable[Int(byte)] else { return false }
+            guard ByteScan.isURICharacter(byte) else { return false }
+            index += 1
         }
         return true
     }
-
-    private static let uriCharacterTable: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        let allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;="
-        for byte in allowed.utf8 { table[Int(byte)] = true }
-        return table
-    }()
 }
 
 /// Hexadecimal digit helpers.

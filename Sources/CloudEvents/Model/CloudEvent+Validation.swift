@@ -9,6 +9,12 @@ extension CloudEvent {
     ///
     /// - Throws: ``CloudEventValidationError`` listing every violation.
     public func validate() throws(CloudEventValidationError) {
+        try validate(checkingCharacters: true)
+    }
+
+    /// Validation for codecs that check the String type's characters themselves, in a scan
+    /// they make anyway (the JSON decoder's tokenizer, the JSON encoder's escape scan).
+    func validate(checkingCharacters: Bool) throws(CloudEventValidationError) {
         var violations: [Violation] = []
         func check(_ name: String, _ rule: () throws(AttributeRule) -> Void) {
             do { try rule() } catch { violations.append(Violation(attribute: name, rule: error)) }
@@ -16,7 +22,7 @@ extension CloudEvent {
         func checkRequiredString(_ name: String, _ value: String) {
             check(name) { () throws(AttributeRule) in
                 if value.isEmpty { throw .empty }
-                try AttributeRules.checkString(value)
+                if checkingCharacters { try AttributeRules.checkString(value) }
             }
         }
 
@@ -28,8 +34,8 @@ extension CloudEvent {
         checkRequiredString("type", type)
         if let dataContentType {
             check("datacontenttype") { () throws(AttributeRule) in
-                try AttributeRules.checkString(dataContentType)
-                if MediaType(dataContentType) == nil { throw .unsupportedValue(dataContentType) }
+                if checkingCharacters { try AttributeRules.checkString(dataContentType) }
+                if !MediaType.isWellFormed(dataContentType) { throw .unsupportedValue(dataContentType) }
             }
         }
         if let dataSchema {
@@ -53,7 +59,11 @@ extension CloudEvent {
                 violations.append(Violation(attribute: name, rule: .reservedName))
                 continue
             }
-            check(name) { () throws(AttributeRule) in try Self.checkValue(value) }
+            if case .string(let text) = value {
+                if checkingCharacters { check(name) { () throws(AttributeRule) in try AttributeRules.checkString(text) } }
+            } else {
+                check(name) { () throws(AttributeRule) in try Self.checkValue(value) }
+            }
         }
 
         if !violations.isEmpty { throw CloudEventValidationError(violations: violations) }

@@ -125,3 +125,28 @@ extension MediaType {
         }
     }
 }
+
+extension MediaType {
+    /// Whether `text` has the syntax of a media type: `type/subtype` made of RFC 7230 token
+    /// characters, optionally followed by `;` and printable parameters. Checked on the
+    /// bytes without allocating, for validation on every encode and decode.
+    static func isWellFormed(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 -> Bool in
+            var index = 0
+            func token() -> Bool {
+                let start = index
+                while index < utf8.count, ByteScan.isTokenCharacter(utf8[index]) { index += 1 }
+                return index > start
+            }
+            guard token(), index < utf8.count, utf8[index] == UInt8(ascii: "/") else { return false }
+            index += 1
+            guard token() else { return false }
+            while index < utf8.count, utf8[index] == 0x20 || utf8[index] == 0x09 { index += 1 }
+            guard index < utf8.count else { return true }
+            guard utf8[index] == UInt8(ascii: ";") else { return false }
+            // Parameters: printable text (their grammar is the application's concern).
+            return !utf8[index...].contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
+        }
+    }
+}

@@ -40,7 +40,11 @@ public enum SpecVersion: String, Sendable, Hashable, CaseIterable, CustomStringC
 
     /// Whether `name` is a core attribute of this version (and so cannot be an extension).
     public func isCoreAttribute(_ name: String) -> Bool {
-        switch name {
+        // Core names are 2 to 19 characters long; most extension names are rejected here
+        // without a string comparison.
+        let length = name.utf8.count
+        guard length >= 2 && length <= 19, length != 3, length != 5, length != 8 else { return false }
+        return switch name {
         case "specversion", "id", "source", "type", "datacontenttype", "subject", "time":
             true
         case "dataschema":

@@ -95,25 +95,27 @@ private struct TimestampReader {
         index < bytes.count ? bytes[index] : nil
     }
 
-    mutating func next(_ expected: String) throws(TimestampError) -> UInt8 {
-        guard index < bytes.count else { throw .truncated(expected: expected) }
+    mutating func next(_ expected: StaticString) throws(TimestampError) -> UInt8 {
+        guard index < bytes.count else { throw .truncated(expected: "\(expected)") }
         defer { index += 1 }
         return bytes[index]
     }
 
-    mutating func expect(_ byte: UInt8, _ expected: String) throws(TimestampError) {
-        guard try next(expected) == byte else { throw .unexpectedCharacter(position: index - 1, expected: expected) }
+    mutating func expect(_ byte: UInt8, _ expected: StaticString) throws(TimestampError) {
+        guard try next(expected) == byte else { throw .unexpectedCharacter(position: index - 1, expected: "\(expected)") }
     }
 
-    /// Exactly `digits` decimal digits.
-    mutating func number(digits: Int, field: String) throws(TimestampError) -> Int {
+    /// Exactly `digits` decimal digits. (Messages are built only when they are thrown.)
+    mutating func number(digits: Int, field: StaticString) throws(TimestampError) -> Int {
         var value = 0
         for _ in 0..<digits {
-            let byte = try next("\(digits)-digit \(field)")
+            guard index < bytes.count else { throw .truncated(expected: "\(digits)-digit \(field)") }
+            let byte = bytes[index]
             guard byte >= 0x30 && byte <= 0x39 else {
-                throw .unexpectedCharacter(position: index - 1, expected: "\(digits)-digit \(field)")
+                throw .unexpectedCharacter(position: index, expected: "\(digits)-digit \(field)")
             }
             value = value * 10 + Int(byte - 0x30)
+            index += 1
         }
         return value
     }

@@ -48,6 +48,42 @@ enum Base64 {
         }
     }
 
+    /// Writes the Base64 of `bytes` (exactly ``encodedCount(_:)`` bytes).
+    static func encode(_ bytes: [UInt8], to writer: inout UnsafeByteWriter) {
+        bytes.withUnsafeBufferPointer { input in
+            var i = 0
+            while i + 3 <= input.count {
+                let value = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
+                writer.write(alphabetByte(value >> 18))
+                writer.write(alphabetByte(value >> 12))
+                writer.write(alphabetByte(value >> 6))
+                writer.write(alphabetByte(value))
+                i += 3
+            }
+            let rest = input.count - i
+            if rest > 0 {
+                let value = UInt32(input[i]) << 16 | (rest == 2 ? UInt32(input[i + 1]) << 8 : 0)
+                writer.write(alphabetByte(value >> 18))
+                writer.write(alphabetByte(value >> 12))
+                writer.write(rest == 2 ? alphabetByte(value >> 6) : UInt8(ascii: "="))
+                writer.write(UInt8(ascii: "="))
+            }
+        }
+    }
+
+    /// The Base64 alphabet, computed rather than looked up (no table, no bounds check).
+    @inline(__always)
+    private static func alphabetByte(_ value: UInt32) -> UInt8 {
+        let sextet = UInt8(truncatingIfNeeded: value & 0x3F)
+        switch sextet {
+        case 0..<26: return 0x41 + sextet
+        case 26..<52: return 0x61 + sextet - 26
+        case 52..<62: return 0x30 + sextet - 52
+        case 62: return UInt8(ascii: "+")
+        default: return UInt8(ascii: "/")
+        }
+    }
+
     static func decode(_ text: String) -> [UInt8]? {
         var text = text
         return text.withUTF8 { decode(UnsafeRawBufferPointer($0)) }

@@ -84,8 +84,18 @@ struct JSONEventDecoder {
 
         var name: String {
             switch self {
+            case .specversion: "specversion"
+            case .id: "id"
+            case .source: "source"
+            case .type: "type"
+            case .datacontenttype: "datacontenttype"
+            case .dataschema: "dataschema"
+            case .subject: "subject"
+            case .time: "time"
+            case .data: "data"
             case .dataBase64: "data_base64"
-            default: String(describing: self)
+            case .schemaurl: "schemaurl"
+            case .datacontentencoding: "datacontentencoding"
             }
         }
     }
@@ -242,7 +252,8 @@ struct JSONEventDecoder {
             dataContentType: dataContentType, dataSchema: dataSchema, subject: subject, time: time,
             extensions: extensionAttributes, data: data)
         do {
-            try event.validate()
+            // String characters were checked token by token above.
+            try event.validate(checkingCharacters: false)
         } catch {
             // Attributes that failed above were left empty or absent; report each once.
             let failed = Set(violations.map(\.attribute))
@@ -291,14 +302,25 @@ struct JSONEventDecoder {
         return self.string(string, name, &violations)
     }
 
+    /// An attribute's string, checked against the String type's excluded characters unless
+    /// the tokenizer saw only printable ASCII (it flags escapes and bytes ≥ 0x7F; JSON has
+    /// no raw control characters), which cannot break them.
     private func string(_ token: JSONScanner.StringToken, _ name: String, _ violations: inout [Violation]) -> String? {
         if !token.hasEscapes, let common = Self.commonString(scanner.bytes, token) { return common }
+        let text: String
         do {
-            return try scanner.string(token)
+            text = try scanner.string(token)
         } catch {
             violations.append(Violation(attribute: name, rule: .invalidCharacter(scalar: 0xD800, reason: "lone surrogate")))
             return nil
         }
+        if token.hasEscapes || token.hasNonASCII {
+            do { try AttributeRules.checkString(text) } catch {
+                violations.append(Violation(attribute: name, rule: error))
+                return nil
+            }
+        }
+        return text
     }
 
     /// Common values as string literals, which cost no allocation.

@@ -32,8 +32,7 @@ public struct JSONEventFormat: EventFormat {
     public var batchMediaType: String? { MediaType.CloudEvents.jsonBatch }
 
     public func encode(_ event: CloudEvent, into output: inout [UInt8]) throws(EventFormatError) {
-        do { try event.validate() } catch { throw EventFormatError(.invalidEvent(error)) }
-        JSONEventEncoder.append(event, to: &output)
+        try JSONEventEncoder.append(event, to: &output)
     }
 
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> CloudEvent {
@@ -43,13 +42,26 @@ public struct JSONEventFormat: EventFormat {
         return event
     }
 
+    /// Decodes one event from `bytes` (the same as the buffer form, without wrapping the
+    /// result: this is the hot path of every binding).
+    public func decode(_ bytes: [UInt8]) throws(EventFormatError) -> CloudEvent {
+        do {
+            return try bytes.withUnsafeBytes { buffer throws in try decode(buffer) }
+        } catch let error as EventFormatError {
+            throw error
+        } catch {
+            throw EventFormatError(.malformed("\(error)"))  // not reached: decode throws only EventFormatError
+        }
+    }
+
     public func encodeBatch(_ events: [CloudEvent], into output: inout [UInt8]) throws(EventFormatError) {
         try Self.checkSameSpecVersion(events)
         output.append(UInt8(ascii: "["))
         for (index, event) in events.enumerated() {
-            do { try event.validate() } catch { throw EventFormatError(.invalidEvent(error), batchIndex: index) }
             if index > 0 { output.append(UInt8(ascii: ",")) }
-            JSONEventEncoder.append(event, to: &output)
+            do { try JSONEventEncoder.append(event, to: &output) } catch {
+                throw EventFormatError(error.reason, batchIndex: index)
+            }
         }
         output.append(UInt8(ascii: "]"))
     }
@@ -63,64 +75,152 @@ public struct JSONEventFormat: EventFormat {
     }
 }
 
-/// Writes one (already validated) event as JSON.
+/// Writes one event as JSON in two passes. The first validates the event and sizes the
+/// output, scanning each string once for what would need escaping or break the String
+/// type's rules; the second writes through an ``UnsafeByteWriter`` into space reserved
+/// once, copying the strings the first pass found plain without scanning them again.
 enum JSONEventEncoder {
-    static func append(_ event: CloudEvent, to output: inout [UInt8]) {
-        output.reserveCapacity(output.count + estimatedSize(of: event))
-        JSONWriter.appendLiteral(event.specVersion == .v1_0 ? #"{"specversion":"1.0","id":"# : #"{"specversion":"0.3","id":"#, to: &output)
-        JSONWriter.appendString(event.id, to: &output)
-        JSONWriter.appendLiteral(#","source":"#, to: &output)
-        JSONWriter.appendString(event.source, to: &output)
-        JSONWriter.appendLiteral(#","type":"#, to: &output)
-        JSONWriter.appendString(event.type, to: &output)
+    /// What the first pass learned.
+    struct Plan {
+        var size = 64  // punctuation and fixed member names
+        /// Bit `i` set: string `i` (in write order) needs no escaping.
+        var plainStrings: UInt64 = 0
+        var stringIndex = 0
+
+        /// Sizes one string, checking the String type's characters unless it is printable
+        /// ASCII without `"` or `\\` (which also means it needs no escaping).
+        mutating func add(_ text: String, checkCharacters: Bool) throws(AttributeRule) {
+            var text = text
+            let plain = try text.withUTF8 { utf8 in
+                Result { () throws(AttributeRule) -> Bool in
+                    let bytes = UnsafeRawBufferPointer(utf8)
+                    if ByteScan.firstJSONStringSpecial(bytes, from: 0, to: bytes.count) == bytes.count {
+                        size += bytes.count + 2
+                        return true
+                    }
+                    if checkCharacters { try AttributeRules.checkString(utf8: bytes) }
+                    size += bytes.count * 6 + 2
+                    return false
+                }
+            }.get()
+            if plain && stringIndex < 64 { plainStrings |= 1 << UInt64(stringIndex) }
+            stringIndex += 1
+        }
+    }
+
+    static func append(_ event: CloudEvent, to output: inout [UInt8]) throws(EventFormatError) {
+        let plan: Plan
+        do {
+            try event.validate(checkingCharacters: false)
+            plan = try self.plan(event)
+        } catch {
+            // Report every violation, as validate() does.
+            do { try event.validate() } catch { throw EventFormatError(.invalidEvent(error)) }
+            throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: [])))
+        }
+        UnsafeByteWriter.append(to: &output, maximumCount: plan.size) { writer in
+            var strings = StringWriter(plainStrings: plan.plainStrings)
+            write(event, to: &writer, strings: &strings)
+        }
+    }
+
+    /// Sizes the event; throws when a String has an excluded character.
+    private static func plan(_ event: CloudEvent) throws(AttributeRule) -> Plan {
+        var plan = Plan()
+        try plan.add(event.id, checkCharacters: true)
+        try plan.add(event.source, checkCharacters: false)  // a valid URI-reference is plain ASCII
+        try plan.add(event.type, checkCharacters: true)
+        if let value = event.dataContentType { plan.size += 20; try plan.add(value, checkCharacters: true) }
+        if let value = event.dataSchema { plan.size += 16; try plan.add(value, checkCharacters: false) }
+        if let value = event.subject { plan.size += 12; try plan.add(value, checkCharacters: true) }
+        if let time = event.time { plan.size += 12 + time.maximumRFC3339Size }
+        for (name, value) in event.extensions {
+            plan.size += 2
+            try plan.add(name, checkCharacters: false)  // a valid name is plain ASCII
+            switch value {
+            case .string(let text): try plan.add(text, checkCharacters: true)
+            case .uri(let text), .uriReference(let text): try plan.add(text, checkCharacters: false)
+            default: plan.size += JSONWriter.maximumSize(value)
+            }
+        }
+        switch event.data {
+        case nil: break
+        case .json(let json): plan.size += 9 + json.bytes.count
+        case .text(let text): plan.size += 9 + JSONWriter.maximumSize(text)
+        case .binary(let bytes): plan.size += 48 + Base64.encodedCount(bytes.count)
+        }
+        return plan
+    }
+
+    /// Writes the event's strings in the order the plan sized them.
+    struct StringWriter {
+        let plainStrings: UInt64
+        var index = 0
+
+        @inline(__always)
+        mutating func write(_ text: String, to writer: inout UnsafeByteWriter) {
+            let plain = index < 64 && plainStrings >> UInt64(index) & 1 == 1
+            index += 1
+            var text = text
+            text.withUTF8 { utf8 in
+                if plain {
+                    writer.write(UInt8(ascii: "\""))
+                    writer.write(utf8)
+                    writer.write(UInt8(ascii: "\""))
+                } else {
+                    JSONWriter.writeString(utf8: utf8, to: &writer)
+                }
+            }
+        }
+    }
+
+    private static func write(_ event: CloudEvent, to writer: inout UnsafeByteWriter, strings: inout StringWriter) {
+        writer.write(event.specVersion == .v1_0 ? #"{"specversion":"1.0","id":"# : #"{"specversion":"0.3","id":"#)
+        strings.write(event.id, to: &writer)
+        writer.write(#","source":"#)
+        strings.write(event.source, to: &writer)
+        writer.write(#","type":"#)
+        strings.write(event.type, to: &writer)
         if let dataContentType = event.dataContentType {
-            JSONWriter.appendLiteral(#","datacontenttype":"#, to: &output)
-            JSONWriter.appendString(dataContentType, to: &output)
+            writer.write(#","datacontenttype":"#)
+            strings.write(dataContentType, to: &writer)
         }
         if let dataSchema = event.dataSchema {
-            JSONWriter.appendLiteral(event.specVersion == .v1_0 ? #","dataschema":"# : #","schemaurl":"#, to: &output)
-            JSONWriter.appendString(dataSchema, to: &output)
+            writer.write(event.specVersion == .v1_0 ? #","dataschema":"# : #","schemaurl":"#)
+            strings.write(dataSchema, to: &writer)
         }
         if let subject = event.subject {
-            JSONWriter.appendLiteral(#","subject":"#, to: &output)
-            JSONWriter.appendString(subject, to: &output)
+            writer.write(#","subject":"#)
+            strings.write(subject, to: &writer)
         }
         if let time = event.time {
-            JSONWriter.appendLiteral(#","time":""#, to: &output)
-            time.appendRFC3339(to: &output)
-            output.append(UInt8(ascii: "\""))
+            writer.write(#","time":""#)
+            time.writeRFC3339(to: &writer)
+            writer.write(UInt8(ascii: "\""))
         }
         for (name, value) in event.extensions {
-            output.append(UInt8(ascii: ","))
-            JSONWriter.appendString(name, to: &output)
-            output.append(UInt8(ascii: ":"))
-            JSONWriter.appendValue(value, to: &output)
+            writer.write(UInt8(ascii: ","))
+            strings.write(name, to: &writer)
+            writer.write(UInt8(ascii: ":"))
+            switch value {
+            case .string(let text), .uri(let text), .uriReference(let text): strings.write(text, to: &writer)
+            default: JSONWriter.writeValue(value, to: &writer)
+            }
         }
         switch event.data {
         case nil:
             break
         case .json(let json):
-            JSONWriter.appendLiteral(#","data":"#, to: &output)
-            output.append(contentsOf: json.bytes)
+            writer.write(#","data":"#)
+            json.bytes.withUnsafeBufferPointer { writer.write($0) }
         case .text(let text):
-            JSONWriter.appendLiteral(#","data":"#, to: &output)
-            JSONWriter.appendString(text, to: &output)
+            writer.write(#","data":"#)
+            JSONWriter.writeString(text, to: &writer)
         case .binary(let bytes):
-            JSONWriter.appendLiteral(
-                event.specVersion == .v1_0 ? #","data_base64":""# : #","datacontentencoding":"base64","data":""#,
-                to: &output)
-            Base64.encode(bytes, appendingTo: &output)
-            output.append(UInt8(ascii: "\""))
+            writer.write(event.specVersion == .v1_0 ? #","data_base64":""# : #","datacontentencoding":"base64","data":""#)
+            Base64.encode(bytes, to: &writer)
+            writer.write(UInt8(ascii: "\""))
         }
-        output.append(UInt8(ascii: "}"))
-    }
-
-    private static func estimatedSize(of event: CloudEvent) -> Int {
-        var size = 96 + event.id.utf8.count + event.source.utf8.count + event.type.utf8.count
-        size += (event.dataContentType?.utf8.count ?? 0) + (event.subject?.utf8.count ?? 0)
-        size += (event.dataSchema?.utf8.count ?? 0) + (event.time == nil ? 0 : 48)
-        size += event.extensions.count * 48
-        if let data = event.data { size += data.count * 4 / 3 + 24 }
-        return size
+        writer.write(UInt8(ascii: "}"))
     }
 }

@@ -32,19 +32,20 @@ struct JSONScanner {
 
     /// Skips whitespace, then requires `byte`.
     @inline(__always)
-    mutating func expect(_ byte: UInt8, _ expected: String) throws(JSONSyntaxError) {
+    mutating func expect(_ byte: UInt8, _ expected: StaticString) throws(JSONSyntaxError) {
         skipWhitespace()
-        guard index < bytes.count else { throw JSONSyntaxError(.unexpectedEnd(expected: expected), at: index) }
+        guard index < bytes.count else { throw JSONSyntaxError(.unexpectedEnd(expected: "\(expected)"), at: index) }
         guard bytes[index] == byte else {
-            throw JSONSyntaxError(.unexpectedByte(bytes[index], expected: expected), at: index)
+            throw JSONSyntaxError(.unexpectedByte(bytes[index], expected: "\(expected)"), at: index)
         }
         index += 1
     }
 
     /// Skips whitespace and returns the next byte without consuming it.
-    mutating func peekSignificant(_ expected: String) throws(JSONSyntaxError) -> UInt8 {
+    @inline(__always)
+    mutating func peekSignificant(_ expected: StaticString) throws(JSONSyntaxError) -> UInt8 {
         skipWhitespace()
-        guard index < bytes.count else { throw JSONSyntaxError(.unexpectedEnd(expected: expected), at: index) }
+        guard index < bytes.count else { throw JSONSyntaxError(.unexpectedEnd(expected: "\(expected)"), at: index) }
         return bytes[index]
     }
 
@@ -68,6 +69,8 @@ struct JSONScanner {
         var hasNonASCII = false
         let count = bytes.count
         while index < count {
+            index = ByteScan.firstJSONStringSpecial(bytes, from: index, to: count)
+            guard index < count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let token = StringToken(start: start, end: index, hasEscapes: hasEscapes, hasNonASCII: hasNonASCII)

@@ -1,57 +1,90 @@
-/// Appends JSON text to a byte array: the JSON encoder's primitives.
+/// JSON text primitives: the encoder's (through ``UnsafeByteWriter``) and the appending
+/// forms other code uses.
 enum JSONWriter {
-    /// Appends `"text"` with JSON escapes for `"`, `\` and control characters.
+    /// An upper bound of `text` as a JSON string: exact when nothing needs escaping, else
+    /// six bytes per byte (`\u00XX`).
     @inline(__always)
-    static func appendString(_ text: String, to output: inout [UInt8]) {
+    static func maximumSize(_ text: String) -> Int {
         var text = text
-        text.withUTF8 { appendString(utf8: $0, to: &output) }
+        return text.withUTF8 { utf8 in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            let plain = ByteScan.firstJSONEscape(bytes, from: 0, to: bytes.count) == bytes.count
+            return 2 + (plain ? bytes.count : bytes.count * 6)
+        }
     }
 
-    static func appendString(utf8: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
+    static func maximumSize(_ value: AttributeValue) -> Int {
+        switch value {
+        case .boolean: 5
+        case .integer: 11
+        case .string(let text), .uri(let text), .uriReference(let text): maximumSize(text)
+        case .binary(let bytes): 2 + Base64.encodedCount(bytes.count)
+        case .timestamp(let timestamp): 2 + timestamp.maximumRFC3339Size
+        }
+    }
+
+    /// Writes `"text"` with JSON escapes for `"`, `\` and control characters.
+    @inline(__always)
+    static func writeString(_ text: String, to writer: inout UnsafeByteWriter) {
+        var text = text
+        text.withUTF8 { writeString(utf8: $0, to: &writer) }
+    }
+
+    static func writeString(utf8: UnsafeBufferPointer<UInt8>, to writer: inout UnsafeByteWriter) {
+        writer.write(UInt8(ascii: "\""))
+        let bytes = UnsafeRawBufferPointer(utf8)
         var runStart = 0
-        for index in 0..<utf8.count {
+        var index = ByteScan.firstJSONEscape(bytes, from: 0, to: utf8.count)
+        while index < utf8.count {
+            writer.write(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
             let byte = utf8[index]
-            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+            writer.write(UInt8(ascii: "\\"))
             switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): writer.write(byte)
+            case 0x0A: writer.write(UInt8(ascii: "n"))
+            case 0x0D: writer.write(UInt8(ascii: "r"))
+            case 0x09: writer.write(UInt8(ascii: "t"))
             default:
-                let hex = Array("0123456789abcdef".utf8)
-                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                writer.write("u00")
+                writer.write(hexDigit(byte >> 4))
+                writer.write(hexDigit(byte & 0xF))
             }
             runStart = index + 1
+            index = ByteScan.firstJSONEscape(bytes, from: runStart, to: utf8.count)
         }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
-        output.append(UInt8(ascii: "\""))
+        writer.write(UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+        writer.write(UInt8(ascii: "\""))
     }
 
-    /// Appends a literal (member names, punctuation).
     @inline(__always)
-    static func appendLiteral(_ literal: StaticString, to output: inout [UInt8]) {
-        output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? 0x30 + value : 0x61 + value - 10
     }
 
-    /// Appends an attribute value in its JSON form (Boolean and Integer native; everything
+    /// Writes an attribute value in its JSON form (Boolean and Integer native; everything
     /// else a string in canonical form).
-    static func appendValue(_ value: AttributeValue, to output: inout [UInt8]) {
+    static func writeValue(_ value: AttributeValue, to writer: inout UnsafeByteWriter) {
         switch value {
-        case .boolean(let flag): appendLiteral(flag ? "true" : "false", to: &output)
-        case .integer(let number): appendInteger(Int64(number), to: &output)
-        case .string(let text), .uri(let text), .uriReference(let text): appendString(text, to: &output)
+        case .boolean(let flag): writer.write(flag ? "true" : "false")
+        case .integer(let number):
+            var digits = [UInt8]()
+            appendInteger(Int64(number), to: &digits)
+            digits.withUnsafeBufferPointer { writer.write($0) }
+        case .string(let text), .uri(let text), .uriReference(let text): writeString(text, to: &writer)
         case .binary(let bytes):
-            output.append(UInt8(ascii: "\""))
-            Base64.encode(bytes, appendingTo: &output)
-            output.append(UInt8(ascii: "\""))
+            writer.write(UInt8(ascii: "\""))
+            Base64.encode(bytes, to: &writer)
+            writer.write(UInt8(ascii: "\""))
         case .timestamp(let timestamp):
-            output.append(UInt8(ascii: "\""))
-            timestamp.appendRFC3339(to: &output)
-            output.append(UInt8(ascii: "\""))
+            writer.write(UInt8(ascii: "\""))
+            timestamp.writeRFC3339(to: &writer)
+            writer.write(UInt8(ascii: "\""))
         }
+    }
+
+    /// Appends `"text"` as a JSON string.
+    static func appendString(_ text: String, to output: inout [UInt8]) {
+        UnsafeByteWriter.append(to: &output, maximumCount: maximumSize(text)) { writeString(text, to: &$0) }
     }
 
     static func appendInteger(_ value: Int64, to output: inout [UInt8]) {

@@ -1,0 +1,97 @@
+/// Word-at-a-time scans for the codecs' hot loops: eight bytes are tested at once for the
+/// bytes that need attention, and only a word that has one is looked at byte by byte.
+enum ByteScan {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The high bit of each byte of `word` that is below `limit` (limit ≤ 128), give or
+    /// take false positives above a true one (so only "none" vs "some" is meaningful).
+    @inline(__always)
+    private static func marks(below limit: UInt64, _ word: UInt64) -> UInt64 {
+        (word &- ones &* limit) & ~word & highBits
+    }
+
+    /// The high bit of bytes equal to `byte` (same caveat).
+    @inline(__always)
+    private static func marks(equalTo byte: UInt64, _ word: UInt64) -> UInt64 {
+        let x = word ^ (ones &* byte)
+        return (x &- ones) & ~x & highBits
+    }
+
+    /// The high bit of bytes that are 0x7F or above (same caveat).
+    @inline(__always)
+    private static func marksAbove7E(_ word: UInt64) -> UInt64 {
+        (word | (word &+ ones)) & highBits
+    }
+
+    /// The index of the first byte from `start` that is not printable ASCII (below 0x20
+    /// or 0x7F and above); `end` if there is none.
+    @inline(__always)
+    static func firstNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var index = start
+        while index + 8 <= end {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if marks(below: 0x20, word) | marksAbove7E(word) != 0 { break }
+            index += 8
+        }
+        while index < end {
+            let byte = bytes[index]
+            if byte < 0x20 || byte >= 0x7F { return index }
+            index += 1
+        }
+        return end
+    }
+
+    /// The index of the first byte from `start` that a JSON string scan must look at:
+    /// `"`, `\`, a control character, or 0x7F and above; `end` if there is none.
+    @inline(__always)
+    static func firstJSONStringSpecial(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var index = start
+        while index + 8 <= end {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            // One test for all four conditions: no branch per condition.
+            if marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x22, word) | marks(equalTo: 0x5C, word) != 0 {
+                break
+            }
+            index += 8
+        }
+        while index < end {
+            let byte = bytes[index]
+            if byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return index }
+            index += 1
+        }
+        return end
+    }
+
+    /// The index of the first byte that JSON output must escape (`"`, `\`, below 0x20);
+    /// `end` if there is none.
+    @inline(__always)
+    static func firstJSONEscape(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var index = start
+        while index + 8 <= end {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if marks(below: 0x20, word) | marks(equalTo: 0x22, word) | marks(equalTo: 0x5C, word) != 0 { break }
+            index += 8
+        }
+        while index < end {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return index }
+            index += 1
+        }
+        return end
+    }
+
+    /// RFC 3986 characters (unreserved, gen-delims, sub-delims), as a 128-bit set.
+    @inline(__always)
+    static func isURICharacter(_ byte: UInt8) -> Bool {
+        byte < 64 ? (0xAFFF_FFDA_0000_0000 as UInt64) >> byte & 1 == 1
+            : byte < 128 && (0x47FF_FFFE_AFFF_FFFF as UInt64) >> (byte - 64) & 1 == 1
+    }
+
+    /// RFC 7230 `tchar`, as a 128-bit set.
+    @inline(__always)
+    static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        byte < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) >> byte & 1 == 1
+            : byte < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) >> (byte - 64) & 1 == 1
+    }
+}
