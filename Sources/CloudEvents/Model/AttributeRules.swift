@@ -5,8 +5,7 @@ enum AttributeRules {
     /// `^[a-z0-9]+$`. Longer than 20 characters and a leading digit are allowed: both
     /// are only SHOULD rules in the spec.
     static func isValidName(_ name: String) -> Bool {
-        var name = name
-        return name.withUTF8(isValidName)
+        UTF8Access.with(name, isValidName)
     }
 
     static func isValidName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -21,8 +20,7 @@ enum AttributeRules {
     /// no noncharacters (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF). A Swift String cannot hold a
     /// lone surrogate, so that rule is enforced where bytes become Strings.
     static func checkString(_ text: String) throws(AttributeRule) {
-        var text = text
-        let result = text.withUTF8 { utf8 in
+        let result = UTF8Access.with(text) { utf8 in
             Result { () throws(AttributeRule) in try checkString(utf8: UnsafeRawBufferPointer(utf8)) }
         }
         try result.get()
@@ -75,8 +73,7 @@ enum AttributeRules {
     /// An absolute URI: a scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`) followed by
     /// `:` and URI characters. A `#fragment` is accepted when reading (spec edge case 16).
     static func checkURI(_ text: String) throws(AttributeRule) {
-        var text = text
-        let valid = text.withUTF8 { utf8 in
+        let valid = UTF8Access.with(text) { utf8 in
             let bytes = UnsafeRawBufferPointer(utf8)
             return hasOnlyURICharacters(bytes) && schemeLength(bytes) != nil
         }
@@ -85,16 +82,33 @@ enum AttributeRules {
 
     /// A URI reference: only RFC 3986 characters and well-formed percent-escapes; if the
     /// text before the first `/`, `?` or `#` contains a `:`, what precedes it must be a scheme.
+    /// One pass over the bytes (this runs for `source` on every encode and decode).
     static func checkURIReference(_ text: String) throws(AttributeRule) {
-        var text = text
-        let valid = text.withUTF8 { utf8 -> Bool in
+        let valid = UTF8Access.with(text) { utf8 -> Bool in
             let bytes = UnsafeRawBufferPointer(utf8)
-            guard hasOnlyURICharacters(bytes) else { return false }
-            for byte in bytes {
-                if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { return true }
-                if byte == UInt8(ascii: ":") { return schemeLength(bytes) != nil }
+            var colonBeforeDelimiter = false
+            var sawDelimiter = false
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "%") {
+                    guard index &+ 2 < bytes.count, Hex.value(of: bytes[index &+ 1]) != nil,
+                          Hex.value(of: bytes[index &+ 2]) != nil else { return false }
+                    index &+= 3
+                    continue
+                }
+                guard ByteScan.isURICharacter(byte) else { return false }
+                if !sawDelimiter {
+                    if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
+                        sawDelimiter = true
+                    } else if byte == UInt8(ascii: ":") {
+                        colonBeforeDelimiter = true
+                        sawDelimiter = true
+                    }
+                }
+                index &+= 1
             }
-            return true
+            return !colonBeforeDelimiter || schemeLength(bytes) != nil
         }
         guard valid else { throw .invalidURIReference(text) }
     }

@@ -106,8 +106,7 @@ extension MediaType {
     /// Whether `text` names a JSON media type (`*/json`, `*/*+json`), decided on the bytes
     /// without allocating: the decoders ask this for every event.
     static func isJSON(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { utf8 -> Bool in
+        UTF8Access.with(text) { utf8 -> Bool in
             // The essence ends at ';'; trailing spaces and tabs before it are ignored.
             var end = 0
             while end < utf8.count, utf8[end] != UInt8(ascii: ";") { end += 1 }
@@ -131,8 +130,7 @@ extension MediaType {
     /// characters, optionally followed by `;` and printable parameters. Checked on the
     /// bytes without allocating, for validation on every encode and decode.
     static func isWellFormed(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { utf8 -> Bool in
+        UTF8Access.with(text) { utf8 -> Bool in
             var index = 0
             func token() -> Bool {
                 let start = index

@@ -90,8 +90,7 @@ enum JSONEventEncoder {
         /// Sizes one string, checking the String type's characters unless it is printable
         /// ASCII without `"` or `\\` (which also means it needs no escaping).
         mutating func add(_ text: String, checkCharacters: Bool) throws(AttributeRule) {
-            var text = text
-            let plain = try text.withUTF8 { utf8 in
+            let plain = try UTF8Access.with(text) { utf8 in
                 Result { () throws(AttributeRule) -> Bool in
                     let bytes = UnsafeRawBufferPointer(utf8)
                     if ByteScan.firstJSONStringSpecial(bytes, from: 0, to: bytes.count) == bytes.count {
@@ -104,6 +103,14 @@ enum JSONEventEncoder {
                 }
             }.get()
             if plain && stringIndex < 64 { plainStrings |= 1 << UInt64(stringIndex) }
+            stringIndex += 1
+        }
+
+        /// Sizes a string that validation proved plain ASCII without `"` or `\\` (a URI,
+        /// a URI-reference, an attribute name): no scan needed.
+        mutating func addKnownPlain(_ text: String) {
+            size += text.utf8.count + 2
+            if stringIndex < 64 { plainStrings |= 1 << UInt64(stringIndex) }
             stringIndex += 1
         }
     }
@@ -128,18 +135,18 @@ enum JSONEventEncoder {
     private static func plan(_ event: CloudEvent) throws(AttributeRule) -> Plan {
         var plan = Plan()
         try plan.add(event.id, checkCharacters: true)
-        try plan.add(event.source, checkCharacters: false)  // a valid URI-reference is plain ASCII
+        plan.addKnownPlain(event.source)
         try plan.add(event.type, checkCharacters: true)
         if let value = event.dataContentType { plan.size += 20; try plan.add(value, checkCharacters: true) }
-        if let value = event.dataSchema { plan.size += 16; try plan.add(value, checkCharacters: false) }
+        if let value = event.dataSchema { plan.size += 16; plan.addKnownPlain(value) }
         if let value = event.subject { plan.size += 12; try plan.add(value, checkCharacters: true) }
         if let time = event.time { plan.size += 12 + time.maximumRFC3339Size }
         for (name, value) in event.extensions {
             plan.size += 2
-            try plan.add(name, checkCharacters: false)  // a valid name is plain ASCII
+            plan.addKnownPlain(name)
             switch value {
             case .string(let text): try plan.add(text, checkCharacters: true)
-            case .uri(let text), .uriReference(let text): try plan.add(text, checkCharacters: false)
+            case .uri(let text), .uriReference(let text): plan.addKnownPlain(text)
             default: plan.size += JSONWriter.maximumSize(value)
             }
         }
@@ -161,8 +168,7 @@ enum JSONEventEncoder {
         mutating func write(_ text: String, to writer: inout UnsafeByteWriter) {
             let plain = index < 64 && plainStrings >> UInt64(index) & 1 == 1
             index += 1
-            var text = text
-            text.withUTF8 { utf8 in
+            UTF8Access.with(text) { utf8 in
                 if plain {
                     writer.write(UInt8(ascii: "\""))
                     writer.write(utf8)

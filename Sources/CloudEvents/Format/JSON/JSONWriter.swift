@@ -5,8 +5,7 @@ enum JSONWriter {
     /// six bytes per byte (`\u00XX`).
     @inline(__always)
     static func maximumSize(_ text: String) -> Int {
-        var text = text
-        return text.withUTF8 { utf8 in
+        UTF8Access.with(text) { utf8 in
             let bytes = UnsafeRawBufferPointer(utf8)
             let plain = ByteScan.firstJSONEscape(bytes, from: 0, to: bytes.count) == bytes.count
             return 2 + (plain ? bytes.count : bytes.count * 6)
@@ -26,8 +25,7 @@ enum JSONWriter {
     /// Writes `"text"` with JSON escapes for `"`, `\` and control characters.
     @inline(__always)
     static func writeString(_ text: String, to writer: inout UnsafeByteWriter) {
-        var text = text
-        text.withUTF8 { writeString(utf8: $0, to: &writer) }
+        UTF8Access.with(text) { writeString(utf8: $0, to: &writer) }
     }
 
     static func writeString(utf8: UnsafeBufferPointer<UInt8>, to writer: inout UnsafeByteWriter) {
