@@ -75,6 +75,7 @@ let package = Package(
             name: "ce",
             dependencies: [
                 "CloudEvents",
+                "CloudEventsProtobuf",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/ce",
@@ -90,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CECommandTests",
-            dependencies: ["ce", "CloudEvents"],
+            dependencies: ["ce", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance"],
             path: "Tests/CECommandTests",
             swiftSettings: upcomingFeatures
         ),

@@ -23,14 +23,17 @@ struct ConvertCommand: ParsableCommand {
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         let source = try from.format
         let target = try to.format
+        let output: [UInt8]
         do {
             if batch {
-                Console.write(try target.encodeBatch(try source.decodeBatch(input)))
+                output = try target.encodeBatch(try source.decodeBatch(input))
             } else {
-                Console.write(try target.encode(try source.decode(input)))
+                output = try target.encode(try source.decode(input))
             }
         } catch {
             throw Console.fail("\(error)", ExitStatus.invalidInput)
         }
+        // JSON is text: end it with a newline, as text tools expect.
+        Console.write(to == .json ? output + [0x0A] : output)
     }
 }

@@ -3,6 +3,9 @@ import CloudEvents
 import Foundation
 
 /// The options that describe the event `ce send` sends.
+///
+/// How the options combine is checked while parsing (a usage error, exit 64); whether the
+/// values make a valid event is checked by ``event()`` (invalid input, exit 1).
 struct EventOptions: ParsableArguments {
     @Option(name: .customLong("event-file"), help: "A JSON-format event to send ('-' for stdin).")
     var eventFile: String?
@@ -16,7 +19,7 @@ struct EventOptions: ParsableArguments {
     @Option(help: "type (required without --event-file).")
     var type: String?
 
-    @Option(help: "specversion: 1.0 or 0.3.")
+    @Option(help: "specversion: 1.0 or 0.3 (without --event-file).")
     var specversion: String = "1.0"
 
     @Option(help: "subject.")
@@ -34,7 +37,7 @@ struct EventOptions: ParsableArguments {
     @Option(name: .customLong("ext"), help: ArgumentHelp(
         "An extension attribute: name=value (a String), or name:type=value with type boolean, integer, string, binary, uri, urireference or timestamp.",
         valueName: "name[:type]=value"))
-    var extensions: [String] = []
+    var extensions: [ExtensionArgument] = []
 
     @Option(help: "The data, as text. Without --datacontenttype it must be JSON (application/json is implied).")
     var data: String?
@@ -42,25 +45,31 @@ struct EventOptions: ParsableArguments {
     @Option(name: .customLong("data-file"), help: "The data, as the bytes of a file.")
     var dataFile: String?
 
+    func validate() throws {
+        if eventFile != nil {
+            guard id == nil, source == nil, type == nil else {
+                throw ValidationError("--event-file cannot be combined with --id, --source or --type")
+            }
+        } else if id == nil || source == nil || type == nil {
+            throw ValidationError("give --event-file, or --id, --source and --type")
+        }
+        if data != nil && dataFile != nil { throw ValidationError("give --data or --data-file, not both") }
+    }
+
     /// The event these options describe, validated.
     func event() throws -> CloudEvent {
         var event: CloudEvent
         if let eventFile {
-            guard id == nil, source == nil, type == nil else {
-                throw ValidationError("--event-file cannot be combined with --id, --source or --type")
-            }
             let bytes = try readBytes(eventFile)
             do { event = try JSONEventFormat().decode(bytes) } catch {
                 throw Console.fail("\(eventFile): \(error)", ExitStatus.invalidInput)
             }
         } else {
-            guard let id, let source, let type else {
-                throw ValidationError("give --event-file, or --id, --source and --type")
-            }
             guard let version = SpecVersion(rawValue: specversion) else {
                 throw Console.fail("attribute 'specversion' has unsupported value '\(specversion)' (supported: 1.0, 0.3)", ExitStatus.invalidInput)
             }
-            event = CloudEvent(id: id, source: source, type: type, specVersion: version)
+            // validate() made sure all three are there.
+            event = CloudEvent(id: id ?? "", source: source ?? "", type: type ?? "", specVersion: version)
         }
         try apply(to: &event)
         do { try event.validate() } catch { throw Console.fail("\(error)", ExitStatus.invalidInput) }
@@ -78,11 +87,11 @@ struct EventOptions: ParsableArguments {
                 throw Console.fail("attribute 'time' must be an RFC 3339 timestamp, got '\(time)': \(error)", ExitStatus.invalidInput)
             }
         }
-        for text in extensions {
-            let (name, value) = try parseExtension(text)
-            event.extensions[name] = value
+        for argument in extensions {
+            do { event.extensions[argument.name] = try AttributeValue(canonicalString: argument.value, as: argument.type) } catch {
+                throw Console.fail("\(Violation(attribute: argument.name, rule: error))", ExitStatus.invalidInput)
+            }
         }
-        guard data == nil || dataFile == nil else { throw ValidationError("give --data or --data-file, not both") }
         if let data {
             event.data = try eventData(Array(data.utf8), contentType: event.dataContentType, fromText: true)
         } else if let dataFile {
@@ -103,35 +112,31 @@ struct EventOptions: ParsableArguments {
         }
     }
 
-    private func parseExtension(_ text: String) throws -> (String, AttributeValue) {
-        guard let equals = text.firstIndex(of: "=") else {
-            throw ValidationError("--ext '\(text)' must be name=value or name:type=value")
-        }
-        let key = text[..<equals]
-        let rawValue = String(text[text.index(after: equals)...])
-        let name: String
-        var type = AttributeType.string
-        if let colon = key.firstIndex(of: ":") {
-            name = String(key[..<colon])
-            guard let parsed = AttributeType(name: String(key[key.index(after: colon)...])) else {
-                throw ValidationError("--ext '\(text)': unknown type '\(key[key.index(after: colon)...])'")
-            }
-            type = parsed
-        } else {
-            name = String(key)
-        }
-        do {
-            return (name, try AttributeValue(canonicalString: rawValue, as: type))
-        } catch {
-            throw Console.fail("attribute '\(name)' \(error)", ExitStatus.invalidInput)
-        }
-    }
-
     private func readBytes(_ path: String) throws -> [UInt8] {
         if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Console.fail("cannot read file '\(path)'", ExitStatus.invalidInput)
         }
         return [UInt8](data)
+    }
+}
+
+/// One `--ext name[:type]=value`. Its shape is checked while parsing; its value when the
+/// event is built, so that a bad value is invalid input that names the attribute.
+struct ExtensionArgument: ExpressibleByArgument {
+    var name: String
+    var type: AttributeType
+    var value: String
+
+    init?(argument: String) {
+        guard let equals = argument.firstIndex(of: "=") else { return nil }
+        let key = argument[..<equals]
+        value = String(argument[argument.index(after: equals)...])
+        guard let colon = key.firstIndex(of: ":") else {
+            (name, type) = (String(key), .string)
+            return
+        }
+        guard let type = AttributeType(name: String(key[key.index(after: colon)...])) else { return nil }
+        (name, self.type) = (String(key[..<colon]), type)
     }
 }

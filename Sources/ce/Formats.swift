@@ -1,5 +1,6 @@
 import ArgumentParser
 import CloudEvents
+import CloudEventsProtobuf
 
 /// The formats `ce` knows, by name.
 enum FormatName: String, ExpressibleByArgument, CaseIterable {
@@ -18,7 +19,7 @@ enum FormatName: String, ExpressibleByArgument, CaseIterable {
 
 enum Formats {
     /// Every format this build of `ce` can read and write.
-    static let registry = EventFormatRegistry.standard
+    static let registry = EventFormatRegistry.standardWithProtobuf
 }
 
 /// `--mode` values.

@@ -29,37 +29,43 @@ struct ListenCommand: AsyncParsableCommand {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
+    private enum Outcome { case received, timedOut, inputEnded }
+
     func run() async throws {
         let source = try Transports.endpoint(endpoint, mode: nil, format: nil)
         let receiver = try Transports.receiver(for: source)
-        let received = try await withThrowingTaskGroup(of: Int?.self) { group -> Int? in
-            group.addTask { try await receive(from: receiver) }
+        let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                try await receive(from: receiver)
+                return .received
+            }
             if let timeout {
                 group.addTask {
                     try await Task.sleep(for: .seconds(timeout))
-                    return nil
+                    return .timedOut
                 }
             }
-            if source.scheme == "memory", let channel = receiver as? InProcessChannel {
+            if let channel = receiver as? InProcessChannel {
                 group.addTask {
                     await StdinFeeder.feed(channel)
-                    return -1
+                    return .inputEnded
                 }
             }
-            while let result = try await group.next() {
-                if result == -1 { continue }  // stdin ended; keep waiting for the receiver or the timeout
+            // The end of stdin ends nothing: the events sent may still arrive, or the timeout.
+            while let outcome = try await group.next() {
+                if outcome == .inputEnded { continue }
                 group.cancelAll()
-                return result
+                return outcome
             }
-            return nil
+            return .received
         }
-        guard received != nil else {
+        if outcome == .timedOut {
             throw Console.fail("timed out after \(timeout ?? 0) s waiting for events on \(source)", ExitStatus.timedOut)
         }
     }
 
-    /// Prints events until `count` arrived (or the stream ends); returns how many.
-    private func receive(from receiver: any CloudEventReceiver) async throws -> Int {
+    /// Prints events until `count` arrived (or the stream ends).
+    private func receive(from receiver: any CloudEventReceiver) async throws {
         var printed = 0
         for try await delivery in receiver.deliveries() {
             do {
@@ -73,30 +79,30 @@ struct ListenCommand: AsyncParsableCommand {
                 Console.error("invalid message: \(error)")
                 delivery.reject(reason: "\(error)")
             }
-            if let count, printed >= count { return printed }
+            if let count, printed >= count { return }
         }
-        return printed
     }
 }
 
-/// Feeds stdin's lines, each one JSON event, into an in-process channel.
+/// Feeds stdin's lines, each one JSON event, into an in-process channel. A line that is not
+/// a valid event is reported (one line on stderr, with its line number) and skipped.
 enum StdinFeeder {
     static func feed(_ channel: InProcessChannel) async {
         let lines = AsyncStream<String> { continuation in
-            let thread = Thread {
+            Thread {
                 while let line = readLine() { continuation.yield(line) }
                 continuation.finish()
-            }
-            thread.start()
+            }.start()
         }
-        for await line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        var number = 0
+        for await line in lines {
+            number += 1
+            if line.allSatisfy(\.isWhitespace) { continue }
             do {
                 try await channel.send(try JSONEventFormat().decode(Array(line.utf8)))
-            } catch let error as EventFormatError {
-                Console.error("stdin: \(error)")
             } catch {
                 if Task.isCancelled { return }
-                Console.error("stdin: \(error)")
+                Console.error("stdin line \(number): \(error)")
             }
         }
     }

@@ -25,8 +25,8 @@ struct SendCommand: AsyncParsableCommand {
 
     func run() async throws {
         let target = try Transports.endpoint(endpoint, mode: mode?.mode, format: format)
-        let event = try event.event()
         let sender = try Transports.sender(for: target)
+        let event = try event.event()
         if target.scheme == "memory", let channel = sender as? InProcessChannel {
             try await sendInProcess(event, over: channel, endpoint: target)
             return
@@ -70,11 +70,12 @@ enum MessagePrinter {
         }
     }
 
-    /// UTF-8 text as it is; anything else as Base64-like hex.
+    /// UTF-8 text without control characters as it is; anything else (a Protobuf body,
+    /// binary data) as hex.
     private static func printable(_ bytes: [UInt8]) -> String {
-        if let text = String(validating: bytes, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" }) {
+        if let text = String(validating: bytes, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 }) {
             return text
         }
-        return bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return bytes.map { ($0 < 0x10 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 }
