@@ -8,7 +8,8 @@ let package = Package(
     name: "swift-cloudevents-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        // Named explicitly: a path dependency is otherwise named after the checkout folder.
+        .package(name: "swift-cloudevents", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
