@@ -117,14 +117,9 @@ private struct EventReader {
         }
 
         do {
-            try event.validate()
+            try event.validate(addingTo: violations)
         } catch {
-            // Attributes that failed above were left empty or absent; report each once.
-            let failed = Set(violations.map(\.attribute))
-            violations += error.violations.filter { !failed.contains($0.attribute) }
-        }
-        guard violations.isEmpty else {
-            throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: violations)))
+            throw EventFormatError(.invalidEvent(error))
         }
         return event
     }

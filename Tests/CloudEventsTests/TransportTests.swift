@@ -87,6 +87,11 @@ struct InProcessChannelTests {
         let b = try InProcessChannel.channel(for: Endpoint("memory://shared-test"))
         #expect(a === b)
         #expect(a.configuration.mode == .structured)
+        // A contradicting mode is refused, not silently ignored.
+        let error = try #require(throws: TransportError.self) {
+            try InProcessChannel.channel(for: Endpoint("memory://shared-test?mode=binary"))
+        }
+        #expect(error.description.contains("uses mode structured"))
         #expect(throws: TransportError.self) { try InProcessChannel.channel(for: Endpoint("memory://x?format=protobuf")) }
     }
 }

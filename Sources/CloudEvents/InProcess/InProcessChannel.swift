@@ -105,16 +105,33 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
 
     /// The process-wide channel for `memory://name` endpoints, created on first use with
     /// the endpoint's `mode` and `format`.
+    ///
+    /// - Throws: ``TransportError`` (`.invalidEndpoint`) for another scheme, an unknown
+    ///   format, or a `mode`/`format` that contradicts the existing channel of that name
+    ///   (rather than silently sending in a mode the caller did not ask for).
     public static func channel(for endpoint: Endpoint, formats: EventFormatRegistry = .standard) throws(TransportError) -> InProcessChannel {
         guard endpoint.scheme == "memory" else {
             throw TransportError(.invalidEndpoint, "\(endpoint) is not a memory:// endpoint")
         }
         let configuration = try Configuration(endpoint: endpoint, formats: formats)
-        return named.withLock { channels in
-            if let channel = channels[endpoint.host] { return channel }
-            let channel = InProcessChannel(configuration: configuration)
-            channels[endpoint.host] = channel
-            return channel
+        let (channel, conflict) = named.withLock { channels -> (InProcessChannel, String?) in
+            guard let existing = channels[endpoint.host] else {
+                let channel = InProcessChannel(configuration: configuration)
+                channels[endpoint.host] = channel
+                return (channel, nil)
+            }
+            if let mode = endpoint.contentMode, mode != existing.configuration.mode {
+                return (existing, "mode \(existing.configuration.mode)")
+            }
+            if endpoint.formatName != nil, configuration.format.name != existing.configuration.format.name {
+                return (existing, "format \(existing.configuration.format.name)")
+            }
+            return (existing, nil)
         }
+        if let conflict {
+            throw TransportError(
+                .invalidEndpoint, "\(endpoint) contradicts the existing in-process channel '\(endpoint.host)', which uses \(conflict)")
+        }
+        return channel
     }
 }

@@ -66,13 +66,9 @@ public struct CloudEventBuilder: BinaryMessageWriter {
             event.data = EventData(bytes: data, contentType: event.dataContentType)
         }
         do {
-            try event.validate()
+            try event.validate(addingTo: violations)
         } catch {
-            let reported = Set(violations.map(\.attribute))
-            violations += error.violations.filter { !reported.contains($0.attribute) }
-        }
-        guard violations.isEmpty else {
-            throw MessageError(.invalidEvent(CloudEventValidationError(violations: violations)))
+            throw MessageError(.invalidEvent(error))
         }
         return event
     }

@@ -69,6 +69,26 @@ extension CloudEvent {
         if !violations.isEmpty { throw CloudEventValidationError(violations: violations) }
     }
 
+    /// Validates an event a decoder has just built, together with the violations it found
+    /// while building (an attribute that failed there was left empty or absent, so it is
+    /// reported once, with the decoder's reason).
+    ///
+    /// - Throws: ``CloudEventValidationError`` with every violation, decoder's first.
+    public func validate(addingTo decodingViolations: [Violation]) throws(CloudEventValidationError) {
+        try validate(checkingCharacters: true, addingTo: decodingViolations)
+    }
+
+    func validate(checkingCharacters: Bool, addingTo decodingViolations: [Violation]) throws(CloudEventValidationError) {
+        var violations = decodingViolations
+        do {
+            try validate(checkingCharacters: checkingCharacters)
+        } catch {
+            let reported = Set(decodingViolations.map(\.attribute))
+            violations += error.violations.filter { !reported.contains($0.attribute) }
+        }
+        if !violations.isEmpty { throw CloudEventValidationError(violations: violations) }
+    }
+
     /// Whether ``validate()`` passes.
     public var isValid: Bool {
         do { try validate(); return true } catch { return false }

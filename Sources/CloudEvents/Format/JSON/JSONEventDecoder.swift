@@ -253,14 +253,9 @@ struct JSONEventDecoder {
             extensions: extensionAttributes, data: data)
         do {
             // String characters were checked token by token above.
-            try event.validate(checkingCharacters: false)
+            try event.validate(checkingCharacters: false, addingTo: violations)
         } catch {
-            // Attributes that failed above were left empty or absent; report each once.
-            let failed = Set(violations.map(\.attribute))
-            violations += error.violations.filter { !failed.contains($0.attribute) }
-        }
-        guard violations.isEmpty else {
-            throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: violations)))
+            throw EventFormatError(.invalidEvent(error))
         }
         return event
     }
