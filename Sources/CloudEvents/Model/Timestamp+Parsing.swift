@@ -106,17 +106,18 @@ private struct TimestampReader {
     }
 
     /// Exactly `digits` decimal digits. (Messages are built only when they are thrown.)
+    @inline(__always)
     mutating func number(digits: Int, field: StaticString) throws(TimestampError) -> Int {
+        guard index &+ digits <= bytes.count else { throw .truncated(expected: "\(digits)-digit \(field)") }
         var value = 0
-        for _ in 0..<digits {
-            guard index < bytes.count else { throw .truncated(expected: "\(digits)-digit \(field)") }
-            let byte = bytes[index]
-            guard byte >= 0x30 && byte <= 0x39 else {
-                throw .unexpectedCharacter(position: index, expected: "\(digits)-digit \(field)")
+        for offset in 0..<digits {
+            let digit = bytes[index &+ offset] &- 0x30
+            guard digit < 10 else {
+                throw .unexpectedCharacter(position: index &+ offset, expected: "\(digits)-digit \(field)")
             }
-            value = value * 10 + Int(byte - 0x30)
-            index += 1
+            value = value &* 10 &+ Int(digit)
         }
+        index &+= digits
         return value
     }
 }

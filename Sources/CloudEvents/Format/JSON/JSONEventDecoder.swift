@@ -182,10 +182,11 @@ struct JSONEventDecoder {
     }
 
     private static func knownMember(_ key: UnsafeRawBufferPointer) -> KnownMember? {
+        // The caller switched on the length, so `literal` has `key.count` bytes: compare
+        // whole words (memcmp-style) rather than byte by byte.
         @inline(__always) func equals(_ literal: StaticString) -> Bool {
-            guard key.count == literal.utf8CodeUnitCount else { return false }
-            for index in 0..<key.count where key[index] != literal.utf8Start[index] { return false }
-            return true
+            guard let base = key.baseAddress else { return false }
+            return memcmpEqual(base, UnsafeRawPointer(literal.utf8Start), key.count)
         }
         switch key.count {
         case 2: return equals("id") ? .id : nil
@@ -451,4 +452,22 @@ struct JSONEventDecoder {
         default: "'\(Character(Unicode.Scalar(byte)))'"
         }
     }
+}
+
+/// Whether `count` bytes at `left` and `right` are equal, eight at a time.
+@inline(__always)
+private func memcmpEqual(_ left: UnsafeRawPointer, _ right: UnsafeRawPointer, _ count: Int) -> Bool {
+    var offset = 0
+    while offset &+ 8 <= count {
+        if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+        offset &+= 8
+    }
+    while offset < count {
+        if left.load(fromByteOffset: offset, as: UInt8.self) != right.load(fromByteOffset: offset, as: UInt8.self) {
+            return false
+        }
+        offset &+= 1
+    }
+    return true
 }
