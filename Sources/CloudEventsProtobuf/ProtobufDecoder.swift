@@ -276,7 +276,7 @@ private struct EventReader {
             let bytes = Self.bytes(message.pointee.binary_data)
             // JSON sent as bytes (as the Go SDK does); bytes without a content type are
             // never assumed to be JSON.
-            if let dataContentType, Self.isJSON(dataContentType), let json = try? RawJSON(validating: bytes) {
+            if let dataContentType, MediaType.isJSON(dataContentType), let json = try? RawJSON(validating: bytes) {
                 return .json(json)
             }
             return .binary(bytes)
@@ -292,7 +292,7 @@ private struct EventReader {
                 }
                 return .binary(decoded)
             }
-            if dataContentType.map(Self.isJSON) ?? true, let json = try? RawJSON(validating: bytes) {
+            if dataContentType.map(MediaType.isJSON) ?? true, let json = try? RawJSON(validating: bytes) {
                 return .json(json)
             }
             guard let text = string(message.pointee.text_data, self.bytes(ofString: message.pointee.text_data)) else {
@@ -321,27 +321,5 @@ private struct EventReader {
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             initialized = google__protobuf__any__pack(any, buffer.baseAddress!)
         }
-    }
-
-    /// `*/json` or `*/*+json`, parameters ignored, ASCII case-insensitive (the JSON format's
-    /// rule), decided on the bytes without allocating.
-    static func isJSON(_ contentType: String) -> Bool {
-        var essence = contentType.utf8[...]
-        if let semicolon = essence.firstIndex(of: UInt8(ascii: ";")) { essence = essence[..<semicolon] }
-        while let last = essence.last, last == 0x20 || last == 0x09 { essence = essence.dropLast() }
-        guard essence.contains(UInt8(ascii: "/")) else { return false }
-        func hasSuffix(_ suffix: StaticString) -> Bool {
-            let count = suffix.utf8CodeUnitCount
-            var index = essence.endIndex
-            for offset in stride(from: count - 1, through: 0, by: -1) {
-                guard index > essence.startIndex else { return false }
-                essence.formIndex(before: &index)
-                var byte = essence[index]
-                if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
-                guard byte == suffix.utf8Start[offset] else { return false }
-            }
-            return true
-        }
-        return hasSuffix("/json") || hasSuffix("+json")
     }
 }

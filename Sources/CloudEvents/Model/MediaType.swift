@@ -103,9 +103,10 @@ extension StringProtocol {
 }
 
 extension MediaType {
-    /// Whether `text` names a JSON media type (`*/json`, `*/*+json`), decided on the bytes
-    /// without allocating: the decoders ask this for every event.
-    static func isJSON(_ text: String) -> Bool {
+    /// Whether `text` names a JSON media type (`*/json`, `*/*+json`, any case, parameters
+    /// ignored), decided on the bytes without parsing or allocating: decoders ask this for
+    /// every event. The same answer as `MediaType(text)?.isJSON`.
+    public static func isJSON(_ text: String) -> Bool {
         UTF8Access.with(text) { utf8 -> Bool in
             // The essence ends at ';'; trailing spaces and tabs before it are ignored.
             var end = 0
