@@ -103,8 +103,7 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         if let verbatim { return verbatim }
         var bytes = [UInt8]()
-        bytes.reserveCapacity(35)
-        appendRFC3339(to: &bytes)
+        UnsafeByteWriter.append(to: &bytes, maximumCount: maximumRFC3339Size) { writeRFC3339(to: &$0) }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -147,51 +146,6 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
             writer.writeTwoDigits(abs(utcOffsetMinutes) / 60)
             writer.write(UInt8(ascii: ":"))
             writer.writeTwoDigits(abs(utcOffsetMinutes) % 60)
-        }
-    }
-
-    /// Appends the RFC 3339 text as UTF-8.
-    func appendRFC3339(to bytes: inout [UInt8]) {
-        if let verbatim {
-            bytes.append(contentsOf: verbatim.utf8)
-            return
-        }
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                bytes.append(UInt8(truncatingIfNeeded: 0x30 + rest / divisor))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
-        digits(year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        digits(month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(hour, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(minute, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(second, 2)
-        if fractionDigits > 0 {
-            bytes.append(UInt8(ascii: "."))
-            var scaled = nanosecond
-            for _ in fractionDigits..<9 { scaled /= 10 }
-            digits(scaled, fractionDigits)
-        }
-        if isOffsetUnknown {
-            bytes.append(contentsOf: "-00:00".utf8)
-        } else if usesZulu && utcOffsetMinutes == 0 {
-            bytes.append(UInt8(ascii: "Z"))
-        } else {
-            bytes.append(utcOffsetMinutes < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            digits(abs(utcOffsetMinutes) / 60, 2)
-            bytes.append(UInt8(ascii: ":"))
-            digits(abs(utcOffsetMinutes) % 60, 2)
         }
     }
 

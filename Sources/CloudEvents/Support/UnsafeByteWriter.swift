@@ -34,6 +34,19 @@ struct UnsafeByteWriter {
         write(UInt8(truncatingIfNeeded: 0x30 + value % 10))
     }
 
+    /// The decimal digits of `value` (at most 11 bytes).
+    mutating func writeInteger(_ value: Int32) {
+        if value < 0 { write(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var divisor: UInt32 = 1
+        while magnitude / divisor >= 10 { divisor &*= 10 }
+        repeat {
+            write(UInt8(truncatingIfNeeded: 0x30 &+ magnitude / divisor))
+            magnitude %= divisor
+            divisor /= 10
+        } while divisor > 0
+    }
+
     /// Runs `body` with a writer over `maximumCount` bytes appended to `array`, then trims
     /// the array to what was written. `body` must not write more than `maximumCount`.
     static func append(

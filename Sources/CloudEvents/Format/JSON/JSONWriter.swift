@@ -64,10 +64,7 @@ enum JSONWriter {
     static func writeValue(_ value: AttributeValue, to writer: inout UnsafeByteWriter) {
         switch value {
         case .boolean(let flag): writer.write(flag ? "true" : "false")
-        case .integer(let number):
-            var digits = [UInt8]()
-            appendInteger(Int64(number), to: &digits)
-            digits.withUnsafeBufferPointer { writer.write($0) }
+        case .integer(let number): writer.writeInteger(number)
         case .string(let text), .uri(let text), .uriReference(let text): writeString(text, to: &writer)
         case .binary(let bytes):
             writer.write(UInt8(ascii: "\""))
@@ -83,22 +80,5 @@ enum JSONWriter {
     /// Appends `"text"` as a JSON string.
     static func appendString(_ text: String, to output: inout [UInt8]) {
         UnsafeByteWriter.append(to: &output, maximumCount: maximumSize(text)) { writeString(text, to: &$0) }
-    }
-
-    static func appendInteger(_ value: Int64, to output: inout [UInt8]) {
-        if value < 0 { output.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(0x30 + magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[index]) }
-        }
     }
 }
