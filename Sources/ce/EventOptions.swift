@@ -102,7 +102,7 @@ struct EventOptions: ParsableArguments {
     /// JSON data (a JSON content type, or none with `--data`) must parse; other content types
     /// are classified like a binary-mode body.
     private func eventData(_ bytes: [UInt8], contentType: String?, fromText: Bool) throws -> EventData {
-        let isJSON = contentType.flatMap(MediaType.init)?.isJSON ?? fromText
+        let isJSON = contentType.map(MediaType.isJSON) ?? fromText
         guard isJSON else { return EventData(bytes: bytes, contentType: contentType) }
         do {
             return .json(try RawJSON(validating: bytes))

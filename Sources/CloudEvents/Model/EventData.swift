@@ -46,7 +46,7 @@ public enum EventData: Sendable, Hashable {
         case .json(let json): return json.bytes
         case .text(let text):
             // With a JSON content type (or none, which JSON implies) text is a JSON string.
-            if contentType.flatMap(MediaType.init)?.isJSON ?? true {
+            if contentType.map(MediaType.isJSON) ?? true {
                 var bytes = [UInt8]()
                 JSONWriter.appendString(text, to: &bytes)
                 return bytes
