@@ -21,10 +21,17 @@ let package = Package(
         .library(name: "CloudEvents", targets: ["CloudEvents"]),
         .library(name: "CloudEventsProtobuf", targets: ["CloudEventsProtobuf"]),
         .library(name: "CloudEventsConformance", targets: ["CloudEventsConformance"]),
+        .library(name: "CloudEventsHTTP", targets: ["CloudEventsHTTP"]),
         .executable(name: "ce", targets: ["ce"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // MARK: Core
@@ -67,6 +74,44 @@ let package = Package(
             name: "CloudEventsConformance",
             dependencies: ["CloudEvents"],
             path: "Conformance/Sources/CloudEventsConformance",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: HTTP binding
+        // Mapping on swift-http-types, a receiver on SwiftNIO, a sender on async-http-client.
+        .target(
+            name: "CloudEventsHTTP",
+            dependencies: [
+                "CloudEvents",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Bindings/HTTP",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsHTTPTests",
+            dependencies: [
+                "CloudEventsHTTP",
+                "CloudEvents",
+                "CloudEventsProtobuf",
+                "CloudEventsConformance",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CloudEventsHTTPTests",
             swiftSettings: upcomingFeatures
         ),
 

@@ -1,0 +1,169 @@
+public import CloudEvents
+public import HTTPTypes
+
+/// Reads a CloudEvents message from HTTP header fields and a body, as the HTTP protocol
+/// binding says (works for requests and responses alike, from any server framework).
+///
+/// Mode detection looks at `Content-Type`, case-insensitively: a media type starting with
+/// `application/cloudevents-batch` is batched (tested first), one starting with
+/// `application/cloudevents` is structured, anything else (or none) is binary.
+///
+/// A structured or batched body whose format is not in the registry is refused with
+/// ``MessageError/Reason/unsupportedFormat(_:)`` rather than forwarded as binary: a
+/// receiver that cannot decode it should say so (HTTP 415) instead of inventing attributes.
+///
+/// In binary mode every `ce-` header (any case) is an attribute whose name is the rest of
+/// the header name, lowercased; its value is decoded strictly with ``PercentEncoding``.
+/// `Content-Type` is `datacontenttype`; a `ce-datacontenttype` header is refused, as the
+/// spec forbids it. An empty body without `Content-Type` is "no data" (spec edge case 21);
+/// a body without `Content-Type` is data without `datacontenttype`. In structured and
+/// batched mode the body wins: `ce-` headers are ignored. Headers other than `ce-*` and
+/// `Content-Type` become ``Message/metadata``.
+public struct HTTPMessageReader: MessageReader, Sendable {
+    /// The header fields as they arrived.
+    public let headerFields: HTTPFields
+    /// The body bytes.
+    public let body: [UInt8]
+    /// The mode found by the binding's detection rule.
+    public let contentMode: ContentMode
+    private let contentType: String?
+
+    /// Reads `headerFields` and `body`.
+    ///
+    /// - Parameters:
+    ///   - headerFields: the request's or response's header fields.
+    ///   - body: the complete body.
+    ///   - formats: the formats a structured or batched body may use.
+    /// - Throws: ``MessageError``: `.unsupportedFormat` for a structured or batched media
+    ///   type that `formats` has no format for, `.duplicateAttribute` for two
+    ///   `Content-Type` headers.
+    public init(headerFields: HTTPFields, body: [UInt8], formats: EventFormatRegistry = .standard) throws(MessageError) {
+        self.headerFields = headerFields
+        self.body = body
+        let contentTypes = headerFields[values: .contentType]
+        guard contentTypes.count <= 1 else { throw MessageError(.duplicateAttribute("datacontenttype")) }
+        let contentType = contentTypes.first
+        self.contentType = contentType
+        let mode = Self.detectMode(contentType: contentType)
+        switch mode {
+        case .structured:
+            guard formats.format(forMediaType: contentType!) != nil else {
+                throw MessageError(.unsupportedFormat(contentType!))
+            }
+        case .batch:
+            guard formats.format(forBatchMediaType: contentType!) != nil else {
+                throw MessageError(.unsupportedFormat(contentType!))
+            }
+        case .binary:
+            break
+        }
+        self.contentMode = mode
+    }
+
+    /// Reads a request.
+    ///
+    /// - Throws: see ``init(headerFields:body:formats:)``.
+    public init(request: HTTPRequest, body: [UInt8], formats: EventFormatRegistry = .standard) throws(MessageError) {
+        try self.init(headerFields: request.headerFields, body: body, formats: formats)
+    }
+
+    /// Reads a response.
+    ///
+    /// - Throws: see ``init(headerFields:body:formats:)``.
+    public init(response: HTTPResponse, body: [UInt8], formats: EventFormatRegistry = .standard) throws(MessageError) {
+        try self.init(headerFields: response.headerFields, body: body, formats: formats)
+    }
+
+    /// The content mode a `Content-Type` value selects (spec edge case 29).
+    public static func detectMode(contentType: String?) -> ContentMode {
+        guard let contentType else { return .binary }
+        let lowered = String(decoding: contentType.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 }).map(asciiLowercase), as: UTF8.self)
+        if lowered.hasPrefix("application/cloudevents-batch") { return .batch }
+        if lowered.hasPrefix("application/cloudevents") { return .structured }
+        return .binary
+    }
+
+    /// The body and its media type for structured and batched messages; `nil` in binary mode.
+    public var structuredContent: StructuredContent? {
+        guard contentMode != .binary, let contentType else { return nil }
+        return StructuredContent(mediaType: contentType, body: body)
+    }
+
+    /// Visits the `ce-` headers as attributes, `Content-Type` as `datacontenttype`, then the body.
+    ///
+    /// - Throws: ``MessageError``: `.duplicateAttribute` for a header that appears twice
+    ///   (in any case), `.invalidMessage` naming the header for a value that does not
+    ///   percent-decode or for a `ce-datacontenttype` header, or what the writer throws.
+    public func readBinary<Writer: BinaryMessageWriter>(into writer: inout Writer) throws(MessageError) {
+        guard contentMode == .binary else {
+            throw MessageError(.invalidMessage("a \(contentMode) HTTP message has no binary attributes"))
+        }
+        var seen = Set<String>()
+        for field in headerFields {
+            guard let name = Self.attributeName(of: field.name) else { continue }
+            guard name != "datacontenttype" else {
+                throw MessageError(.invalidMessage(
+                    "header '\(field.name.rawName)' must not be present in binary mode: 'datacontenttype' travels as Content-Type"))
+            }
+            guard seen.insert(name).inserted else { throw MessageError(.duplicateAttribute(name)) }
+            let value: String
+            do {
+                value = try PercentEncoding.decodeHeaderValue(field.value)
+            } catch {
+                throw MessageError(.invalidMessage("header '\(field.name.rawName)' (attribute '\(name)'): \(error)"))
+            }
+            try writer.writeAttribute(name, .string(value))
+        }
+        if let contentType {
+            try writer.writeAttribute("datacontenttype", .string(contentType))
+        }
+        if contentType != nil || !body.isEmpty {
+            try writer.writeData(body)
+        }
+    }
+
+    /// The attribute name a header carries, or `nil` when it is not a `ce-` header.
+    static func attributeName(of name: HTTPField.Name) -> String? {
+        let canonical = name.canonicalName  // lowercased by swift-http-types
+        guard canonical.utf8.count > 3, canonical.hasPrefix("ce-") else { return nil }
+        return String(canonical.dropFirst(3))
+    }
+
+    /// Headers that are not CloudEvents metadata, names lowercased; repeated headers are
+    /// joined with `, ` as HTTP allows.
+    public var metadata: [String: String] {
+        var metadata: [String: String] = [:]
+        for field in headerFields {
+            if field.name == .contentType { continue }
+            if contentMode == .binary, Self.attributeName(of: field.name) != nil { continue }
+            if contentMode != .binary, field.name.canonicalName.hasPrefix("ce-") { continue }
+            let name = field.name.canonicalName
+            if let existing = metadata[name] {
+                metadata[name] = existing + ", " + field.value
+            } else {
+                metadata[name] = field.value
+            }
+        }
+        return metadata
+    }
+
+    /// The protocol-independent message: binary attributes decoded (not validated as an
+    /// event), or the structured/batched body untouched, with ``metadata``.
+    ///
+    /// - Throws: ``MessageError`` as ``readBinary(into:)`` does.
+    public func message() throws(MessageError) -> Message {
+        var message = Message()
+        switch contentMode {
+        case .binary: try readBinary(into: &message)
+        case .structured: message.content = .structured(structuredContent!)
+        case .batch: message.content = .batch(structuredContent!)
+        }
+        message.metadata = metadata
+        return message
+    }
+}
+
+@inline(__always)
+func asciiLowercase(_ byte: UInt8) -> UInt8 {
+    byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+}

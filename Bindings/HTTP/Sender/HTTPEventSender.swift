@@ -1,0 +1,184 @@
+public import CloudEvents
+internal import HTTPTypes
+internal import AsyncHTTPClient
+internal import NIOCore
+internal import NIOHTTP1
+internal import NIOPosix
+
+/// Sends CloudEvents over HTTP with async-http-client: connection pooling, HTTP/1.1 and
+/// HTTP/2, retries with backoff (``HTTPRetryPolicy``), no redirects (the webhook spec
+/// forbids following them).
+///
+/// A 2xx response is success; a retryable status or network error is retried as the
+/// policy says; any other status throws ``TransportError`` with code `.rejected` and an
+/// ``HTTPStatusError`` (status and body) as `underlying`. Call ``shutdown()`` when done,
+/// or use ``withSender(configuration:_:)``.
+public final class HTTPEventSender: CloudEventSender {
+    /// The configuration the sender was created with.
+    public let configuration: HTTPSenderConfiguration
+    private let client: HTTPClient
+
+    /// Creates a sender and its `HTTPClient`.
+    ///
+    /// - Throws: ``TransportError`` with `.invalidEndpoint` when the URL is not `http(s)://`.
+    public init(configuration: HTTPSenderConfiguration) throws {
+        let lowered = configuration.url.lowercased()
+        guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
+            throw TransportError(.invalidEndpoint, "'\(configuration.url)' is not an http:// or https:// URL")
+        }
+        self.configuration = configuration
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.redirectConfiguration = .disallow
+        clientConfiguration.httpVersion = .automatic
+        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+    }
+
+    /// Creates a sender, runs `body` with it, and shuts it down.
+    ///
+    /// - Throws: what ``init(configuration:)`` or `body` throws.
+    public static func withSender<Result>(
+        configuration: HTTPSenderConfiguration, _ body: (HTTPEventSender) async throws -> Result
+    ) async throws -> Result {
+        let sender = try HTTPEventSender(configuration: configuration)
+        do {
+            let result = try await body(sender)
+            try await sender.shutdown()
+            return result
+        } catch {
+            try? await sender.shutdown()
+            throw error
+        }
+    }
+
+    /// Closes the pooled connections. The sender cannot send afterwards.
+    public func shutdown() async throws {
+        try await client.shutdown()
+    }
+
+    /// Sends `event` in the configured mode and format.
+    ///
+    /// - Throws: ``TransportError``; see ``exchange(_:)-(CloudEvent)``.
+    public func send(_ event: CloudEvent) async throws {
+        _ = try await exchange(event)
+    }
+
+    /// Sends `message` in the shape it has (a structured body passes through untouched).
+    ///
+    /// - Throws: ``TransportError``.
+    public func send(_ message: Message) async throws {
+        _ = try await exchange(message)
+    }
+
+    /// Sends `event` and returns the response, with any event it carries.
+    ///
+    /// - Throws: ``TransportError``: `.invalidMessage` when the event cannot be written,
+    ///   `.rejected` for a non-retryable status, `.notDelivered` when retries ran out,
+    ///   `.connectionFailed` or `.timedOut` for network failures.
+    public func exchange(_ event: CloudEvent) async throws -> HTTPEventResponse {
+        let fields: HTTPFields
+        let body: [UInt8]
+        do {
+            (fields, body) = try event.httpFields(mode: configuration.mode, format: configuration.format)
+        } catch {
+            throw TransportError(.invalidMessage, "cannot write event '\(event.id)' as an HTTP request", underlying: error)
+        }
+        return try await execute(fields: fields, body: body)
+    }
+
+    /// Sends `message` as it is and returns the response.
+    ///
+    /// - Throws: ``TransportError`` as ``exchange(_:)-(CloudEvent)`` does.
+    public func exchange(_ message: Message) async throws -> HTTPEventResponse {
+        let fields: HTTPFields
+        let body: [UInt8]
+        do {
+            (fields, body) = try message.httpFields()
+        } catch {
+            throw TransportError(.invalidMessage, "cannot write the message as an HTTP request", underlying: error)
+        }
+        return try await execute(fields: fields, body: body)
+    }
+
+    /// Sends `events` as one batch in the configured format and returns the response.
+    ///
+    /// - Throws: ``TransportError`` as ``exchange(_:)-(CloudEvent)`` does.
+    public func exchange(batch events: [CloudEvent]) async throws -> HTTPEventResponse {
+        let message: Message
+        do { message = try Message(batch: events, format: configuration.format) } catch {
+            throw TransportError(.invalidMessage, "cannot encode a batch of \(events.count) events", underlying: error)
+        }
+        return try await exchange(message)
+    }
+
+    private func execute(fields: HTTPFields, body: [UInt8]) async throws -> HTTPEventResponse {
+        var request = HTTPClientRequest(url: configuration.url)
+        request.method = HTTPMethod(rawValue: configuration.method.rawValue)
+        for field in configuration.headerFields where fields[field.name] == nil {
+            request.headers.add(name: field.name.rawName, value: field.value)
+        }
+        for field in fields { request.headers.add(name: field.name.canonicalName, value: field.value) }
+        let requestBody = ByteBuffer(bytes: body)
+        let policy = configuration.retry
+        let operation = "\(configuration.method) \(configuration.url)"
+        var attempt = 0
+        while true {
+            attempt += 1
+            request.body = .bytes(requestBody)
+            let outcome: Result<(HTTPClientResponse, [UInt8]), any Error>
+            do {
+                let response = try await client.execute(request, timeout: Self.timeAmount(configuration.timeout))
+                let bytes = try await response.body.collect(upTo: configuration.maximumResponseBodySize)
+                outcome = .success((response, Array(bytes.readableBytesView)))
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(let (response, bytes)):
+                let status = HTTPResponse.Status(code: Int(response.status.code))
+                var headerFields = HTTPFields()
+                for header in response.headers {
+                    if let name = HTTPField.Name(header.name) { headerFields.append(HTTPField(name: name, value: header.value)) }
+                }
+                if status.kind == .successful {
+                    let reader = try? HTTPMessageReader(headerFields: headerFields, body: bytes, formats: configuration.formats)
+                    let event = reader.flatMap { reader in
+                        Self.carriesEvent(reader) ? try? reader.event(formats: configuration.formats) : nil
+                    }
+                    return HTTPEventResponse(status: status, headerFields: headerFields, body: bytes, attempts: attempt, event: event)
+                }
+                let statusError = HTTPStatusError(status: status, headerFields: headerFields, body: bytes)
+                guard policy.isRetryable(status: status.code) else {
+                    throw TransportError(.rejected, "\(operation) answered \(statusError)", underlying: statusError)
+                }
+                guard attempt < policy.maximumAttempts else {
+                    throw TransportError(
+                        .notDelivered, "\(operation) answered \(statusError) after \(attempt) attempts", underlying: statusError)
+                }
+                let retryAfter = headerFields[.retryAfter].flatMap { HTTPRetryPolicy.parseRetryAfter($0) }
+                try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfter: retryAfter))
+            case .failure(let error):
+                if error is CancellationError { throw error }
+                let code = Self.isTimeout(error) ? TransportError.Code.timedOut : .connectionFailed
+                guard policy.retryOnNetworkErrors, attempt < policy.maximumAttempts else {
+                    throw TransportError(code, "\(operation) failed after \(attempt) attempt(s)", underlying: error)
+                }
+                try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfter: nil))
+            }
+        }
+    }
+
+    /// Whether a response carries an event: a CloudEvents content type or a `ce-specversion` header.
+    private static func carriesEvent(_ reader: HTTPMessageReader) -> Bool {
+        reader.contentMode != .binary || reader.headerFields.contains { $0.name.canonicalName == "ce-specversion" }
+    }
+
+    private static func isTimeout(_ error: any Error) -> Bool {
+        guard let error = error as? HTTPClientError else { return false }
+        return error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,91 @@
+public import CloudEvents
+public import HTTPTypes
+
+/// Where and how an ``HTTPEventSender`` sends.
+public struct HTTPSenderConfiguration: Sendable {
+    /// The endpoint URL, `http://` or `https://`.
+    public var url: String
+    /// The request method; POST by default (the webhook spec's).
+    public var method: HTTPRequest.Method
+    /// The content mode for events; binary by default. Batched mode sends a batch of one
+    /// (use it only when the receiver asked for batches).
+    public var mode: ContentMode
+    /// The format for structured and batched mode; JSON by default.
+    public var format: any EventFormat
+    /// Formats for decoding an event in a response; JSON by default.
+    public var formats: EventFormatRegistry
+    /// The time one attempt may take, response body included; 30 s by default.
+    public var timeout: Duration
+    /// When to try again; see ``HTTPRetryPolicy``.
+    public var retry: HTTPRetryPolicy
+    /// Header fields added to every request (e.g. `Authorization`).
+    public var headerFields: HTTPFields
+    /// The largest response body read; 1 MiB by default.
+    public var maximumResponseBodySize: Int
+
+    /// A configuration with the documented defaults.
+    public init(
+        url: String, method: HTTPRequest.Method = .post, mode: ContentMode = .binary,
+        format: any EventFormat = JSONEventFormat(), formats: EventFormatRegistry = .standard,
+        timeout: Duration = .seconds(30), retry: HTTPRetryPolicy = HTTPRetryPolicy(),
+        headerFields: HTTPFields = [:], maximumResponseBodySize: Int = 1 << 20
+    ) {
+        self.url = url
+        self.method = method
+        self.mode = mode
+        self.format = format
+        self.formats = formats
+        self.timeout = timeout
+        self.retry = retry
+        self.headerFields = headerFields
+        self.maximumResponseBodySize = maximumResponseBodySize
+    }
+}
+
+/// The response to a send: its status, fields and body, and any event it carries.
+public struct HTTPEventResponse: Sendable {
+    /// The final response's status.
+    public var status: HTTPResponse.Status
+    /// The final response's header fields.
+    public var headerFields: HTTPFields
+    /// The final response's body.
+    public var body: [UInt8]
+    /// How many attempts the send took.
+    public var attempts: Int
+    /// The event the response carries, decoded with the HTTP mapping; `nil` when it
+    /// carries none (no `ce-` headers and no CloudEvents content type).
+    public var event: CloudEvent?
+
+    /// Creates a response value.
+    public init(status: HTTPResponse.Status, headerFields: HTTPFields, body: [UInt8], attempts: Int, event: CloudEvent?) {
+        self.status = status
+        self.headerFields = headerFields
+        self.body = body
+        self.attempts = attempts
+        self.event = event
+    }
+}
+
+/// The status and body of a response that made a send fail: the ``TransportError``'s
+/// `underlying` error.
+public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
+    /// The response's status.
+    public var status: HTTPResponse.Status
+    /// The response's header fields.
+    public var headerFields: HTTPFields
+    /// The response's body.
+    public var body: [UInt8]
+
+    /// Creates the error for a response.
+    public init(status: HTTPResponse.Status, headerFields: HTTPFields, body: [UInt8]) {
+        self.status = status
+        self.headerFields = headerFields
+        self.body = body
+    }
+
+    /// The status and the body as text (up to 200 bytes).
+    public var description: String {
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        return text.isEmpty ? "\(status)" : "\(status): \(text)"
+    }
+}
