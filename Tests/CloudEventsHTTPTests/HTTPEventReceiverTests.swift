@@ -37,6 +37,8 @@ struct HTTPEventReceiverTests {
             let messages = received.all
             try #require(messages.count == 1)
             #expect(try messages[0].events(formats: Self.registry) == expected)
+            // A consumer that passes no formats decodes with the receiver's (Protobuf too).
+            #expect(received.decoded.first == .some(expected))
         }
     }
 

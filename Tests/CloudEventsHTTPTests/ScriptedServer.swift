@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A tiny loopback HTTP server that answers requests with a script of responses (the last
@@ -28,13 +29,18 @@ final class ScriptedServer: Sendable {
         return script.withLock { script in script.count > 1 ? script.removeFirst() : script[0] }
     }
 
-    /// Runs a server on 127.0.0.1 with an ephemeral port while `body` runs.
-    static func with(_ script: [Reply], _ body: (_ port: Int, _ server: ScriptedServer) async throws -> Void) async throws {
+    /// Runs a server on 127.0.0.1 with an ephemeral port while `body` runs; over TLS when
+    /// `tls` is given.
+    static func with(
+        _ script: [Reply], tls: NIOSSLContext? = nil,
+        _ body: (_ port: Int, _ server: ScriptedServer) async throws -> Void
+    ) async throws {
         let server = ScriptedServer(script: script)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try Connection(wrappingChannelSynchronously: channel)
                 }

@@ -10,8 +10,12 @@ import Synchronization
 /// Messages a test consumer received, guarded by a mutex.
 final class Received: Sendable {
     private let messages = Mutex<[Message]>([])
+    private let decodedEvents = Mutex<[[CloudEvent]?]>([])
     func append(_ message: Message) { messages.withLock { $0.append(message) } }
     var all: [Message] { messages.withLock { $0 } }
+    /// What `delivery.events()` decoded with its defaults (the receiver's formats).
+    func appendDecoded(_ events: [CloudEvent]?) { decodedEvents.withLock { $0.append(events) } }
+    var decoded: [[CloudEvent]?] { decodedEvents.withLock { $0 } }
 }
 
 /// A loopback receiver whose consumer settles every delivery with `settle`, and a client.
@@ -31,6 +35,7 @@ func withReceiver(
                 group.addTask {
                     for try await delivery in receiver.deliveries() {
                         received.append(delivery.message)
+                        received.appendDecoded(try? delivery.events())
                         settle(delivery)
                     }
                 }

@@ -247,7 +247,7 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
         do {
             let reader = try HTTPMessageReader(request: request, body: body, formats: configuration.formats)
             message = try reader.message()
-            _ = try message.events(formats: configuration.formats)
+            _ = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
         } catch {
             if case .unsupportedFormat = error.reason {
                 return Self.textResponse(.unsupportedMediaType, error.description)
@@ -257,7 +257,9 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
         let (settled, settledContinuation) = AsyncStream.makeStream(of: Settlement.self, bufferingPolicy: .bufferingNewest(1))
         do {
             // The delivery is not kept here, so a consumer that drops it unsettled releases it.
-            try await continuation.send(Delivery(message: message) { settlement in
+            try await continuation.send(Delivery(
+                message: message, formats: configuration.formats, extensionTypes: configuration.extensionTypes
+            ) { settlement in
                 settledContinuation.yield(settlement)
                 settledContinuation.finish()
             })

@@ -27,13 +27,15 @@ public struct HTTPReceiverConfiguration: Sendable {
     /// The `WebHook-Allowed-Rate` answered when the handshake asks for a rate: requests
     /// per minute, or `nil` (the default) for `*` (no limit).
     public var webhookAllowedRate: Int?
+    /// Types of extensions that arrive as strings (binary mode); deliveries decode with them.
+    public var extensionTypes: ExtensionTypes
 
     /// A configuration with the documented defaults.
     public init(
         host: String = "127.0.0.1", port: Int = 0, path: String? = nil, maximumBodySize: Int = 1 << 20,
         maximumHeaderSize: Int = 16 << 10, formats: EventFormatRegistry = .standard,
         acceptedStatus: HTTPResponse.Status = .accepted, capacity: Int = 64,
-        webhookAllowedOrigins: Set<String>? = nil, webhookAllowedRate: Int? = nil
+        webhookAllowedOrigins: Set<String>? = nil, webhookAllowedRate: Int? = nil, extensionTypes: ExtensionTypes = .none
     ) {
         self.host = host
         self.port = port
@@ -45,5 +47,6 @@ public struct HTTPReceiverConfiguration: Sendable {
         self.capacity = capacity
         self.webhookAllowedOrigins = webhookAllowedOrigins
         self.webhookAllowedRate = webhookAllowedRate
+        self.extensionTypes = extensionTypes
     }
 }

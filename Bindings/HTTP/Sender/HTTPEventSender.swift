@@ -4,6 +4,7 @@ internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
+internal import NIOSSL
 
 /// Sends CloudEvents over HTTP with async-http-client: connection pooling, HTTP/1.1 and
 /// HTTP/2, retries with backoff (``HTTPRetryPolicy``), no redirects (the webhook spec
@@ -20,7 +21,8 @@ public final class HTTPEventSender: CloudEventSender {
 
     /// Creates a sender and its `HTTPClient`.
     ///
-    /// - Throws: ``TransportError`` with `.invalidEndpoint` when the URL is not `http(s)://`.
+    /// - Throws: ``TransportError`` with `.invalidEndpoint` when the URL is not `http(s)://`
+    ///   or a TLS file cannot be loaded.
     public init(configuration: HTTPSenderConfiguration) throws {
         let lowered = configuration.url.lowercased()
         guard lowered.hasPrefix("http://") || lowered.hasPrefix("https://") else {
@@ -30,7 +32,30 @@ public final class HTTPEventSender: CloudEventSender {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.redirectConfiguration = .disallow
         clientConfiguration.httpVersion = .automatic
+        if let tls = configuration.tls {
+            clientConfiguration.tlsConfiguration = try Self.tlsConfiguration(tls)
+        }
         client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+    }
+
+    /// NIOSSL's configuration for ``TLSSettings``; verification stays on unless turned off.
+    private static func tlsConfiguration(_ tls: TLSSettings) throws(TransportError) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let file = tls.trustedCertificatesFile {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+            }
+            if let file = tls.certificateChainFile {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(file).map { .certificate($0) }
+            }
+            if let file = tls.privateKeyFile {
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: file, format: .pem))
+            }
+        } catch {
+            throw TransportError(.invalidEndpoint, "cannot load the TLS certificates or key", underlying: error)
+        }
+        configuration.certificateVerification = tls.verifiesPeer ? .fullVerification : .none
+        return configuration
     }
 
     /// Creates a sender, runs `body` with it, and shuts it down.
@@ -127,8 +152,9 @@ public final class HTTPEventSender: CloudEventSender {
             let outcome: Result<(HTTPClientResponse, [UInt8]), any Error>
             do {
                 let response = try await client.execute(request, timeout: Self.timeAmount(configuration.timeout))
-                let bytes = try await response.body.collect(upTo: configuration.maximumResponseBodySize)
-                outcome = .success((response, Array(bytes.readableBytesView)))
+                outcome = .success((response, try await Self.body(of: response, operation: operation, limit: configuration.maximumResponseBodySize)))
+            } catch let error as TransportError {
+                throw error  // the response arrived: not a network error, never retried
             } catch {
                 outcome = .failure(error)
             }
@@ -157,13 +183,31 @@ public final class HTTPEventSender: CloudEventSender {
                 let retryAfter = headerFields[.retryAfter].flatMap { HTTPRetryPolicy.parseRetryAfter($0) }
                 try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfter: retryAfter))
             case .failure(let error):
-                if error is CancellationError { throw error }
+                // async-http-client reports a cancelled request with its own error: never retry it.
+                if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 let code = Self.isTimeout(error) ? TransportError.Code.timedOut : .connectionFailed
                 guard policy.retryOnNetworkErrors, attempt < policy.maximumAttempts else {
                     throw TransportError(code, "\(operation) failed after \(attempt) attempt(s)", underlying: error)
                 }
                 try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfter: nil))
             }
+        }
+    }
+
+    /// The response body, up to `limit` bytes. Once a status has arrived, a body that cannot be
+    /// read is not a network error: after a 2xx the event was delivered, so retrying would
+    /// deliver it twice. An oversize 2xx body is a `.protocolError` saying so; the body of
+    /// an error status is only informative, so it is dropped and the status decides.
+    private static func body(of response: HTTPClientResponse, operation: String, limit: Int) async throws -> [UInt8] {
+        do {
+            return Array(try await response.body.collect(upTo: limit).readableBytesView)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            guard (200..<300).contains(Int(response.status.code)) else { return [] }
+            throw TransportError(
+                .protocolError,
+                "\(operation) delivered the event (status \(response.status.code)), but its response body could not be read within \(limit) bytes",
+                underlying: error)
         }
     }
 

@@ -22,13 +22,16 @@ public struct HTTPSenderConfiguration: Sendable {
     public var headerFields: HTTPFields
     /// The largest response body read; 1 MiB by default.
     public var maximumResponseBodySize: Int
+    /// TLS for `https://` URLs: trusted CAs, a client certificate; `nil` uses the system's
+    /// trust store with full verification.
+    public var tls: TLSSettings?
 
     /// A configuration with the documented defaults.
     public init(
         url: String, method: HTTPRequest.Method = .post, mode: ContentMode = .binary,
         format: any EventFormat = JSONEventFormat(), formats: EventFormatRegistry = .standard,
         timeout: Duration = .seconds(30), retry: HTTPRetryPolicy = HTTPRetryPolicy(),
-        headerFields: HTTPFields = [:], maximumResponseBodySize: Int = 1 << 20
+        headerFields: HTTPFields = [:], maximumResponseBodySize: Int = 1 << 20, tls: TLSSettings? = nil
     ) {
         self.url = url
         self.method = method
@@ -39,6 +42,7 @@ public struct HTTPSenderConfiguration: Sendable {
         self.retry = retry
         self.headerFields = headerFields
         self.maximumResponseBodySize = maximumResponseBodySize
+        self.tls = tls
     }
 }
 

@@ -38,11 +38,14 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
     }
 
     public let configuration: Configuration
+    /// The formats deliveries decode with: JSON and the configured format.
+    private let formats: EventFormatRegistry
     private let stream: DeliveryStream
     private let continuation: DeliveryStream.Continuation
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        formats = EventFormatRegistry.standard.adding(configuration.format)
         (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.capacity)
     }
 
@@ -74,7 +77,7 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
             let (settlements, settled) = AsyncStream<Settlement>.makeStream(bufferingPolicy: .bufferingNewest(1))
             // Handed over as a temporary: the sender must not keep the delivery alive while
             // it waits, or a consumer dropping it unsettled would never release it.
-            try await continuation.send(Delivery(message: message) { settlement in
+            try await continuation.send(Delivery(message: message, formats: formats) { settlement in
                 settled.yield(settlement)
                 settled.finish()
             })

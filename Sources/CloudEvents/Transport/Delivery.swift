@@ -9,26 +9,44 @@ import Synchronization
 public struct Delivery: Sendable {
     /// The message as it arrived, in its content mode.
     public let message: Message
+    /// The formats the receiver accepts; ``event(formats:extensionTypes:)`` decodes with them.
+    public let formats: EventFormatRegistry
+    /// The extension types the receiver was configured with.
+    public let extensionTypes: ExtensionTypes
     private let settler: Settler
 
     /// Creates a delivery whose settlement is reported to `settle`, once, on whichever
     /// thread settles it. Bindings create deliveries; consumers only settle them.
-    public init(message: Message, settle: @escaping @Sendable (Settlement) -> Void) {
+    ///
+    /// - Parameters:
+    ///   - formats: the receiver's formats, so that consumers decode what it accepted.
+    ///   - extensionTypes: the receiver's extension types.
+    public init(
+        message: Message, formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none,
+        settle: @escaping @Sendable (Settlement) -> Void
+    ) {
         self.message = message
+        self.formats = formats
+        self.extensionTypes = extensionTypes
         self.settler = Settler(settle)
     }
 
-    /// The event this delivery carries.
+    /// The event this delivery carries, decoded with the receiver's formats and extension
+    /// types unless others are given.
     ///
     /// - Throws: ``MessageError`` naming what is wrong with the message. The delivery is
     ///   still to be settled: usually rejected with the error's description.
-    public func event(formats: EventFormatRegistry = .standard) throws(MessageError) -> CloudEvent {
-        try message.event(formats: formats)
+    public func event(
+        formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
+    ) throws(MessageError) -> CloudEvent {
+        try message.event(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
     }
 
     /// All events (a batch holds several).
-    public func events(formats: EventFormatRegistry = .standard) throws(MessageError) -> [CloudEvent] {
-        try message.events(formats: formats)
+    public func events(
+        formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
+    ) throws(MessageError) -> [CloudEvent] {
+        try message.events(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
     }
 
     /// Marks the delivery processed. Returns whether this call settled it.
