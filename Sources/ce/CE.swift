@@ -10,9 +10,9 @@ struct CE: AsyncParsableCommand {
         commandName: "ce",
         abstract: "Send, receive and convert CloudEvents.",
         discussion: """
-            Endpoints are URLs: memory://name (in-process), and, as their bindings land, \
-            http(s)://, mqtt(s)://, amqp(s)://, nats://. Query options: mode=binary|structured|batch, \
-            format=json|protobuf.
+            Endpoints are URLs: memory://name (in-process), http(s)://host[:port]/path, and, as \
+            their bindings land, mqtt(s)://, amqp(s)://, nats://. Query options: \
+            mode=binary|structured|batch, format=json|protobuf.
             """,
         subcommands: [ConvertCommand.self, SendCommand.self, ListenCommand.self]
     )

@@ -30,3 +30,12 @@ enum ModeName: String, ExpressibleByArgument, CaseIterable {
 
     var mode: ContentMode { ContentMode(rawValue: rawValue)! }
 }
+
+extension Console {
+    /// Prints `event` as one line of JSON format (JSON data minified).
+    static func event(_ event: CloudEvent) throws {
+        var event = event
+        if case .json(let json) = event.data { event.data = .json(json.minified()) }
+        write(try JSONEventFormat().encode(event) + [0x0A])
+    }
+}

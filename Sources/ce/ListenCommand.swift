@@ -1,5 +1,6 @@
 import ArgumentParser
 import CloudEvents
+import CloudEventsHTTP
 import Foundation
 
 /// `ce listen`: prints each event received at an endpoint as one line of JSON.
@@ -12,10 +13,15 @@ struct ListenCommand: AsyncParsableCommand {
             reported on stderr (one line), rejected, and not counted; listening goes on.
             A memory:// endpoint is in-process: its senders are the lines of stdin, each one \
             JSON-format event, sent through the channel in the endpoint's mode and format.
+            An http://host:port/path endpoint runs an HTTP server on host:port (port 0: any free \
+            port, printed on stderr as 'ce: listening on http://host:PORT/path') that takes events \
+            in binary, structured and batch mode at path (every path without one); it answers 202 \
+            for each delivery, 400 for an invalid request. (https:// is not served: put a TLS \
+            proxy in front.)
             """
     )
 
-    @Argument(help: "Where to listen: memory://name, ...")
+    @Argument(help: "Where to listen: memory://name or http://host:port/path.")
     var endpoint: String
 
     @Option(help: "Exit 0 after this many events.")
@@ -29,14 +35,13 @@ struct ListenCommand: AsyncParsableCommand {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
-    private enum Outcome { case received, timedOut, inputEnded }
+    private enum Outcome { case received, timedOut, sourceEnded }
 
     func run() async throws {
-        let source = try Transports.endpoint(endpoint, mode: nil, format: nil)
-        let receiver = try Transports.receiver(for: source)
+        let (source, label) = try await ListenSource.open(endpoint)
         let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
             group.addTask {
-                try await receive(from: receiver)
+                try await receive(from: source.receiver)
                 return .received
             }
             if let timeout {
@@ -45,22 +50,21 @@ struct ListenCommand: AsyncParsableCommand {
                     return .timedOut
                 }
             }
-            if let channel = receiver as? InProcessChannel {
-                group.addTask {
-                    await StdinFeeder.feed(channel)
-                    return .inputEnded
-                }
+            group.addTask {
+                try await source.serve()
+                return .sourceEnded
             }
             // The end of stdin ends nothing: the events sent may still arrive, or the timeout.
             while let outcome = try await group.next() {
-                if outcome == .inputEnded { continue }
+                if outcome == .sourceEnded { continue }
+                if outcome == .received { await source.settle() }
                 group.cancelAll()
                 return outcome
             }
             return .received
         }
         if outcome == .timedOut {
-            throw Console.fail("timed out after \(timeout ?? 0) s waiting for events on \(source)", ExitStatus.timedOut)
+            throw Console.fail("timed out after \(timeout ?? 0) s waiting for events on \(label)", ExitStatus.timedOut)
         }
     }
 
@@ -69,9 +73,8 @@ struct ListenCommand: AsyncParsableCommand {
         var printed = 0
         for try await delivery in receiver.deliveries() {
             do {
-                for var event in try delivery.events(formats: Formats.registry) {
-                    if case .json(let json) = event.data { event.data = .json(json.minified()) }
-                    Console.write(try JSONEventFormat().encode(event) + [0x0A])
+                for event in try delivery.events(formats: Formats.registry) {
+                    try Console.event(event)
                     printed += 1
                 }
                 delivery.accept()
@@ -81,6 +84,54 @@ struct ListenCommand: AsyncParsableCommand {
             }
             if let count, printed >= count { return }
         }
+    }
+}
+
+/// What `ce listen` receives from, and what runs beside its deliveries until cancelled.
+enum ListenSource {
+    /// An in-process channel; its senders are stdin's lines.
+    case memory(InProcessChannel)
+    /// A bound HTTP server.
+    case http(HTTPEventReceiver)
+
+    /// The source for endpoint `text`, ready to serve, and how to name it in messages.
+    static func open(_ text: String) async throws -> (ListenSource, label: String) {
+        let (text, anyPort) = HTTPTransport.withoutPortZero(text)
+        let endpoint = try Transports.endpoint(text, mode: nil, format: nil)
+        switch endpoint.scheme {
+        case "memory":
+            return (.memory(try InProcessChannel.channel(for: endpoint, formats: Formats.registry)), endpoint.description)
+        case "http", "https":
+            let (receiver, url) = try await HTTPTransport.bind(endpoint, anyPort: anyPort)
+            return (.http(receiver), url)
+        default:
+            throw Transports.unsupported(endpoint)
+        }
+    }
+
+    var receiver: any CloudEventReceiver {
+        switch self {
+        case .memory(let channel): channel
+        case .http(let receiver): receiver
+        }
+    }
+
+    /// Feeds stdin into the channel; serves HTTP until cancelled (which closes the server).
+    func serve() async throws {
+        switch self {
+        case .memory(let channel):
+            await StdinFeeder.feed(channel)
+        case .http(let receiver):
+            do { try await receiver.run() } catch where !(error is CancellationError) {
+                throw Console.fail("the HTTP receiver failed: \(error)", ExitStatus.transportFailed)
+            }
+        }
+    }
+
+    /// Lets the last accepted delivery's response go out before the server is cancelled
+    /// (cancelling answers requests still in progress with 503 or not at all).
+    func settle() async {
+        if case .http = self { try? await Task.sleep(for: .milliseconds(200)) }
     }
 }
 

@@ -9,10 +9,15 @@ struct SendCommand: AsyncParsableCommand {
         discussion: """
             A memory:// endpoint is in-process: ce receives the message itself and prints it as it \
             arrived (content mode, attributes, body), which shows what a binding puts on the wire.
+            An http:// or https:// endpoint gets a POST (https:// with TLS, verified against the \
+            system's trust store); the mode= and format= options are not sent. ce prints the \
+            response status, and the event the response carries as one JSON line. Exits 0 on \
+            2xx, 3 (one line on stderr with the status and body) on a rejection or a transport \
+            failure, after --retries.
             """
     )
 
-    @Argument(help: "Where to send: memory://name, ...")
+    @Argument(help: "Where to send: memory://name or http(s)://host[:port]/path.")
     var endpoint: String
 
     @Option(help: "Content mode: binary, structured or batch (overrides the endpoint's mode=).")
@@ -21,18 +26,29 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Event format for structured and batch mode (overrides the endpoint's format=).")
     var format: FormatName?
 
+    @Option(help: "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response).")
+    var timeout: Double = 30
+
+    @Option(help: "HTTP: retries after a network error, 5xx, 404, 408, 409 or 429 (with backoff).")
+    var retries: Int = 2
+
     @OptionGroup var event: EventOptions
+
+    func validate() throws {
+        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        if retries < 0 { throw ValidationError("--retries must not be negative") }
+    }
 
     func run() async throws {
         let target = try Transports.endpoint(endpoint, mode: mode?.mode, format: format)
-        let sender = try Transports.sender(for: target)
-        let event = try event.event()
-        if target.scheme == "memory", let channel = sender as? InProcessChannel {
-            try await sendInProcess(event, over: channel, endpoint: target)
-            return
-        }
-        do { try await sender.send(event) } catch {
-            throw Console.fail("sending to \(target) failed: \(error)", ExitStatus.transportFailed)
+        switch target.scheme {
+        case "memory":
+            let channel = try InProcessChannel.channel(for: target, formats: Formats.registry)
+            try await sendInProcess(try event.event(), over: channel, endpoint: target)
+        case "http", "https":
+            try await HTTPTransport.send(try event.event(), to: target, url: endpoint, timeout: timeout, retries: retries)
+        default:
+            throw Transports.unsupported(target)
         }
     }
 

@@ -2,22 +2,7 @@ import CloudEvents
 
 /// Which bindings `ce` can use, by URL scheme. Each binding adds its schemes here.
 enum Transports {
-    static let supportedSchemes = ["memory"]
-
-    /// The in-process channel of a `memory://` endpoint, with `mode`/`format` overrides.
-    static func sender(for endpoint: Endpoint) throws -> any CloudEventSender {
-        switch endpoint.scheme {
-        case "memory": return try InProcessChannel.channel(for: endpoint, formats: Formats.registry)
-        default: throw unsupported(endpoint)
-        }
-    }
-
-    static func receiver(for endpoint: Endpoint) throws -> any CloudEventReceiver {
-        switch endpoint.scheme {
-        case "memory": return try InProcessChannel.channel(for: endpoint, formats: Formats.registry)
-        default: throw unsupported(endpoint)
-        }
-    }
+    static let supportedSchemes = ["memory", "http", "https"]
 
     static func endpoint(_ text: String, mode: ContentMode?, format: FormatName?) throws -> Endpoint {
         var endpoint: Endpoint
@@ -28,6 +13,11 @@ enum Transports {
         return endpoint
     }
 
+    /// The format an endpoint's `format=` names; JSON without one.
+    static func format(of endpoint: Endpoint) throws -> any EventFormat {
+        try (endpoint.formatName.flatMap(FormatName.init(rawValue:)) ?? .json).format
+    }
+
     private static func rewritten(_ endpoint: Endpoint, option: String, value: String) throws -> Endpoint {
         var copy = endpoint
         copy.options.removeAll { $0.name == option }
@@ -35,7 +25,7 @@ enum Transports {
         return copy
     }
 
-    private static func unsupported(_ endpoint: Endpoint) -> any Error {
+    static func unsupported(_ endpoint: Endpoint) -> any Error {
         Console.fail(
             "scheme '\(endpoint.scheme)' is not supported yet (supported: \(supportedSchemes.joined(separator: ", ")))",
             ExitStatus.invalidInput)

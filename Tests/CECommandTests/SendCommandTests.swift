@@ -156,7 +156,7 @@ struct SendCommandTests {
     }
 
     @Test(arguments: [
-        ("http://localhost:1/x", "scheme 'http' is not supported yet (supported: memory)"),
+        ("nats://localhost:4222/x", "scheme 'nats' is not supported yet (supported: memory, http, https)"),
         ("localhost", "expected scheme://host"),
         ("memory://t?mode=sideways", "mode must be binary, structured or batch"),
     ])

@@ -96,3 +96,58 @@ private final class PipeReader: Sendable {
         return result.withLock { $0 ?? [] }
     }
 }
+
+/// A `ce` run in the background (a listener), with stderr readable while it runs.
+/// Its `Process` is only read after `run()`; the rest is behind locks.
+final class CEProcess: @unchecked Sendable {
+    private let process: Process
+    private let output: PipeReader
+    private let errors = Mutex<[UInt8]>([])
+    private let errorsDone = DispatchSemaphore(value: 0)
+
+    /// Starts `ce arguments` with stdin on `/dev/null`.
+    init(_ arguments: [String]) throws {
+        _ = signal(SIGPIPE, SIG_IGN)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: CE.executable)
+        process.arguments = arguments
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        output = PipeReader(stdout.fileHandleForReading)
+        let handle = stderr.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while case let chunk = handle.availableData, !chunk.isEmpty {
+                errors.withLock { $0 += chunk }
+            }
+            errorsDone.signal()
+        }
+    }
+
+    /// The first line on stderr, waiting at most `timeLimit` seconds for it.
+    func firstErrorLine(timeLimit: Double = 20) -> String? {
+        let deadline = Date().addingTimeInterval(timeLimit)
+        while Date() < deadline {
+            let line = errors.withLock { bytes in bytes.firstIndex(of: 0x0A).map { String(decoding: bytes[..<$0], as: UTF8.self) } }
+            if let line { return line }
+            if !process.isRunning { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return nil
+    }
+
+    /// Waits for the process to exit (killing it after `timeLimit` seconds) and reports the run.
+    func finish(timeLimit: Double = 20) -> CERun {
+        let deadline = Date().addingTimeInterval(timeLimit)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let timedOut = process.isRunning
+        if timedOut { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        errorsDone.wait()
+        return CERun(
+            status: process.terminationStatus, stdout: output.bytes(),
+            stderr: String(decoding: errors.withLock { $0 }, as: UTF8.self), timedOut: timedOut)
+    }
+}
