@@ -30,6 +30,22 @@ struct HTTPEventSenderTests {
         }
     }
 
+    /// Accepting with a reply event answers 200 with that event, which `exchange` decodes.
+    @Test func replyEventComesBackInTheResponse() async throws {
+        let reply = CloudEvent(
+            id: "reply-1", source: "/receiver", type: "com.example.receipt", dataContentType: "application/json",
+            subject: "for 1", data: .json(try RawJSON(validating: #"{"ok":true}"#)))
+        try await withReceiver(HTTPReceiverConfiguration(), settle: { _ = try? $0.accept(reply: reply) }) { port, _, _ in
+            let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/")
+            try await HTTPEventSender.withSender(configuration: configuration) { sender in
+                let response = try await sender.exchange(event)
+                #expect(response.status == .ok)
+                #expect(response.event == reply)
+                #expect(response.headerFields[HTTPField.Name("ce-id")!] == "reply-1")
+            }
+        }
+    }
+
     @Test func rejectionIsATransportErrorWithTheReason() async throws {
         try await withReceiver(settle: { $0.reject(reason: "no thanks") }) { port, _, _ in
             let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", retry: Self.fast)

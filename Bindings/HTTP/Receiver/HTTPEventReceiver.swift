@@ -270,6 +270,15 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
         switch await iterator.next() ?? .released {
         case .accepted:
             return (HTTPResponse(status: configuration.acceptedStatus, headerFields: [.contentLength: "0"]), [])
+        case .acceptedWithReply(let reply):
+            // The reply event travels in the response, in the message's own content mode.
+            do {
+                var (fields, body) = try reply.httpFields()
+                fields[.contentLength] = String(body.count)
+                return (HTTPResponse(status: .ok, headerFields: fields), body)
+            } catch {
+                return Self.textResponse(.internalServerError, "the consumer's reply is not a valid event: \(error)")
+            }
         case .rejected(let reason):
             return Self.textResponse(.badRequest, reason)
         case .released:

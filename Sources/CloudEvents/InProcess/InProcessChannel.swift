@@ -84,7 +84,7 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
             var iterator = settlements.makeAsyncIterator()
             guard let settlement = await iterator.next() else { throw CancellationError() }
             switch settlement {
-            case .accepted: return
+            case .accepted, .acceptedWithReply: return  // the in-process channel has no reply path
             case .rejected(let reason): throw TransportError(.rejected, "the consumer rejected the message: \(reason)")
             case .released: continue
             }

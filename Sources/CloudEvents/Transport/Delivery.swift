@@ -53,6 +53,20 @@ public struct Delivery: Sendable {
     @discardableResult
     public func accept() -> Bool { settler.settle(.accepted) }
 
+    /// Marks the delivery processed and answers with `reply` where the binding can (HTTP:
+    /// the response carries it). Returns whether this call settled it.
+    @discardableResult
+    public func accept(reply: Message) -> Bool { settler.settle(.acceptedWithReply(reply)) }
+
+    /// Marks the delivery processed and answers with `event`, in binary mode. Returns
+    /// whether this call settled it.
+    ///
+    /// - Throws: ``MessageError`` when `event` is invalid (the delivery stays unsettled).
+    @discardableResult
+    public func accept(reply event: CloudEvent) throws(MessageError) -> Bool {
+        accept(reply: try Message(event, mode: .binary))
+    }
+
     /// Refuses the delivery for good, with a reason. Returns whether this call settled it.
     @discardableResult
     public func reject(reason: String) -> Bool { settler.settle(.rejected(reason: reason)) }

@@ -3,6 +3,9 @@
 public enum Settlement: Sendable, Hashable, CustomStringConvertible {
     /// Processed: the sender may forget the event.
     case accepted
+    /// Processed, with an event to send back where the protocol has a reply (an HTTP
+    /// response); bindings without one treat it as ``accepted``.
+    case acceptedWithReply(Message)
     /// Refused for good (a poison message); the reason travels back where the protocol can
     /// carry it. The event is not redelivered.
     case rejected(reason: String)
@@ -12,6 +15,7 @@ public enum Settlement: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .accepted: "accepted"
+        case .acceptedWithReply: "accepted with a reply"
         case .rejected(let reason): "rejected (\(reason))"
         case .released: "released"
         }
