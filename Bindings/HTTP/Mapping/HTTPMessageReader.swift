@@ -40,9 +40,11 @@ public struct HTTPMessageReader: MessageReader, Sendable {
     public init(headerFields: HTTPFields, body: [UInt8], formats: EventFormatRegistry = .standard) throws(MessageError) {
         self.headerFields = headerFields
         self.body = body
-        let contentTypes = headerFields[values: .contentType]
-        guard contentTypes.count <= 1 else { throw MessageError(.duplicateAttribute("datacontenttype")) }
-        let contentType = contentTypes.first
+        var contentType: String?
+        for field in headerFields where field.name == .contentType {
+            guard contentType == nil else { throw MessageError(.duplicateAttribute("datacontenttype")) }
+            contentType = field.value
+        }
         self.contentType = contentType
         let mode = Self.detectMode(contentType: contentType)
         switch mode {
@@ -77,9 +79,31 @@ public struct HTTPMessageReader: MessageReader, Sendable {
     /// The content mode a `Content-Type` value selects (spec edge case 29).
     public static func detectMode(contentType: String?) -> ContentMode {
         guard let contentType else { return .binary }
+        if let mode = detectModeASCII(contentType) { return mode }
         let lowered = String(decoding: contentType.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 }).map(asciiLowercase), as: UTF8.self)
         if lowered.hasPrefix("application/cloudevents-batch") { return .batch }
         if lowered.hasPrefix("application/cloudevents") { return .structured }
+        return .binary
+    }
+
+    /// ``detectMode(contentType:)`` without allocating, for an all-ASCII value (where a
+    /// byte-wise prefix test is exactly `String.hasPrefix`); `nil` for anything else.
+    private static func detectModeASCII(_ contentType: String) -> ContentMode? {
+        var utf8 = contentType.utf8[...]
+        guard !utf8.contains(where: { $0 >= 0x80 }) else { return nil }
+        while let first = utf8.first, first == 0x20 || first == 0x09 { utf8 = utf8.dropFirst() }
+        func hasPrefix(_ prefix: StaticString) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            guard utf8.count >= count else { return false }
+            var index = utf8.startIndex
+            for offset in 0..<count {
+                guard asciiLowercase(utf8[index]) == prefix.utf8Start[offset] else { return false }
+                index = utf8.index(after: index)
+            }
+            return true
+        }
+        if hasPrefix("application/cloudevents-batch") { return .batch }
+        if hasPrefix("application/cloudevents") { return .structured }
         return .binary
     }
 
@@ -98,17 +122,23 @@ public struct HTTPMessageReader: MessageReader, Sendable {
         guard contentMode == .binary else {
             throw MessageError(.invalidMessage("a \(contentMode) HTTP message has no binary attributes"))
         }
+        // Duplicates: a short head is checked against the fields before each one (same
+        // canonical name, same attribute), which needs no allocation; a long one with a set.
+        let scanEarlierFields = headerFields.count <= 32
         var seen = Set<String>()
-        for field in headerFields {
+        for (offset, field) in headerFields.enumerated() {
             guard let name = Self.attributeName(of: field.name) else { continue }
             guard name != "datacontenttype" else {
                 throw MessageError(.invalidMessage(
                     "header '\(field.name.rawName)' must not be present in binary mode: 'datacontenttype' travels as Content-Type"))
             }
-            guard seen.insert(name).inserted else { throw MessageError(.duplicateAttribute(name)) }
+            let isDuplicate = scanEarlierFields
+                ? headerFields.prefix(offset).contains { $0.name == field.name }
+                : !seen.insert(name).inserted
+            guard !isDuplicate else { throw MessageError(.duplicateAttribute(name)) }
             let value: String
             do {
-                value = try PercentEncoding.decodeHeaderValue(field.value)
+                value = try Self.decodeHeaderValue(field.value)
             } catch {
                 throw MessageError(.invalidMessage("header '\(field.name.rawName)' (attribute '\(name)'): \(error)"))
             }
@@ -120,6 +150,14 @@ public struct HTTPMessageReader: MessageReader, Sendable {
         if contentType != nil || !body.isEmpty {
             try writer.writeData(body)
         }
+    }
+
+    /// ``PercentEncoding/decodeHeaderValue(_:)``, returning a value that is neither quoted
+    /// nor has a `%` as it is (as that function does) without copying its bytes first.
+    private static func decodeHeaderValue(_ value: String) throws(PercentEncoding.DecodingError) -> String {
+        let utf8 = value.utf8
+        if utf8.first != UInt8(ascii: "\""), !utf8.contains(UInt8(ascii: "%")) { return value }
+        return try PercentEncoding.decodeHeaderValue(value)
     }
 
     /// The attribute name a header carries, or `nil` when it is not a `ce-` header.
