@@ -1,12 +1,12 @@
-import CloudEvents
+public import CloudEvents
 
 /// The event every codec benchmark uses (issue #2): id, source, type, specversion, time,
 /// subject, datacontenttype `application/json`, one string extension and ~220 bytes of
 /// JSON data; about 500 bytes in the JSON format.
-enum SampleEvent {
-    static let data = #"{"deviceId":"thermostat-42","reading":{"celsius":21.5,"humidity":48,"battery":0.87},"location":{"building":"north","floor":3,"room":"3.14"},"tags":["hvac","eu-west","calibrated"],"seq":1234567}"#
+public enum SampleEvent {
+    public static let data = #"{"deviceId":"thermostat-42","reading":{"celsius":21.5,"humidity":48,"battery":0.87},"location":{"building":"north","floor":3,"room":"3.14"},"tags":["hvac","eu-west","calibrated"],"seq":1234567}"#
 
-    static let event: CloudEvent = {
+    public static let event: CloudEvent = {
         do {
             return CloudEvent(
                 id: "9b3c6d4e-2f7a-4e1b-8c5d-0a1b2c3d4e5f",
@@ -22,7 +22,7 @@ enum SampleEvent {
         }
     }()
 
-    static let json: [UInt8] = {
+    public static let json: [UInt8] = {
         do { return try JSONEventFormat().encode(event) } catch { fatalError("\(error)") }
     }()
 }

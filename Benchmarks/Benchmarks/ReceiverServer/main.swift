@@ -1,0 +1,52 @@
+import BenchmarkSupport
+import CloudEvents
+import CloudEventsHTTP
+import NIOCore
+#if canImport(Darwin)
+import Darwin
+#else
+import Glibc
+#endif
+
+// The CloudEvents side of Scripts/bench-http: an HTTPEventReceiver on 127.0.0.1 (ONE
+// event-loop thread, as BareHTTPServer) with a consumer that accepts every delivery as
+// fast as it can.
+//
+// Usage: ReceiverServer [seconds]   (default 120; prints "port N", serves until killed or
+//                                    until the duration ends)
+//        ReceiverServer --wrk-lua    (prints a wrk script that POSTs the sample event in
+//                                    binary mode, headers as the HTTP mapping writes them)
+
+if CommandLine.arguments.dropFirst().first == "--wrk-lua" {
+    let (request, body) = try SampleEvent.event.httpRequest(authority: nil, path: "/")
+    let bodyText = String(decoding: body, as: UTF8.self)
+    precondition(!bodyText.contains("]]"), "the body cannot be a Lua long string")
+    print("wrk.method = \"POST\"")
+    for field in request.headerFields {
+        print("wrk.headers[\"\(field.name.rawName)\"] = \"\(field.value)\"")
+    }
+    print("wrk.body = [[\(bodyText)]]")
+} else {
+    NIOSingletons.groupLoopCountSuggestion = 1
+    let duration = CommandLine.arguments.dropFirst().first.flatMap { Int64($0) } ?? 120
+    let receiver = try await HTTPEventReceiver.bind(configuration: HTTPReceiverConfiguration(host: "127.0.0.1", port: 0))
+    announcePort(receiver.port)
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { try? await receiver.run() }
+        group.addTask {
+            do {
+                for try await delivery in receiver.deliveries() { _ = delivery.accept() }
+            } catch {
+                print("deliveries ended: \(error)")
+            }
+        }
+        try? await Task.sleep(for: .seconds(duration))
+        group.cancelAll()
+    }
+}
+
+/// Writes `port N` to standard output unbuffered: Scripts/bench-http waits for it.
+func announcePort(_ port: Int) {
+    let line = Array("port \(port)\n".utf8)
+    _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+}
