@@ -21,6 +21,7 @@ let package = Package(
         .target(
             name: "BenchmarkSupport",
             dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
             ],
             path: "Benchmarks/BenchmarkSupport"

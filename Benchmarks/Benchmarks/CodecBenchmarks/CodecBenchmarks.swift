@@ -11,25 +11,11 @@ import CloudEventsProtobuf
 /// instructions) and once for allocations, because counting mallocs interposes on every
 /// allocation and would slow the speed figures of allocation-heavy operations.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .instructions],
-        scalingFactor: .kilo,
-        maxDuration: .seconds(3),
-        maxIterations: 1_000_000
-    )
-    registerCodecBenchmarks(suffix: "")
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.mallocCountTotal],
-        scalingFactor: .one,
-        maxDuration: .seconds(1),
-        maxIterations: 10_000
-    )
-    registerCodecBenchmarks(suffix: " allocations")
+    registerForSpeedAndAllocations(registerCodecBenchmarks)
 }
 
 /// Registers encode and decode for JSON and Protobuf, names ending in `suffix`.
 func registerCodecBenchmarks(suffix: String) {
-
     let event = SampleEvent.event
     let json = JSONEventFormat()
     let protobuf = ProtobufEventFormat()

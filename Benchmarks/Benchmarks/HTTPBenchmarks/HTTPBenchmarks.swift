@@ -11,20 +11,7 @@ import HTTPTypes
 /// As in CodecBenchmarks, speed and allocations are registered separately: counting
 /// mallocs interposes on every allocation and would slow the speed figures.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.throughput, .wallClock, .instructions],
-        scalingFactor: .kilo,
-        maxDuration: .seconds(3),
-        maxIterations: 1_000_000
-    )
-    registerHTTPBenchmarks(suffix: "")
-    Benchmark.defaultConfiguration = .init(
-        metrics: [.mallocCountTotal],
-        scalingFactor: .one,
-        maxDuration: .seconds(1),
-        maxIterations: 10_000
-    )
-    registerHTTPBenchmarks(suffix: " allocations")
+    registerForSpeedAndAllocations(registerHTTPBenchmarks)
 }
 
 /// Registers binary-mode encode and decode, names ending in `suffix`.
