@@ -48,20 +48,27 @@ public struct CloudEventBuilder: BinaryMessageWriter {
         }
         var event = CloudEvent(id: "", source: "", type: "", specVersion: specVersion)
         var violations: [Violation] = []
-        var seenRequired = Set<String>()
+        var seenID = false, seenSource = false, seenType = false
         for attribute in attributes where attribute.name != "specversion" {
             do {
                 try event.setAttribute(attribute.name, to: try typed(attribute, specVersion: specVersion))
-                if attribute.name == "id" || attribute.name == "source" || attribute.name == "type" {
-                    seenRequired.insert(attribute.name)
+                switch attribute.name {
+                case "id": seenID = true
+                case "source": seenSource = true
+                case "type": seenType = true
+                default: break
                 }
             } catch {
                 violations.append(error)
             }
         }
-        for name in ["id", "source", "type"] where !seenRequired.contains(name) && !violations.contains(where: { $0.attribute == name }) {
+        func requireSeen(_ seen: Bool, _ name: String) {
+            guard !seen, !violations.contains(where: { $0.attribute == name }) else { return }
             violations.append(Violation(attribute: name, rule: .missing))
         }
+        requireSeen(seenID, "id")
+        requireSeen(seenSource, "source")
+        requireSeen(seenType, "type")
         if let data {
             event.data = EventData(bytes: data, contentType: event.dataContentType)
         }

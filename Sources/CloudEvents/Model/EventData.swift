@@ -24,13 +24,20 @@ public enum EventData: Sendable, Hashable {
     /// anything else, including no content type, gives ``binary(_:)``. JSON that does not
     /// parse falls back to ``binary(_:)`` so that no byte is lost.
     public init(bytes: [UInt8], contentType: String?) {
-        guard let contentType, let mediaType = MediaType(contentType) else {
+        guard let contentType else {
             self = .binary(bytes)
             return
         }
-        if mediaType.isJSON, let json = try? RawJSON(validating: bytes) {
-            self = .json(json)
-        } else if mediaType.isText, mediaType.hasUTF8CompatibleCharset,
+        // JSON, the common case, is decided without parsing the media type.
+        if MediaType.isJSON(contentType) {
+            if let json = try? RawJSON(validating: bytes) { self = .json(json) } else { self = .binary(bytes) }
+            return
+        }
+        guard let mediaType = MediaType(contentType) else {
+            self = .binary(bytes)
+            return
+        }
+        if mediaType.isText, mediaType.hasUTF8CompatibleCharset,
                   let text = String(validating: bytes, as: UTF8.self) {
             self = .text(text)
         } else {
