@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CloudEventsProtobufTests",
-            dependencies: ["CloudEventsProtobuf", "CloudEvents"],
+            dependencies: ["CloudEventsProtobuf", "CloudEvents", "CloudEventsConformance"],
             path: "Tests/CloudEventsProtobufTests",
             swiftSettings: upcomingFeatures
         ),

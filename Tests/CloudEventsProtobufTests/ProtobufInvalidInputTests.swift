@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsConformance
 import CloudEventsProtobuf
 import Testing
 
@@ -271,7 +272,7 @@ struct ProtobufInvalidInputTests {
         let json = JSONEventFormat()
         var seeds = try jsonCorpus.map { try format.encode(try json.decode(Array($0.utf8))) }
         seeds.append(try format.encodeBatch(try jsonCorpus.prefix(5).map { try json.decode(Array($0.utf8)) }))
-        var random = SeededGenerator(state: 0x5EED_CE00_0000_0001)
+        var random = SeededRandom(seed: 0x5EED_CE00_0000_0001)
         var decoded = 0
         var rejected = 0
         for iteration in 0..<6000 {

@@ -429,7 +429,7 @@ struct JSONFuzzTests {
     /// seed; every input must decode or throw EventFormatError, and whatever decodes must
     /// encode again.
     @Test func mutatedEventsNeverCrash() throws {
-        var random = SplitMix64(seed: 0xCE_2026)
+        var random = SeededRandom(seed: 0xCE_2026)
         let seeds = try Corpus.events.map { try format.encode($0.event) }
         var decoded = 0
         for round in 0..<20_000 {
@@ -456,20 +456,5 @@ struct JSONFuzzTests {
             _ = try? format.decodeBatch(bytes)
         }
         #expect(decoded > 0)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so fuzz failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

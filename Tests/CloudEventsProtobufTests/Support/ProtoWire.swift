@@ -132,19 +132,6 @@ enum ProtoWireReader {
     }
 }
 
-/// SplitMix64: a small deterministic generator for the fuzz test.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Compares two events as the Protobuf format can preserve them: timestamps by instant
 /// (Protobuf keeps no UTC offset), everything else exactly.
 func isEquivalent(_ lhs: CloudEvent, _ rhs: CloudEvent) -> Bool {
