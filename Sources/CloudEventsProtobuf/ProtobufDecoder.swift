@@ -53,10 +53,17 @@ private struct EventReader {
     func event(_ message: UnsafeMutablePointer<CEvent>) throws(EventFormatError) -> CloudEvent {
         let specVersion = try self.specVersion(message.pointee.spec_version)
         var violations: [Violation] = []
-        let id = requiredString(message.pointee.id, "id", &violations)
-        let source = requiredString(message.pointee.source, "source", &violations)
-        let type = requiredString(message.pointee.type, "type", &violations)
-        var event = CloudEvent(id: id, source: source, type: type, specVersion: specVersion)
+        // Whether every string read so far is printable ASCII (0x20-0x7E): then none can
+        // break the String type's character rules, and validation need not look again.
+        var printableASCII = true
+        let id = requiredString(message.pointee.id, "id", &violations, &printableASCII)
+        let source = requiredString(message.pointee.source, "source", &violations, &printableASCII)
+        let type = requiredString(message.pointee.type, "type", &violations, &printableASCII)
+        var dataContentType: String?
+        var dataSchema: String?
+        var subject: String?
+        var time: Timestamp?
+        var extensions = ExtensionAttributes()
 
         // 0.3 only: `datacontentencoding` says how text data is encoded; it is not kept.
         var base64 = false
@@ -78,15 +85,18 @@ private struct EventReader {
                     throw EventFormatError(.duplicateAttribute(String(decoding: key, as: UTF8.self)))
                 }
             }
-            guard let name = string(entry.pointee.key, key) else {
+            // A known key's bytes are its name: no String to build or check.
+            guard let name = kind.name(specVersion) ?? string(key, &printableASCII) else {
                 violations.append(Violation(attribute: String(decoding: key, as: UTF8.self), rule: .invalidUTF8))
                 continue
             }
             if seenNames != nil, !seenNames!.insert(name).inserted {
                 throw EventFormatError(.duplicateAttribute(name))
             }
-            guard let value = try attributeValue(entry.pointee.value, name, &violations) else { continue }
+            guard let value = try attributeValue(entry.pointee.value, name, &violations, &printableASCII) else { continue }
 
+            // What `CloudEvent.setAttribute(_:to:)` does for the core attributes, without
+            // looking the name up again.
             switch kind {
             case .required:
                 break
@@ -100,24 +110,44 @@ private struct EventReader {
                     continue
                 }
                 base64 = true
-            case .core:
-                do {
-                    try event.setAttribute(name, to: value)
-                } catch {
-                    violations.append(error)
+            case .dataContentType, .dataSchema, .subject:
+                guard let text = value.stringValue else {
+                    violations.append(Violation(attribute: name, rule: .wrongType(expected: .string, actual: value.type)))
+                    continue
+                }
+                switch kind {
+                case .dataContentType: dataContentType = text
+                case .dataSchema: dataSchema = text
+                default: subject = text
+                }
+            case .time:
+                switch value {
+                case .timestamp(let timestamp):
+                    time = timestamp
+                case .string(let text):
+                    do { time = try Timestamp(rfc3339: text) } catch {
+                        violations.append(Violation(attribute: name, rule: .invalidTimestamp(text, error)))
+                    }
+                default:
+                    violations.append(Violation(attribute: name, rule: .wrongType(expected: .timestamp, actual: value.type)))
                 }
             case .extension:
-                event.extensions[name] = value
+                extensions[name] = value
             }
         }
 
-        event.data = try data(message, dataContentType: event.dataContentType, base64: base64)
-        if message.pointee.data_case == IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_PROTO_DATA && event.dataContentType == nil {
-            event.dataContentType = "application/protobuf"
+        let data = try self.data(message, dataContentType: dataContentType, base64: base64)
+        if message.pointee.data_case == IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_PROTO_DATA && dataContentType == nil {
+            dataContentType = "application/protobuf"
         }
 
+        let event = CloudEvent(
+            id: id, source: source, type: type, specVersion: specVersion,
+            dataContentType: dataContentType, dataSchema: dataSchema, subject: subject, time: time,
+            extensions: extensions, data: data)
         do {
-            try event.validate(addingTo: violations)
+            // Printable ASCII cannot break the String type's character rules.
+            try event.validate(checkingCharacters: !printableASCII, addingTo: violations)
         } catch {
             throw EventFormatError(.invalidEvent(error))
         }
@@ -128,8 +158,14 @@ private struct EventReader {
     private enum AttributeKey {
         /// `id`, `source`, `type`, `specversion`: not allowed in the map.
         case required
-        /// `datacontenttype`, `subject`, `time`, and `dataschema` (1.0) or `schemaurl` (0.3).
-        case core
+        /// `datacontenttype`.
+        case dataContentType
+        /// `dataschema` (1.0) or `schemaurl` (0.3).
+        case dataSchema
+        /// `subject`.
+        case subject
+        /// `time`.
+        case time
         /// `datacontentencoding` in 0.3.
         case contentEncoding
         /// Anything else, including the other version's names.
@@ -143,15 +179,27 @@ private struct EventReader {
             }
             switch key.count {
             case 2: self = equals("id") ? .required : .extension
-            case 4: self = equals("type") ? .required : equals("time") ? .core : .extension
+            case 4: self = equals("type") ? .required : equals("time") ? .time : .extension
             case 6: self = equals("source") ? .required : .extension
-            case 7: self = equals("subject") ? .core : .extension
-            case 9: self = specVersion == .v0_3 && equals("schemaurl") ? .core : .extension
-            case 10: self = specVersion == .v1_0 && equals("dataschema") ? .core : .extension
+            case 7: self = equals("subject") ? .subject : .extension
+            case 9: self = specVersion == .v0_3 && equals("schemaurl") ? .dataSchema : .extension
+            case 10: self = specVersion == .v1_0 && equals("dataschema") ? .dataSchema : .extension
             case 11: self = equals("specversion") ? .required : .extension
-            case 15: self = equals("datacontenttype") ? .core : .extension
+            case 15: self = equals("datacontenttype") ? .dataContentType : .extension
             case 19: self = specVersion == .v0_3 && equals("datacontentencoding") ? .contentEncoding : .extension
             default: self = .extension
+            }
+        }
+
+        /// The attribute's name when the key is a known one (its bytes, as a literal).
+        func name(_ specVersion: SpecVersion) -> String? {
+            switch self {
+            case .required, .extension: nil
+            case .dataContentType: "datacontenttype"
+            case .dataSchema: specVersion.dataSchemaAttributeName
+            case .subject: "subject"
+            case .time: "time"
+            case .contentEncoding: "datacontentencoding"
             }
         }
     }
@@ -176,9 +224,10 @@ private struct EventReader {
     /// The text of a required string field; `""` (reported) when it is not UTF-8. An empty
     /// value is left to `CloudEvent.validate()`, which reports it as empty.
     private func requiredString(
-        _ field: UnsafeMutablePointer<CChar>?, _ name: String, _ violations: inout [Violation]
+        _ field: UnsafeMutablePointer<CChar>?, _ name: String, _ violations: inout [Violation],
+        _ printableASCII: inout Bool
     ) -> String {
-        guard let text = string(field, bytes(ofString: field)) else {
+        guard let text = string(bytes(ofString: field), &printableASCII) else {
             violations.append(Violation(attribute: name, rule: .invalidUTF8))
             return ""
         }
@@ -187,22 +236,42 @@ private struct EventReader {
 
     /// The text of a string field; `nil` (reported) when it is not UTF-8.
     private func string(
-        _ field: UnsafeMutablePointer<CChar>?, _ name: String, _ violations: inout [Violation]
+        _ field: UnsafeMutablePointer<CChar>?, _ name: String, _ violations: inout [Violation],
+        _ printableASCII: inout Bool
     ) -> String? {
-        guard let text = string(field, bytes(ofString: field)) else {
+        guard let text = string(bytes(ofString: field), &printableASCII) else {
             violations.append(Violation(attribute: name, rule: .invalidUTF8))
             return nil
         }
         return text
     }
 
-    /// `field` (whose exact bytes are `bytes`) as a String, or `nil` when it is not UTF-8
-    /// (protobuf-c does not check). The common case, no embedded U+0000, takes the
-    /// standard library's C string path, which validates without generic overhead.
-    private func string(_ field: UnsafeMutablePointer<CChar>?, _ bytes: UnsafeRawBufferPointer) -> String? {
-        guard let field else { return "" }
-        if let text = String(validatingCString: field), text.utf8.count == bytes.count { return text }
-        return String(validating: bytes, as: UTF8.self)
+    /// The exact bytes of a string field as a String, or `nil` when they are not UTF-8
+    /// (protobuf-c does not check); clears `printableASCII` unless every byte is 0x20-0x7E.
+    ///
+    /// Printable ASCII, the common case, is told by one word-at-a-time scan and is valid
+    /// UTF-8, so the String is made by the standard library's ASCII fast path; anything else
+    /// (embedded U+0000 included) is validated in full.
+    private func string(_ bytes: UnsafeRawBufferPointer, _ printableASCII: inout Bool) -> String? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return "" }
+        guard ByteScan.firstNonPrintableASCII(bytes, from: 0, to: bytes.count) == bytes.count else {
+            printableASCII = false
+            return String(validating: bytes, as: UTF8.self)
+        }
+        if let common = Self.commonString(bytes) { return common }
+        return String(decoding: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count), as: UTF8.self)
+    }
+
+    /// Common values as string literals, which cost no allocation (`application/json` is
+    /// one byte too long to be stored inline).
+    private static func commonString(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let literal: StaticString = "application/json"
+        guard bytes.count == 16 else { return nil }
+        let expected = UnsafeRawPointer(literal.utf8Start)
+        guard bytes.loadUnaligned(as: UInt64.self) == expected.loadUnaligned(as: UInt64.self),
+              bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                == expected.loadUnaligned(fromByteOffset: 8, as: UInt64.self) else { return nil }
+        return "application/json"
     }
 
     /// The bytes of an unpacked string field (exact length, see ``UnpackArena``).
@@ -224,7 +293,8 @@ private struct EventReader {
     /// - Throws: `EventFormatError.Reason.malformed(_:)` when the value has no type case
     ///   this toolkit knows (none set, or only unknown fields).
     private func attributeValue(
-        _ value: UnsafeMutablePointer<CAttributeValue>?, _ name: String, _ violations: inout [Violation]
+        _ value: UnsafeMutablePointer<CAttributeValue>?, _ name: String, _ violations: inout [Violation],
+        _ printableASCII: inout Bool
     ) throws(EventFormatError) -> AttributeValue? {
         let attrCase = value?.pointee.attr_case ?? IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR__NOT_SET
         guard let value else { throw Self.unknownType(name) }
@@ -234,13 +304,13 @@ private struct EventReader {
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_INTEGER:
             return .integer(value.pointee.ce_integer)
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_STRING:
-            return string(value.pointee.ce_string, name, &violations).map(AttributeValue.string)
+            return string(value.pointee.ce_string, name, &violations, &printableASCII).map(AttributeValue.string)
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_BYTES:
             return .binary(Self.bytes(value.pointee.ce_bytes))
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_URI:
-            return string(value.pointee.ce_uri, name, &violations).map(AttributeValue.uri)
+            return string(value.pointee.ce_uri, name, &violations, &printableASCII).map(AttributeValue.uri)
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_URI_REF:
-            return string(value.pointee.ce_uri_ref, name, &violations).map(AttributeValue.uriReference)
+            return string(value.pointee.ce_uri_ref, name, &violations, &printableASCII).map(AttributeValue.uriReference)
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__CLOUD_EVENT_ATTRIBUTE_VALUE__ATTR_CE_TIMESTAMP:
             // An absent sub-message is the default Timestamp, the epoch.
             let seconds = value.pointee.ce_timestamp?.pointee.seconds ?? 0
@@ -276,7 +346,7 @@ private struct EventReader {
             let bytes = Self.bytes(message.pointee.binary_data)
             // JSON sent as bytes (as the Go SDK does); bytes without a content type are
             // never assumed to be JSON.
-            if let dataContentType, MediaType.isJSON(dataContentType), let json = try? RawJSON(validating: bytes) {
+            if let dataContentType, Self.isJSON(dataContentType), let json = try? RawJSON(validating: bytes) {
                 return .json(json)
             }
             return .binary(bytes)
@@ -292,10 +362,10 @@ private struct EventReader {
                 }
                 return .binary(decoded)
             }
-            if dataContentType.map(MediaType.isJSON) ?? true, let json = try? RawJSON(validating: bytes) {
+            if dataContentType.map(Self.isJSON) ?? true, let json = try? RawJSON(validating: bytes) {
                 return .json(json)
             }
-            guard let text = string(message.pointee.text_data, self.bytes(ofString: message.pointee.text_data)) else {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw EventFormatError(.invalidData("'text_data' is not valid UTF-8, which a proto3 string must be"))
             }
             return .text(text)
@@ -306,6 +376,12 @@ private struct EventReader {
         default:
             return nil
         }
+    }
+
+    /// `MediaType.isJSON(_:)`, answered at once for the common value (which ``string(_:_:)``
+    /// gives as a literal, so the comparison is of two identical strings).
+    private static func isJSON(_ contentType: String) -> Bool {
+        contentType == "application/json" || MediaType.isJSON(contentType)
     }
 
     /// The `proto_data` message serialized again as a `google.protobuf.Any` (type URL and

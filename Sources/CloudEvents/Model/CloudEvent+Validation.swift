@@ -78,7 +78,9 @@ extension CloudEvent {
         try validate(checkingCharacters: true, addingTo: decodingViolations)
     }
 
-    func validate(checkingCharacters: Bool, addingTo decodingViolations: [Violation]) throws(CloudEventValidationError) {
+    /// Package-wide: the Protobuf decoder skips the character checks when it saw only
+    /// printable ASCII.
+    package func validate(checkingCharacters: Bool, addingTo decodingViolations: [Violation]) throws(CloudEventValidationError) {
         var violations = decodingViolations
         do {
             try validate(checkingCharacters: checkingCharacters)
