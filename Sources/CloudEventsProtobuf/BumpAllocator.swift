@@ -7,7 +7,7 @@
 /// `malloc` unless it is large, and no path can leak.
 struct BumpAllocator {
     /// The size of the stack block: enough for a typical event with a few extensions.
-    static let firstBlockSize = 2048
+    static var firstBlockSize: Int { MemoryLayout<FirstBlock>.size }
     /// Each heap block starts with the previous heap block's address and its own capacity.
     private static let blockHeaderSize = 16
 
@@ -28,13 +28,21 @@ struct BumpAllocator {
 
     /// Runs `body` with an allocator whose first block is on the stack; every heap block it
     /// adds is released when `body` returns or throws.
+    ///
+    /// The block is a local fixed-size array rather than `withUnsafeTemporaryAllocation`,
+    /// which on Linux uses the heap for anything over 1 KiB (it cannot tell how much stack
+    /// is left), a `malloc` and `free` per call.
     static func withBumpAllocator<R, E: Error>(_ body: (inout BumpAllocator) throws(E) -> R) throws(E) -> R {
-        try withUnsafeTemporaryAllocation(byteCount: firstBlockSize, alignment: 16) { buffer throws(E) in
+        var firstBlock = FirstBlock(repeating: .zero)
+        return try withUnsafeMutableBytes(of: &firstBlock) { buffer throws(E) in
             var allocator = BumpAllocator(buffer)
             defer { allocator.releaseHeapBlocks() }
             return try body(&allocator)
         }
     }
+
+    /// The stack block: 2 KiB, 16-byte aligned.
+    private typealias FirstBlock = InlineArray<128, SIMD2<UInt64>>
 
     /// `byteCount` uninitialised bytes aligned to `alignment` (a power of two, at most 16).
     @inline(__always)
