@@ -115,6 +115,21 @@ public struct ProtobufEventFormat: EventFormat {
         try ProtobufDecoder.decodeEvent(bytes)
     }
 
+    /// Decodes one `io.cloudevents.v1.CloudEvent` message (the same as the buffer form,
+    /// without going through the protocol and wrapping the result, as the JSON format does).
+    ///
+    /// - Throws: `EventFormatError` naming the field or attribute and the rule broken
+    ///   (see the type's documentation for the rules).
+    public func decode(_ bytes: [UInt8]) throws(EventFormatError) -> CloudEvent {
+        do {
+            return try bytes.withUnsafeBytes { buffer throws in try ProtobufDecoder.decodeEvent(buffer) }
+        } catch let error as EventFormatError {
+            throw error
+        } catch {
+            throw EventFormatError(.malformed("\(error)"))  // not reached: decodeEvent throws only EventFormatError
+        }
+    }
+
     /// Appends a `CloudEventBatch` message holding `events` (no bytes at all for an empty
     /// batch, which is how proto3 writes an empty message).
     ///
