@@ -141,10 +141,12 @@ private struct EventReader {
             dataContentType = "application/protobuf"
         }
 
+        // The values move into the event (without `consume` each is retained for it and
+        // released here).
         let event = CloudEvent(
-            id: id, source: source, type: type, specVersion: specVersion,
-            dataContentType: dataContentType, dataSchema: dataSchema, subject: subject, time: time,
-            extensions: extensions, data: data)
+            id: consume id, source: consume source, type: consume type, specVersion: specVersion,
+            dataContentType: consume dataContentType, dataSchema: consume dataSchema, subject: consume subject,
+            time: consume time, extensions: consume extensions, data: consume data)
         do {
             // Printable ASCII cannot break the String type's character rules.
             try event.validate(checkingCharacters: !printableASCII, addingTo: violations)
@@ -249,12 +251,12 @@ private struct EventReader {
     /// The exact bytes of a string field as a String, or `nil` when they are not UTF-8
     /// (protobuf-c does not check); clears `printableASCII` unless every byte is 0x20-0x7E.
     ///
-    /// Printable ASCII, the common case, is told by one word-at-a-time scan and is valid
+    /// Printable ASCII, the common case, is told by one vectorised scan and is valid
     /// UTF-8, so the String is made by the standard library's ASCII fast path; anything else
     /// (embedded U+0000 included) is validated in full.
     private func string(_ bytes: UnsafeRawBufferPointer, _ printableASCII: inout Bool) -> String? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return "" }
-        guard ByteScan.firstNonPrintableASCII(bytes, from: 0, to: bytes.count) == bytes.count else {
+        guard PrintableASCII.contains(only: bytes) else {
             printableASCII = false
             return String(validating: bytes, as: UTF8.self)
         }

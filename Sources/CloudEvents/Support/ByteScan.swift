@@ -1,7 +1,6 @@
 /// Word-at-a-time scans for the codecs' hot loops: eight bytes are tested at once for the
 /// bytes that need attention, and only a word that has one is looked at byte by byte.
-/// Package-wide: the Protobuf decoder checks its strings with the same scan.
-package enum ByteScan {
+enum ByteScan {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
@@ -28,7 +27,7 @@ package enum ByteScan {
     /// The index of the first byte from `start` that is not printable ASCII (below 0x20
     /// or 0x7F and above); `end` if there is none.
     @inline(__always)
-    package static func firstNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+    static func firstNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
         var index = start
         while index + 8 <= end {
             let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
