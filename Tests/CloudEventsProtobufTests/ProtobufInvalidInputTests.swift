@@ -176,6 +176,51 @@ struct ProtobufInvalidInputTests {
         }
     }
 
+    /// Strings of every length class the decoder's word-at-a-time printable-ASCII scan
+    /// handles (bytes only, one word, a word and a partial word, several words), with the
+    /// character at the start, middle and end.
+    private static func texts(with character: String) -> [String] {
+        var texts: [String] = []
+        for length in [1, 7, 8, 9, 15, 16, 17, 40] {
+            for position in Set([0, length / 2, length - 1]).sorted() {
+                var characters = Array(repeating: "a", count: length)
+                characters[position] = character
+                texts.append(characters.joined())
+            }
+        }
+        return texts
+    }
+
+    @Test("the String type's excluded characters are found anywhere in a string of any length",
+          arguments: [0x01, 0x1F, 0x7F, 0x85, 0xFDD0, 0xFFFE] as [UInt32])
+    func excludedCharacterAnywhere(_ scalar: UInt32) throws {
+        let character = String(try #require(Unicode.Scalar(scalar)))
+        for text in Self.texts(with: character) {
+            let inID = decodeError(ProtoWire.event(id: Array(text.utf8)))
+            #expect(inID?.violations.count == 1, "\(text.unicodeScalars.map(\.value))")
+            #expect(inID?.violations.first?.attribute == "id")
+            guard case .invalidCharacter? = inID?.violations.first?.rule else {
+                Issue.record("id \(text.unicodeScalars.map(\.value)): expected invalidCharacter, got \(String(describing: inID))")
+                continue
+            }
+            let inExtension = decodeError(ProtoWire.event { $0.attribute("ext") { $0.string(3, text) } })
+            #expect(inExtension?.violations.map(\.attribute) == ["ext"], "\(text.unicodeScalars.map(\.value))")
+        }
+    }
+
+    @Test("strings that are not ASCII but allowed decode exactly", arguments: ["é", "日", "😀", " ", "~"])
+    func allowedCharacterAnywhere(_ character: String) throws {
+        for text in Self.texts(with: character) {
+            let event = try format.decode(ProtoWire.event(id: Array(text.utf8)) {
+                $0.attribute("subject") { $0.string(3, text) }
+                $0.attribute("ext") { $0.string(3, text) }
+            })
+            #expect(event.id == text)
+            #expect(event.subject == text)
+            #expect(event.extensions["ext"] == .string(text))
+        }
+    }
+
     @Test("a map key that collides with a required attribute is rejected", arguments: ["id", "source", "type", "specversion"])
     func requiredAttributeInMap(_ key: String) {
         let error = decodeError(ProtoWire.event { $0.attribute(key) { $0.string(3, "x") } })
