@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "CloudEventsProtobuf", targets: ["CloudEventsProtobuf"]),
         .library(name: "CloudEventsConformance", targets: ["CloudEventsConformance"]),
         .library(name: "CloudEventsHTTP", targets: ["CloudEventsHTTP"]),
+        .library(name: "CloudEventsMQTT", targets: ["CloudEventsMQTT"]),
         .executable(name: "ce", targets: ["ce"]),
     ],
     dependencies: [
@@ -118,6 +119,28 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
 
+        // MARK: MQTT binding
+        // libmosquitto through pkg-config (Debian: libmosquitto-dev), the mapping, and a
+        // client that owns the library's network loop on a thread of its own.
+        .systemLibrary(
+            name: "CMosquitto",
+            path: "Bindings/CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"]), .brew(["mosquitto"])]
+        ),
+        .target(
+            name: "CloudEventsMQTT",
+            dependencies: ["CloudEvents", "CMosquitto"],
+            path: "Bindings/MQTT",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsMQTTTests",
+            dependencies: ["CloudEventsMQTT", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CMosquitto"],
+            path: "Tests/CloudEventsMQTTTests",
+            swiftSettings: upcomingFeatures
+        ),
+
         // MARK: The `ce` tool
         .executableTarget(
             name: "ce",
@@ -125,6 +148,7 @@ let package = Package(
                 "CloudEvents",
                 "CloudEventsProtobuf",
                 "CloudEventsHTTP",
+                "CloudEventsMQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/ce",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CloudEvents
 import CloudEventsHTTP
+import CloudEventsMQTT
 import Foundation
 
 /// `ce listen`: prints each event received at an endpoint as one line of JSON.
@@ -18,11 +19,19 @@ struct ListenCommand: AsyncParsableCommand {
             in binary, structured and batch mode at path (every path without one); it answers 202 \
             for each delivery, 400 for an invalid request. (https:// is not served: put a TLS \
             proxy in front.)
+            An mqtt:// or mqtts:// endpoint (mqtt://host:port/filter?version=5|3.1.1&qos=0|1|2) \
+            subscribes to the filter, the URL path percent-decoded: write a '#' wildcard as %23 \
+            (mqtt://localhost:1883/sensors/%23); $share/group/filter is a shared subscription. \
+            Without clientid= ce connects with a fresh client id and a clean session; with one, \
+            the session persists (messages published while ce is away wait for it) unless \
+            cleanstart=true.
             """
     )
 
-    @Argument(help: "Where to listen: memory://name or http://host:port/path.")
+    @Argument(help: "Where to listen: memory://name, http://host:port/path or mqtt(s)://host:port/filter.")
     var endpoint: String
+
+    @OptionGroup var tls: TLSOptions
 
     @Option(help: "Exit 0 after this many events.")
     var count: Int?
@@ -38,7 +47,7 @@ struct ListenCommand: AsyncParsableCommand {
     private enum Outcome { case received, timedOut, sourceEnded }
 
     func run() async throws {
-        let (source, label) = try await ListenSource.open(endpoint)
+        let (source, label) = try await ListenSource.open(endpoint, tls: tls.settings)
         let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 try await receive(from: source.receiver)
@@ -93,9 +102,11 @@ enum ListenSource {
     case memory(InProcessChannel)
     /// A bound HTTP server.
     case http(HTTPEventReceiver)
+    /// An MQTT subscription.
+    case mqtt(MQTTClient, MQTTEventReceiver)
 
     /// The source for endpoint `text`, ready to serve, and how to name it in messages.
-    static func open(_ text: String) async throws -> (ListenSource, label: String) {
+    static func open(_ text: String, tls: TLSSettings) async throws -> (ListenSource, label: String) {
         let (text, anyPort) = HTTPTransport.withoutPortZero(text)
         let endpoint = try Transports.endpoint(text, mode: nil, format: nil)
         switch endpoint.scheme {
@@ -104,6 +115,9 @@ enum ListenSource {
         case "http", "https":
             let (receiver, url) = try await HTTPTransport.bind(endpoint, anyPort: anyPort)
             return (.http(receiver), url)
+        case "mqtt", "mqtts":
+            let (client, receiver) = try await MQTTTransport.subscribe(endpoint, tls: tls)
+            return (.mqtt(client, receiver), endpoint.description)
         default:
             throw Transports.unsupported(endpoint)
         }
@@ -113,6 +127,7 @@ enum ListenSource {
         switch self {
         case .memory(let channel): channel
         case .http(let receiver): receiver
+        case .mqtt(_, let receiver): receiver
         }
     }
 
@@ -125,6 +140,10 @@ enum ListenSource {
             do { try await receiver.run() } catch where !(error is CancellationError) {
                 throw Console.fail("the HTTP receiver failed: \(error)", ExitStatus.transportFailed)
             }
+        case .mqtt(let client, _):
+            // The client's own thread does the work; when cancelled, disconnect cleanly.
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            await client.shutdown()
         }
     }
 

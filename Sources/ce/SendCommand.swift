@@ -14,10 +14,15 @@ struct SendCommand: AsyncParsableCommand {
             response status, and the event the response carries as one JSON line. Exits 0 on \
             2xx, 3 (one line on stderr with the status and body) on a rejection or a transport \
             failure, after --retries.
+            An mqtt:// or mqtts:// endpoint (mqtt://host:port/topic?version=5|3.1.1&qos=0|1|2&\
+            mode=binary|structured&format=json|protobuf&retain=true) gets a PUBLISH; ce prints one \
+            line once the broker acknowledged it at that QoS (mqtts:// verifies the broker against \
+            --tls-ca, or the system's trust store). Without clientid= ce connects with a fresh \
+            client id and a clean session.
             """
     )
 
-    @Argument(help: "Where to send: memory://name or http(s)://host[:port]/path.")
+    @Argument(help: "Where to send: memory://name, http(s)://host[:port]/path or mqtt(s)://host[:port]/topic.")
     var endpoint: String
 
     @Option(help: "Content mode: binary, structured or batch (overrides the endpoint's mode=).")
@@ -26,13 +31,15 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Event format for structured and batch mode (overrides the endpoint's format=).")
     var format: FormatName?
 
-    @Option(help: "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response).")
+    @Option(help: "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT: seconds to connect, and to get the acknowledgement.")
     var timeout: Double = 30
 
     @Option(help: "HTTP: retries after a network error, 5xx, 404, 408, 409 or 429 (with backoff).")
     var retries: Int = 2
 
     @OptionGroup var event: EventOptions
+
+    @OptionGroup var tls: TLSOptions
 
     func validate() throws {
         if timeout <= 0 { throw ValidationError("--timeout must be positive") }
@@ -47,6 +54,8 @@ struct SendCommand: AsyncParsableCommand {
             try await sendInProcess(try event.event(), over: channel, endpoint: target)
         case "http", "https":
             try await HTTPTransport.send(try event.event(), to: target, url: endpoint, timeout: timeout, retries: retries)
+        case "mqtt", "mqtts":
+            try await MQTTTransport.send(try event.event(), to: target, tls: tls.settings, timeout: timeout)
         default:
             throw Transports.unsupported(target)
         }

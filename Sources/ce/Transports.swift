@@ -2,7 +2,7 @@ import CloudEvents
 
 /// Which bindings `ce` can use, by URL scheme. Each binding adds its schemes here.
 enum Transports {
-    static let supportedSchemes = ["memory", "http", "https"]
+    static let supportedSchemes = ["memory", "http", "https", "mqtt", "mqtts"]
 
     static func endpoint(_ text: String, mode: ContentMode?, format: FormatName?) throws -> Endpoint {
         var endpoint: Endpoint

@@ -1,0 +1,89 @@
+public import CloudEvents
+
+/// Sends events to one MQTT topic through an ``MQTTClient``, in one mode and format;
+/// `send` returns when the broker acknowledged the PUBLISH at the sender's QoS.
+public struct MQTTEventSender: CloudEventSender {
+    public let client: MQTTClient
+    public var topic: String
+    public var qos: MQTTQoS
+    public var retain: Bool
+    /// Binary (MQTT 5 only) or structured.
+    public var mode: ContentMode
+    /// The structured-mode format (JSON only in MQTT 3.1.1).
+    public var format: any EventFormat
+
+    /// - Throws: ``TransportError`` `.invalidEndpoint` for a mode or format the client's
+    ///   protocol version cannot carry, or a topic with wildcards.
+    public init(
+        client: MQTTClient, topic: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false,
+        mode: ContentMode? = nil, format: any EventFormat = JSONEventFormat()
+    ) throws(TransportError) {
+        let version = client.configuration.protocolVersion
+        let mode = mode ?? (version == .v5 ? .binary : .structured)
+        guard mode != .batch else { throw TransportError(.invalidEndpoint, "MQTT has no batch mode") }
+        guard version == .v5 || (mode == .structured && format.name == "json") else {
+            throw TransportError(.invalidEndpoint, "MQTT 3.1.1 carries structured mode with the JSON format only")
+        }
+        guard !topic.isEmpty, !topic.contains(where: { $0 == "+" || $0 == "#" }) else {
+            throw TransportError(.invalidEndpoint, "'\(topic)' is not an MQTT topic name (no wildcards when publishing)")
+        }
+        self.client = client
+        self.topic = topic
+        self.qos = qos
+        self.retain = retain
+        self.mode = mode
+        self.format = format
+    }
+
+    /// Publishes `event` and returns when the broker acknowledged it.
+    ///
+    /// - Throws: ``TransportError``: `.invalidMessage` for an invalid event, or what
+    ///   ``MQTTClient/publish(_:)`` throws.
+    public func send(_ event: CloudEvent) async throws {
+        let message: MQTTMessage
+        do {
+            message = try event.mqttMessage(
+                topic: topic, qos: qos, retain: retain, mode: mode, format: format,
+                protocolVersion: client.configuration.protocolVersion)
+        } catch {
+            throw TransportError(.invalidMessage, "cannot publish the event to '\(topic)': \(error)", underlying: error)
+        }
+        try await client.publish(message)
+    }
+
+    /// Publishes `message` in the shape it has: a structured body passes through untouched;
+    /// a binary message goes out binary (MQTT 5) or as structured JSON (MQTT 3.1.1).
+    ///
+    /// - Throws: ``TransportError`` `.invalidMessage` for a batch or a message the
+    ///   version cannot carry, or what ``MQTTClient/publish(_:)`` throws.
+    public func send(_ message: Message) async throws {
+        let mqttMessage: MQTTMessage
+        do {
+            mqttMessage = try message.mqttMessage(topic: topic, qos: qos, retain: retain, protocolVersion: client.configuration.protocolVersion)
+        } catch {
+            throw TransportError(.invalidMessage, "cannot publish the message to '\(topic)': \(error)", underlying: error)
+        }
+        try await client.publish(mqttMessage)
+    }
+}
+
+/// The deliveries of one MQTT subscription, as a ``CloudEventReceiver``.
+public struct MQTTEventReceiver: CloudEventReceiver {
+    public let client: MQTTClient
+    public let filter: String
+    private let stream: DeliveryStream
+
+    /// Subscribes `client` to `filter` and returns once the broker granted it.
+    ///
+    /// - Throws: what ``MQTTClient/subscribe(to:qos:formats:extensionTypes:)`` throws.
+    public static func subscribe(
+        client: MQTTClient, filter: String, qos: MQTTQoS = .atLeastOnce, formats: EventFormatRegistry = .standard,
+        extensionTypes: ExtensionTypes = .none
+    ) async throws(TransportError) -> MQTTEventReceiver {
+        let stream = try await client.subscribe(to: filter, qos: qos, formats: formats, extensionTypes: extensionTypes)
+        return MQTTEventReceiver(client: client, filter: filter, stream: stream)
+    }
+
+    /// The subscription's deliveries (one consumer).
+    public func deliveries() -> DeliveryStream { stream }
+}

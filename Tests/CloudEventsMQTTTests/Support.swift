@@ -1,0 +1,130 @@
+import CloudEvents
+import CloudEventsConformance
+import CloudEventsMQTT
+import Foundation
+import Synchronization
+import Testing
+
+/// The test broker that `Scripts/brokers` starts (its addresses come from the environment).
+/// Outside the scripts the integration suites are skipped, saying why; `Scripts/test`
+/// always runs them.
+enum Broker {
+    static let environment = ProcessInfo.processInfo.environment
+
+    static var isRunning: Bool {
+        let running = environment["CE_TEST_MQTT_PORT"] != nil
+        if !running {
+            print("⚠️ MQTT integration tests SKIPPED: no broker (run them through Scripts/test, or eval \"$(Scripts/brokers env)\")")
+        }
+        return running
+    }
+
+    static var host: String { environment["CE_TEST_MQTT_HOST"] ?? "127.0.0.1" }
+    static func port(_ name: String = "CE_TEST_MQTT_PORT") -> Int { Int(environment[name] ?? "") ?? 1883 }
+
+    /// A configuration for the plain listener, with a client id of its own.
+    static func configuration(
+        _ version: MQTTProtocolVersion = .v5, clientID: String = uniqueID("client"), cleanStart: Bool = true
+    ) -> MQTTClientConfiguration {
+        MQTTClientConfiguration(
+            host: host, port: port(), protocolVersion: version, clientID: clientID, cleanStart: cleanStart,
+            keepAlive: .seconds(5), reconnect: MQTTReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .seconds(1)),
+            operationTimeout: .seconds(10))
+    }
+
+    /// A topic no other test uses.
+    static func uniqueTopic(_ name: String = #function) -> String {
+        "ce-tests/\(uniqueID(name.filter { $0.isLetter || $0.isNumber }))"
+    }
+
+    static func uniqueID(_ prefix: String) -> String {
+        "\(prefix.prefix(12))-\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
+
+/// The sample event of the benchmarks and the JSON tests: every attribute type.
+let sampleEvent: CloudEvent = {
+    var event = CloudEvent(id: "A234-1234-1234", source: "https://example.com/source", type: "com.example.sample")
+    event.time = try! Timestamp(rfc3339: "2018-04-05T19:31:00.123456789+02:00")
+    event.subject = "grüße ✓ 🎉"
+    event.dataSchema = "https://example.com/schema"
+    event.dataContentType = "application/json"
+    event.extensions = [
+        "flag": true, "n": -5, "bin": .binary([1, 2, 0xFF]), "ref": .uriReference("/relative"),
+        "site": .uri("https://example.com"), "note": "a b:c %20 \"q\"",
+    ]
+    event.data = .json(try! RawJSON(validating: #"{"a":1,"text":"hello"}"#))
+    return event
+}()
+
+/// The next `count` deliveries from `stream`, or those that came before `timeout` passed.
+func collect(_ count: Int, from stream: DeliveryStream, timeout: Duration = .seconds(10)) async throws -> [Delivery] {
+    let collected = Collected()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask {
+            for try await delivery in stream {
+                if collected.append(delivery) >= count { return }
+            }
+        }
+        group.addTask { try await Task.sleep(for: timeout) }
+        try await group.next()
+        group.cancelAll()
+    }
+    return collected.deliveries.withLock { $0 }
+}
+
+private final class Collected: Sendable {
+    let deliveries = Mutex<[Delivery]>([])
+
+    func append(_ delivery: Delivery) -> Int {
+        deliveries.withLock {
+            $0.append(delivery)
+            return $0.count
+        }
+    }
+}
+
+/// A command line tool running beside the test (`mosquitto_sub`, `mosquitto_pub`, a
+/// private `mosquitto`).
+final class ChildProcess {
+    private let process: Process
+    private let pipe: Pipe
+
+    init(_ executable: String, _ arguments: [String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.standardError
+        try process.run()
+    }
+
+    /// Waits for the process to exit (it must end by itself: give it a `-W`/`-C` bound)
+    /// and returns its status and standard output.
+    func finish() -> (status: Int32, output: String) {
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
+
+/// Finds a tool on the PATH.
+func tool(_ name: String) -> String {
+    for directory in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"] {
+        let path = directory + "/" + name
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+    }
+    return name
+}
+
+/// What differs between `expected` and `actual` once both are read as the spec allows a
+/// header binding, JSON or Protobuf can carry them (extension types that JSON and headers
+/// cannot carry compared as canonical strings; timestamps by instant, since Protobuf's are UTC).
+func differences(_ expected: CloudEvent, _ actual: CloudEvent?) -> [String] {
+    guard let actual else { return ["no event"] }
+    return carried.differences(expected, actual)
+}
+
+let carried = Equivalence(
+    timestampsByInstant: true, extensionsByCanonicalString: true, dataByBytes: true, impliedJSONContentType: true)
