@@ -22,6 +22,9 @@ struct ListenCommand: AsyncParsableCommand {
             An mqtt:// or mqtts:// endpoint (mqtt://host:port/filter?version=5|3.1.1&qos=0|1|2) \
             subscribes to the filter, the URL path percent-decoded: write a '#' wildcard as %23 \
             (mqtt://localhost:1883/sensors/%23); $share/group/filter is a shared subscription. \
+            ce prints 'ce: subscribed to FILTER at ENDPOINT' on stderr once the broker granted the \
+            subscription. An MQTT 5 message without a Content Type is binary mode, as the spec \
+            says: to receive from MQTT 3.1.1 publishers, listen with version=3.1.1. \
             Without clientid= ce connects with a fresh client id and a clean session; with one, \
             the session persists (messages published while ce is away wait for it) unless \
             cleanstart=true.

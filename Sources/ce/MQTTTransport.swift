@@ -61,6 +61,9 @@ enum MQTTTransport {
         }
         do {
             let receiver = try await MQTTEventReceiver.subscribe(client: client, filter: mqtt.topic, qos: mqtt.qos, formats: Formats.registry)
+            // Once the broker granted the subscription, events published from now on arrive:
+            // say so, so that a script can start its senders.
+            Console.error("subscribed to '\(mqtt.topic)' at \(endpoint)")
             return (client, receiver)
         } catch {
             await client.shutdown()

@@ -1,0 +1,67 @@
+import CloudEvents
+import CloudEventsConformance
+import Foundation
+import Testing
+
+/// `ce send mqtt://…` to `ce listen mqtt://…`, both run as subprocesses against the
+/// mosquitto of `Scripts/brokers`.
+@Suite("ce over MQTT", .enabled(if: ProcessInfo.processInfo.environment["CE_TEST_MQTT_PORT"] != nil))
+struct MQTTCommandTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static var broker: String { "127.0.0.1:\(environment["CE_TEST_MQTT_PORT"] ?? "1883")" }
+
+    /// Starts `ce listen` on `endpoint` and waits until it subscribed.
+    static func listen(_ endpoint: String, _ arguments: [String]) throws -> CEProcess {
+        let listener = try CEProcess(["listen", endpoint] + arguments)
+        let line = listener.firstErrorLine()
+        guard let line, line.hasPrefix("ce: subscribed to ") else {
+            throw ListenerDidNotStart(run: listener.finish(timeLimit: 1))
+        }
+        return listener
+    }
+
+    @Test func sendsInEveryModeAndQoSToTheListener() throws {
+        let base = "ce-cmd/\(UInt32.random(in: 0...UInt32.max))"
+        let listener = try Self.listen("mqtt://\(Self.broker)/\(base)/%23", ["--count", "3", "--timeout", "20"])
+        let sends: [(id: String, url: String)] = [
+            ("binary", "mqtt://\(Self.broker)/\(base)/a?qos=1"),
+            ("json", "mqtt://\(Self.broker)/\(base)/b?qos=2&mode=structured&format=json"),
+            ("protobuf", "mqtt://\(Self.broker)/\(base)/c?qos=0&mode=structured&format=protobuf"),
+        ]
+        for (id, url) in sends {
+            let run = try CE.run(["send", url, "--id", id] + HTTPCommandTests.eventOptions)
+            #expect(run.status == 0, "\(id): \(run)")
+            #expect(run.outputLines.count == 1 && run.outputLines[0].hasSuffix("acknowledged"), "\(id): \(run.output)")
+        }
+        let run = listener.finish()
+        #expect(run.status == 0, "\(run)")
+        let events = try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) }
+        try #require(events.count == 3, "\(run.output)")
+        #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "binary"), events[0]) == [])
+        #expect(events[1] == (try HTTPCommandTests.expected(id: "json")))
+        #expect(Equivalence.typedUTC.differences(try HTTPCommandTests.expected(id: "protobuf"), events[2]) == [])
+    }
+
+    @Test func mqtt311StructuredJSON() throws {
+        let topic = "ce-cmd/\(UInt32.random(in: 0...UInt32.max))"
+        let listener = try Self.listen("mqtt://\(Self.broker)/\(topic)?version=3.1.1", ["--count", "1", "--timeout", "20"])
+        let send = try CE.run(["send", "mqtt://\(Self.broker)/\(topic)?version=3.1.1", "--id", "v311"] + HTTPCommandTests.eventOptions)
+        #expect(send.status == 0, "\(send)")
+        let run = listener.finish()
+        #expect(run.status == 0, "\(run)")
+        #expect(try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) } == [try HTTPCommandTests.expected(id: "v311")])
+    }
+
+    @Test(arguments: [
+        ("mqtt://127.0.0.1:1/t", 3, "cannot connect"),
+        ("mqtt://127.0.0.1:1883/t?version=3.1.1&mode=binary", 1, "no binary mode"),
+        ("mqtt://127.0.0.1:1883/t?qos=5", 1, "qos must be"),
+        ("mqtt://127.0.0.1:1883/a/%23", 1, "not an MQTT topic name"),
+    ])
+    func failuresAreOneLineWithTheRightExitStatus(url: String, status: Int32, mentions: String) throws {
+        let url = url.replacingOccurrences(of: "127.0.0.1:1883", with: Self.broker)
+        let run = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
+        #expect(run.status == status, "\(run)")
+        #expect(run.errorLines.count == 1 && run.stderr.contains(mentions), "\(run.stderr)")
+    }
+}
