@@ -98,8 +98,8 @@ public final class MQTTClient: Sendable {
     ///
     /// Each delivery's ``Delivery/message`` is the CloudEvents message read with
     /// ``MQTTMessageReader``: decoding it reports a message that is not a valid event as a
-    /// ``MessageError`` on that delivery, and the subscription goes on. Ending the iteration
-    /// unsubscribes.
+    /// ``MessageError`` on that delivery, and the subscription goes on. When the iteration
+    /// ends, the client unsubscribes as the next message for the subscription arrives.
     ///
     /// - Parameters:
     ///   - qos: the maximum QoS to receive with.

@@ -43,6 +43,9 @@ final class MosquittoEngine: Sendable {
         var abandonedPublishes: Set<Int32> = []
         var subscribeRequests: [Int32: PendingSubscribe] = [:]
         var earlySubacks: [Int32: Int32] = [:]
+        /// Message ids of the resubscriptions sent after a reconnect: nobody waits for their
+        /// SUBACK, and it must not be taken for another subscribe's.
+        var resubscriptions: Set<Int32> = []
         var subscriptions: [Int32: Subscription] = [:]
         var nextSubscriptionID: Int32 = 1
         var stopRequested = false
@@ -60,6 +63,7 @@ final class MosquittoEngine: Sendable {
     }
 
     private struct PendingPublish {
+        var topic: String
         var qos: Int32
         var deadline: ContinuousClock.Instant
         var continuation: Completion
@@ -269,7 +273,8 @@ final class MosquittoEngine: Sendable {
             let result = await withCheckedContinuation { (continuation: Completion) in
                 let early = state.withLock { state -> Int32? in
                     if let reason = state.earlyPublishAcks.removeValue(forKey: mid) { return reason }
-                    state.publishes[mid] = PendingPublish(qos: Int32(message.qos.rawValue), deadline: deadline, continuation: continuation)
+                    state.publishes[mid] = PendingPublish(
+                        topic: message.topic, qos: Int32(message.qos.rawValue), deadline: deadline, continuation: continuation)
                     return nil
                 }
                 if let early { continuation.resume(returning: publishResult(reason: early, topic: message.topic)) }
@@ -625,10 +630,12 @@ final class MosquittoEngine: Sendable {
             return (state.started, state.connectionWaiters, state.subscriptions, isReconnect)
         }
         if isReconnect {
+            var mids: [Int32] = []
             for (id, subscription) in subscriptions.sorted(by: { $0.key < $1.key }) {
                 var mid: Int32 = 0
-                _ = subscribeCall(id: id, subscription, mid: &mid, resubscribing: true)
+                if subscribeCall(id: id, subscription, mid: &mid, resubscribing: true) == Mosquitto.success { mids.append(mid) }
             }
+            state.withLock { $0.resubscriptions.formUnion(mids) }
         }
         started?.resume(returning: .success(()))
         for waiter in waiters.values { waiter.continuation.resume(returning: .success(())) }
@@ -668,14 +675,13 @@ final class MosquittoEngine: Sendable {
             if state.abandonedPublishes.remove(mid) == nil { state.earlyPublishAcks[mid] = reason }
             return nil
         }
-        pending?.continuation.resume(returning: publishResult(reason: reason, topic: "the topic"))
+        if let pending { pending.continuation.resume(returning: publishResult(reason: reason, topic: pending.topic)) }
     }
 
     fileprivate func didSubscribe(mid: Int32, granted: Int32) {
         let pending = state.withLock { state -> PendingSubscribe? in
             if let pending = state.subscribeRequests.removeValue(forKey: mid) { return pending }
-            // A resubscription's SUBACK has no waiter; keep only those a subscriber may claim.
-            if state.earlySubacks.count < 1024 { state.earlySubacks[mid] = granted }
+            if state.resubscriptions.remove(mid) == nil { state.earlySubacks[mid] = granted }
             return nil
         }
         pending?.continuation.resume(returning: .success(granted))
