@@ -1,0 +1,55 @@
+import CloudEvents
+import CloudEventsConformance
+import CloudEventsMQTT
+import CloudEventsProtobuf
+import Testing
+
+/// Random PUBLISH packets through the reader: every one either decodes to a valid event or
+/// gives a `MessageError`; none crashes, and reading never throws before decoding.
+@Suite struct MQTTFuzzTests {
+    static let names = ["specversion", "id", "source", "type", "time", "subject", "dataschema", "datacontenttype",
+                        "ext", "n", "ID", "Trace-Id", "", "data", "é"]
+    static let values = ["1.0", "0.3", "2.0", "", "x", "/s", "https://e.com", "2020-01-01T00:00:00Z", "not a time",
+                         "\u{1}", String(Unicode.Scalar(0xFDD0)!), "a b", "%zz", String(repeating: "z", count: 300)]
+    static let contentTypes: [String?] = [nil, "application/json", "text/plain", "application/cloudevents+json",
+                                          "APPLICATION/CLOUDEVENTS+PROTOBUF", "application/cloudevents+avro",
+                                          "application/cloudevents-batch+json", ""]
+
+    @Test(arguments: 0..<4)
+    func randomMessagesDecodeOrFailWithATypedError(seed: UInt64) {
+        var random = SeededRandom(seed: 0x4D51_5454 &+ seed)
+        let formats = EventFormatRegistry.standard.adding(ProtobufEventFormat())
+        var decoded = 0
+        for _ in 0..<2_000 {
+            var properties = (0..<Int.random(in: 0...4, using: &random)).map { _ in
+                MQTTUserProperty(Self.names.randomElement(using: &random)!, Self.values.randomElement(using: &random)!)
+            }
+            if Bool.random(using: &random) {
+                // A valid core, so that what comes after it decides.
+                properties.insert(contentsOf: [.init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")], at: 0)
+            }
+            var payload = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            if Bool.random(using: &random) {
+                payload = Array(#"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1,2"#.utf8)
+                    .prefix(Int.random(in: 0...70, using: &random)).map { $0 }
+            }
+            let message = MQTTMessage(
+                topic: "t", payload: payload, contentType: Self.contentTypes.randomElement(using: &random)!,
+                userProperties: properties)
+            for version in MQTTProtocolVersion.allCases {
+                let reader = MQTTMessageReader(message, protocolVersion: version)
+                let generic = reader.message()
+                do {
+                    let event = try generic.event(formats: formats)
+                    try event.validate()
+                    decoded += 1
+                } catch is MessageError {
+                } catch {
+                    Issue.record("untyped error \(error) for \(message)")
+                }
+                #expect(throws: Never.self) { _ = try? reader.event(formats: formats) }
+            }
+        }
+        #expect(decoded > 0, "some random messages are valid events")
+    }
+}
