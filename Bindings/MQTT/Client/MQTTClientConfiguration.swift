@@ -39,6 +39,12 @@ public struct MQTTClientConfiguration: Sendable {
     /// Messages held per subscription for a slow consumer before the client stops reading
     /// from the socket (see ``MQTTClient`` on back-pressure).
     public var receiveBufferCapacity: Int
+    /// The MQTT 5 Receive Maximum: QoS 1/2 messages the broker may have in flight to this
+    /// client. The protocol's default, 65535, is this client's too: mosquitto 2.0.11 can
+    /// exceed a small one for QoS 2 bursts, and libmosquitto then drops the connection with a
+    /// protocol error (messages already acknowledged are kept; a clean session loses the
+    /// rest). Flow control is the socket's: see ``MQTTClient`` on back-pressure.
+    public var receiveMaximum: Int
     /// How long ``MQTTClient/connect(configuration:)``, a subscribe, or a publish waits for
     /// the broker before failing with ``TransportError/Code/timedOut``.
     public var operationTimeout: Duration
@@ -49,7 +55,7 @@ public struct MQTTClientConfiguration: Sendable {
         sessionExpiry: Duration = .seconds(3600), keepAlive: Duration = .seconds(30),
         username: String? = nil, password: String? = nil, tls: TLSSettings? = nil, will: MQTTMessage? = nil,
         reconnect: MQTTReconnectPolicy = MQTTReconnectPolicy(), receiveBufferCapacity: Int = 256,
-        operationTimeout: Duration = .seconds(30)
+        receiveMaximum: Int = 65535, operationTimeout: Duration = .seconds(30)
     ) {
         self.host = host
         self.port = port
@@ -64,6 +70,7 @@ public struct MQTTClientConfiguration: Sendable {
         self.will = will
         self.reconnect = reconnect
         self.receiveBufferCapacity = receiveBufferCapacity
+        self.receiveMaximum = receiveMaximum
         self.operationTimeout = operationTimeout
     }
 

@@ -91,6 +91,10 @@ struct MosquittoProperties: ~Copyable {
         mosquitto_property_add_string_pair(&list, Int32(identifier.rawValue), name, value) == Mosquitto.success
     }
 
+    mutating func addInt16(_ identifier: mqtt5_property, _ value: UInt16) -> Bool {
+        mosquitto_property_add_int16(&list, Int32(identifier.rawValue), value) == Mosquitto.success
+    }
+
     mutating func addInt32(_ identifier: mqtt5_property, _ value: UInt32) -> Bool {
         mosquitto_property_add_int32(&list, Int32(identifier.rawValue), value) == Mosquitto.success
     }

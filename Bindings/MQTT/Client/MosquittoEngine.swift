@@ -106,6 +106,7 @@ final class MosquittoEngine: Sendable {
         guard Mosquitto.initialized else { throw invalid("libmosquitto could not be initialised") }
         guard configuration.keepAlive >= .seconds(5) else { throw invalid("keepAlive must be at least 5 seconds") }
         guard configuration.receiveBufferCapacity >= 1 else { throw invalid("receiveBufferCapacity must be at least 1") }
+        guard (1...65535).contains(configuration.receiveMaximum) else { throw invalid("receiveMaximum must be 1 to 65535") }
         guard !configuration.clientID.isEmpty || configuration.cleanStart else {
             throw invalid("a persistent session (cleanStart false) needs a client id")
         }
@@ -402,8 +403,11 @@ final class MosquittoEngine: Sendable {
 
     private func runLoop() {
         var properties = MosquittoProperties()
-        if configuration.protocolVersion == .v5, !configuration.cleanStart {
-            _ = properties.addInt32(MQTT_PROP_SESSION_EXPIRY_INTERVAL, UInt32(clamping: configuration.sessionExpiry.components.seconds))
+        if configuration.protocolVersion == .v5 {
+            if !configuration.cleanStart {
+                _ = properties.addInt32(MQTT_PROP_SESSION_EXPIRY_INTERVAL, UInt32(clamping: configuration.sessionExpiry.components.seconds))
+            }
+            _ = properties.addInt16(MQTT_PROP_RECEIVE_MAXIMUM, UInt16(clamping: configuration.receiveMaximum))
         }
         let keepAlive = Int32(clamping: configuration.keepAlive.components.seconds)
         let rc = mosquitto_connect_bind_v5(handle, configuration.host, Int32(configuration.effectivePort), keepAlive, nil, properties.list)
