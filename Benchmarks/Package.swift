@@ -2,7 +2,8 @@
 //
 // Benchmarks for the CloudEvents toolkit, a package of their own (as swift-nio does) so
 // that users of the library never resolve the benchmark tooling. Run with `Scripts/bench`
-// (micro-benchmarks) and `Scripts/bench-http` (the HTTP receiver under wrk load).
+// (micro-benchmarks), `Scripts/bench-http` (the HTTP receiver under wrk load) and
+// `Scripts/bench-mqtt` (MQTT publish → receive through the local broker).
 import PackageDescription
 
 let package = Package(
@@ -17,10 +18,20 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
-        // The ~500-byte sample event every benchmark uses.
+        // The ~500-byte sample event every benchmark uses; without the benchmark package, so
+        // that load-test executables do not link its malloc interposer.
+        .target(
+            name: "BenchmarkSample",
+            dependencies: [
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+            ],
+            path: "Benchmarks/BenchmarkSample"
+        ),
+        // Re-exports BenchmarkSample; helpers for the benchmark targets.
         .target(
             name: "BenchmarkSupport",
             dependencies: [
+                "BenchmarkSample",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
             ],
@@ -67,6 +78,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/ReceiverServer"
+        ),
+        // The Swift side of Scripts/bench-mqtt; the C side is MQTTThroughput/mqtt_throughput.c,
+        // built by the script.
+        .executableTarget(
+            name: "MQTTThroughput",
+            dependencies: [
+                "BenchmarkSample",
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+                .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
+            ],
+            path: "Benchmarks/MQTTThroughput"
         ),
     ]
 )
