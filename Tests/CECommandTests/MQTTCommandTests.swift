@@ -52,6 +52,17 @@ struct MQTTCommandTests {
         #expect(try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) } == [try HTTPCommandTests.expected(id: "v311")])
     }
 
+    @Test func mqttsVerifiesTheBrokerAgainstTheGivenCA() throws {
+        let port = try #require(Self.environment["CE_TEST_MQTT_TLS_PORT"])
+        let ca = try #require(Self.environment["CE_TEST_TLS_CA_FILE"])
+        let url = "mqtts://localhost:\(port)/ce-cmd/tls"
+        let trusted = try CE.run(["send", url, "--tls-ca", ca, "--id", "1", "--source", "/s", "--type", "t"])
+        #expect(trusted.status == 0, "\(trusted)")
+        let untrusted = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
+        #expect(untrusted.status == 3, "\(untrusted)")
+        #expect(untrusted.stderr.contains("certificate verify failed"), "\(untrusted.stderr)")
+    }
+
     @Test(arguments: [
         ("mqtt://127.0.0.1:1/t", 3, "cannot connect"),
         ("mqtt://127.0.0.1:1883/t?version=3.1.1&mode=binary", 1, "no binary mode"),

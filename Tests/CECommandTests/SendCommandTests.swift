@@ -156,7 +156,7 @@ struct SendCommandTests {
     }
 
     @Test(arguments: [
-        ("nats://localhost:4222/x", "scheme 'nats' is not supported yet (supported: memory, http, https)"),
+        ("nats://localhost:4222/x", "scheme 'nats' is not supported yet (supported: memory, http, https, mqtt, mqtts)"),
         ("localhost", "expected scheme://host"),
         ("memory://t?mode=sideways", "mode must be binary, structured or batch"),
     ])

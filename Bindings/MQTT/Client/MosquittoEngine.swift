@@ -1,6 +1,5 @@
 import CloudEvents
 import CMosquitto
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +21,7 @@ final class MosquittoEngine: Sendable {
     nonisolated(unsafe) private let handle: OpaquePointer
     private let wakeReadFD: Int32
     private let wakeWriteFD: Int32
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Touched only by the loop thread (the callbacks run on it too).
     nonisolated(unsafe) private var loop = LoopState()
 

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// An in-process binding, like sdk-go's `gochan`: a sender and a receiver joined by a
 /// bounded queue, with real settlement semantics, for tests and for wiring components of
@@ -104,7 +103,7 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
 
     // MARK: Named channels
 
-    private static let named = Mutex<[String: InProcessChannel]>([:])
+    private static let named = Locked<[String: InProcessChannel]>([:])
 
     /// The process-wide channel for `memory://name` endpoints, created on first use with
     /// the endpoint's `mode` and `format`.

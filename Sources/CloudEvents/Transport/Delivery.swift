@@ -1,4 +1,3 @@
-import Synchronization
 
 /// One message handed to a consumer, which must settle it exactly once with ``accept()``,
 /// ``reject(reason:)`` or ``release()``.
@@ -81,7 +80,7 @@ public struct Delivery: Sendable {
 
 /// Reports the first settlement; releases on deinit when nobody settled.
 private final class Settler: Sendable {
-    private let state = Mutex<Settlement?>(nil)
+    private let state = Locked<Settlement?>(nil)
     private let report: @Sendable (Settlement) -> Void
 
     init(_ report: @escaping @Sendable (Settlement) -> Void) {

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The deliveries of a receiver, as an `AsyncSequence` with back-pressure: the binding's
 /// producer waits while `capacity` deliveries are waiting for the consumer, so a slow
@@ -122,7 +121,7 @@ final class DeliveryQueue: Sendable {
     }
 
     private let capacity: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(capacity: Int) {
         self.capacity = capacity
