@@ -504,12 +504,17 @@ final class MosquittoEngine: Sendable {
     private func reconnect() {
         let delay = configuration.reconnect.delay(attempt: loop.reconnectAttempt)
         loop.reconnectAttempt += 1
-        var fds = [pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
-        let milliseconds = Int32(clamping: delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)
-        _ = poll(&fds, 1, max(1, milliseconds))
-        drainWakePipe()
-        expireDeadlines()
-        guard !state.withLock({ $0.stopRequested }) else { return }
+        // In slices, so that deadlines still expire on time during a long backoff.
+        let end = ContinuousClock.now + delay
+        while ContinuousClock.now < end {
+            let left = min(end - ContinuousClock.now, .milliseconds(100))
+            var fds = [pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
+            let milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            _ = poll(&fds, 1, max(1, milliseconds))
+            drainWakePipe()
+            expireDeadlines()
+            if state.withLock({ $0.stopRequested }) { return }
+        }
         let rc = mosquitto_reconnect(handle)
         if rc != Mosquitto.success {
             let error = connectError(rc)
