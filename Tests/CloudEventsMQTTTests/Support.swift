@@ -57,6 +57,17 @@ let sampleEvent: CloudEvent = {
     return event
 }()
 
+/// The User Properties that carry ``sampleEvent`` in MQTT 5 binary mode: every attribute
+/// but `datacontenttype` (the Content Type property), named as the attribute, no prefix;
+/// extensions as canonical strings, UTF-8 as it is (no percent-encoding in MQTT).
+let sampleUserProperties: [String: String] = [
+    "specversion": "1.0", "id": "A234-1234-1234", "source": "https://example.com/source",
+    "type": "com.example.sample", "time": "2018-04-05T19:31:00.123456789+02:00",
+    "subject": "grüße ✓ 🎉", "dataschema": "https://example.com/schema",
+    "flag": "true", "n": "-5", "bin": "AQL/", "ref": "/relative", "site": "https://example.com",
+    "note": "a b:c %20 \"q\"",
+]
+
 /// The next `count` deliveries from `stream`, or those that came before `timeout` passed.
 func collect(_ count: Int, from stream: DeliveryStream, timeout: Duration = .seconds(10)) async throws -> [Delivery] {
     let collected = Collected()
