@@ -173,7 +173,15 @@ final class MosquittoEngine: Sendable {
         mosquitto_publish_v5_callback_set(handle, mosquittoOnPublish)
         mosquitto_message_v5_callback_set(handle, mosquittoOnMessage)
         mosquitto_subscribe_v5_callback_set(handle, mosquittoOnSubscribe)
-        mosquitto_log_callback_set(handle, mosquittoOnLog)
+        setLogging(true)
+    }
+
+    /// libmosquitto formats a log line for every packet while a log callback is set. The
+    /// client needs only its error lines, to explain a failed connection: the callback is set
+    /// while connecting and cleared once connected (callback setters take libmosquitto's own
+    /// lock, so the loop thread may call this from a callback).
+    private func setLogging(_ on: Bool) {
+        mosquitto_log_callback_set(handle, on ? mosquittoOnLog : nil)
     }
 
     // MARK: Starting and stopping
@@ -238,6 +246,7 @@ final class MosquittoEngine: Sendable {
     var isConnected: Bool { state.withLock { $0.phase == .connected } }
     var connectionCount: Int { state.withLock { $0.connectionCount } }
 
+    /// Makes the loop look at its queues now.
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakeWriteFD, &byte, 1)  // a full pipe is already a pending wake-up
@@ -494,9 +503,11 @@ final class MosquittoEngine: Sendable {
         }
     }
 
+    /// Empties the wake pipe.
     private func drainWakePipe() {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while read(wakeReadFD, &buffer, buffer.count) > 0 {}
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            while read(wakeReadFD, buffer.baseAddress, buffer.count) > 0 {}
+        }
     }
 
     /// Waits for the backoff delay (a wake-up from ``shutdown(drainTimeout:)`` cuts it
@@ -626,6 +637,7 @@ final class MosquittoEngine: Sendable {
             return
         }
         loop.reconnectAttempt = 0
+        setLogging(false)
         let (started, waiters, subscriptions, isReconnect) = state.withLock { state in
             let isReconnect = state.connectionCount > 0
             state.phase = .connected
@@ -661,6 +673,7 @@ final class MosquittoEngine: Sendable {
     }
 
     fileprivate func didDisconnect(rc: Int32) {
+        setLogging(true)
         let (starting, lostPublishes) = state.withLock { state in
             let starting = state.phase == .starting
             if state.phase == .connected { state.phase = .disconnected }
@@ -786,6 +799,6 @@ private func mosquittoOnMessage(
 }
 
 private func mosquittoOnLog(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ level: Int32, _ text: UnsafePointer<CChar>?) {
-    guard let text else { return }
+    guard level == MOSQ_LOG_ERR, let text else { return }
     engine(context).didLog(level: level, String(cString: text))
 }
