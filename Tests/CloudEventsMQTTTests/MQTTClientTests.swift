@@ -100,6 +100,23 @@ struct MQTTClientTests {
         await subscriber.shutdown()
     }
 
+    @Test func aPropertyMQTTCannotCarryFailsThatPublishOnly() async throws {
+        let topic = Broker.uniqueTopic()
+        try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
+            let stream = try await client.subscribe(to: topic)
+            // MQTT strings exclude control characters; libmosquitto refuses them.
+            let bad = MQTTMessage(topic: topic, userProperties: [.init("note", "bell \u{7}")])
+            await #expect { try await client.publish(bad) } throws: { error in
+                (error as? TransportError)?.code == .invalidMessage && "\(error)".contains("'note'")
+            }
+            await #expect { try await client.publish(MQTTMessage(topic: "a\u{0}b")) } throws: { error in
+                (error as? TransportError)?.code == .invalidMessage
+            }
+            try await client.publish(try sampleEvent.mqttMessage(topic: topic))
+            #expect(try await collect(1, from: stream).count == 1)
+        }
+    }
+
     @Test func aRetainedMessageReachesALaterSubscriberWithTheRetainFlag() async throws {
         let topic = Broker.uniqueTopic()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in

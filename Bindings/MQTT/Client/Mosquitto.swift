@@ -69,17 +69,32 @@ struct MosquittoProperties: ~Copyable {
             return
         }
         func fail(_ what: String) -> TransportError {
-            TransportError(.invalidMessage, "MQTT property \(what) cannot be sent (a NUL character, or not valid for PUBLISH)")
+            TransportError(.invalidMessage, "MQTT property \(what) cannot be sent (MQTT strings exclude NUL and control characters)")
         }
         if let contentType = message.contentType {
-            guard !contentType.utf8.contains(0), addString(MQTT_PROP_CONTENT_TYPE, contentType) else {
+            guard Self.isMQTTString(contentType), addString(MQTT_PROP_CONTENT_TYPE, contentType) else {
                 throw fail("Content Type '\(contentType)'")
             }
         }
         for property in message.userProperties {
-            guard !property.name.utf8.contains(0), !property.value.utf8.contains(0),
+            guard Self.isMQTTString(property.name), Self.isMQTTString(property.value),
                 addStringPair(MQTT_PROP_USER_PROPERTY, property.name, property.value)
             else { throw fail("'\(property.name)'") }
+        }
+    }
+
+    /// Whether `text` is a string MQTT can carry, by the rule the broker applies
+    /// (`mosquitto_validate_utf8`: no NUL, no control characters, no noncharacters). A
+    /// string that breaks it makes mosquitto drop the connection, and libmosquitto would
+    /// resend the QoS 1/2 message after every reconnect: it must never be sent.
+    static func isMQTTString(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return true }  // empty
+            guard bytes.count <= 65535, !bytes.contains(0) else { return false }
+            return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                mosquitto_validate_utf8($0, Int32(bytes.count)) == Mosquitto.success
+            }
         }
     }
 

@@ -8,10 +8,11 @@ import Glibc
 /// thread of its own, and the bookkeeping that turns libmosquitto's callbacks into
 /// finished publishes, granted subscriptions and deliveries.
 ///
-/// Threads. The loop thread alone runs libmosquitto's connect, loop and reconnect
-/// functions, so every callback runs on it. Other threads call only `mosquitto_publish_v5`,
-/// `mosquitto_subscribe_v5` and `mosquitto_unsubscribe_v5`, which libmosquitto guards with
-/// its own mutexes once `mosquitto_threaded_set` is on, then wake the loop through a pipe.
+/// Threads. The loop thread alone runs libmosquitto's connect, loop, reconnect and publish
+/// functions, so every callback runs on it; publishers queue their messages for it and wake
+/// it through a pipe. Other threads call only `mosquitto_subscribe_v5` (and the loop's
+/// `mosquitto_unsubscribe_v5`), which libmosquitto guards with its own mutexes once
+/// `mosquitto_threaded_set` is on.
 /// No lock of ours is held across a libmosquitto call, so its callback lock and ours can
 /// never be taken in opposite orders.
 final class MosquittoEngine: Sendable {
@@ -33,13 +34,11 @@ final class MosquittoEngine: Sendable {
         var started: Completion?
         var connectionWaiters: [UInt64: Waiter] = [:]
         var nextWaiterID: UInt64 = 0
+        /// Messages waiting for the loop thread to publish them, in order.
+        var publishRequests: [PublishRequest] = []
+        /// Whether a wake-up byte is in the pipe that the loop has not acted on yet.
+        var wakePending = false
         var publishes: [Int32: PendingPublish] = [:]
-        /// Acknowledgements that arrived before the publisher registered (the loop thread
-        /// may write and get the PUBACK before `mosquitto_publish_v5` returned the id).
-        var earlyPublishAcks: [Int32: Int32] = [:]
-        /// Ids of publishes that timed out: their late acknowledgement is dropped, not kept
-        /// for whichever publish reuses the id after it wraps.
-        var abandonedPublishes: Set<Int32> = []
         var subscribeRequests: [Int32: PendingSubscribe] = [:]
         var earlySubacks: [Int32: Int32] = [:]
         /// Message ids of the resubscriptions sent after a reconnect: nobody waits for their
@@ -57,6 +56,12 @@ final class MosquittoEngine: Sendable {
     private enum Phase { case starting, connected, disconnected, stopped }
 
     private struct Waiter {
+        var deadline: ContinuousClock.Instant
+        var continuation: Completion
+    }
+
+    private struct PublishRequest {
+        var message: MQTTMessage
         var deadline: ContinuousClock.Instant
         var continuation: Completion
     }
@@ -254,15 +259,54 @@ final class MosquittoEngine: Sendable {
 
     // MARK: Publishing
 
+    /// Hands `message` to the loop thread, which alone calls `mosquitto_publish_v5`, and
+    /// waits for its acknowledgement. Publishing on the loop thread keeps libmosquitto
+    /// single-threaded for its busiest path, and registers each message id before the loop
+    /// can read the acknowledgement for it.
     func publish(_ message: MQTTMessage) async throws(TransportError) {
-        let deadline = ContinuousClock.now + configuration.operationTimeout
-        var properties = MosquittoProperties()
-        try properties.add(message, version: configuration.protocolVersion)
-        guard !message.topic.utf8.contains(0) else {
-            throw TransportError(.invalidMessage, "MQTT topic '\(message.topic)' contains a NUL character")
+        guard MosquittoProperties.isMQTTString(message.topic) else {
+            throw TransportError(.invalidMessage, "MQTT topic '\(message.topic)' cannot be sent (MQTT strings exclude NUL and control characters)")
         }
-        while true {
-            try await waitForConnection(until: deadline)
+        let deadline = ContinuousClock.now + configuration.operationTimeout
+        let result = await withCheckedContinuation { (continuation: Completion) in
+            enum Action { case wake, queued, closed }
+            let action = state.withLock { state -> Action in
+                if state.phase == .stopped || state.stopRequested { return .closed }
+                state.publishRequests.append(PublishRequest(message: message, deadline: deadline, continuation: continuation))
+                // One byte in the pipe is enough until the loop takes the queue.
+                if state.wakePending { return .queued }
+                state.wakePending = true
+                return .wake
+            }
+            switch action {
+            case .wake: wake()
+            case .queued: break
+            case .closed: continuation.resume(returning: .failure(closedError()))
+            }
+        }
+        try result.get()
+    }
+
+    /// Loop thread: publishes the queued messages while connected. A message libmosquitto
+    /// refuses fails at once; one refused for want of a connection waits for the next.
+    private func submitPublishes() {
+        let requests = state.withLock { state -> [PublishRequest] in
+            state.wakePending = false
+            guard state.phase == .connected, !state.publishRequests.isEmpty else { return [] }
+            defer { state.publishRequests.removeAll(keepingCapacity: true) }
+            return state.publishRequests
+        }
+        guard !requests.isEmpty else { return }
+        var submitted: [(Int32, PendingPublish)] = []
+        submitted.reserveCapacity(requests.count)
+        var unsent: ArraySlice<PublishRequest> = []
+        for (index, request) in requests.enumerated() {
+            let message = request.message
+            var properties = MosquittoProperties()
+            do { try properties.add(message, version: configuration.protocolVersion) } catch {
+                request.continuation.resume(returning: .failure(error))
+                continue
+            }
             var mid: Int32 = 0
             let rc = message.payload.withUnsafeBytes { payload in
                 mosquitto_publish_v5(
@@ -270,25 +314,21 @@ final class MosquittoEngine: Sendable {
                     message.retain, properties.list)
             }
             if rc == Mosquitto.noConnection {
-                // Lost between the check and the call: wait for the reconnection.
-                guard ContinuousClock.now < deadline else { throw timedOut("publishing to '\(message.topic)'") }
-                try? await Task.sleep(for: .milliseconds(10))
-                continue
+                unsent = requests[index...]
+                break
             }
             guard rc == Mosquitto.success else {
-                throw TransportError(.invalidMessage, "publishing to MQTT topic '\(message.topic)': \(Mosquitto.describe(rc))")
+                request.continuation.resume(returning: .failure(TransportError(
+                    .invalidMessage, "publishing to MQTT topic '\(message.topic)': \(Mosquitto.describe(rc))")))
+                continue
             }
-            wake()
-            let result = await withCheckedContinuation { (continuation: Completion) in
-                let early = state.withLock { state -> Int32? in
-                    if let reason = state.earlyPublishAcks.removeValue(forKey: mid) { return reason }
-                    state.publishes[mid] = PendingPublish(
-                        topic: message.topic, qos: Int32(message.qos.rawValue), deadline: deadline, continuation: continuation)
-                    return nil
-                }
-                if let early { continuation.resume(returning: publishResult(reason: early, topic: message.topic)) }
-            }
-            return try result.get()
+            submitted.append((mid, PendingPublish(
+                topic: message.topic, qos: Int32(message.qos.rawValue), deadline: request.deadline,
+                continuation: request.continuation)))
+        }
+        state.withLock { state in
+            for (mid, pending) in submitted { state.publishes[mid] = pending }
+            if !unsent.isEmpty { state.publishRequests.insert(contentsOf: unsent, at: 0) }
         }
     }
 
@@ -448,7 +488,7 @@ final class MosquittoEngine: Sendable {
         while true {
             let now = ContinuousClock.now
             let (stopRequested, drained, phase) = state.withLock { state in
-                (state.stopRequested, state.publishes.isEmpty || now >= state.drainDeadline ?? now, state.phase)
+                (state.stopRequested, (state.publishes.isEmpty && state.publishRequests.isEmpty) || now >= state.drainDeadline ?? now, state.phase)
             }
             var socket = mosquitto_socket(handle)
             if stopRequested {
@@ -484,6 +524,7 @@ final class MosquittoEngine: Sendable {
                 loop.resumed = false
                 readAvailable(socket)
             }
+            submitPublishes()
             socket = mosquitto_socket(handle)
             if socket >= 0, mosquitto_want_write(handle) { loop.lastResult = mosquitto_loop_write(handle, 1) }
             if mosquitto_socket(handle) >= 0 {
@@ -579,19 +620,19 @@ final class MosquittoEngine: Sendable {
         let now = ContinuousClock.now
         guard now >= loop.nextExpiryScan else { return }
         loop.nextExpiryScan = now + .milliseconds(100)
-        let (publishes, subscribes, waiters) = state.withLock { state in
+        let (publishes, queued, subscribes, waiters) = state.withLock { state in
             let publishes = state.publishes.filter { $0.value.deadline <= now }
-            for mid in publishes.keys {
-                state.publishes[mid] = nil
-                state.abandonedPublishes.insert(mid)
-            }
+            for mid in publishes.keys { state.publishes[mid] = nil }
+            let queued = state.publishRequests.filter { $0.deadline <= now }
+            if !queued.isEmpty { state.publishRequests.removeAll { $0.deadline <= now } }
             let subscribes = state.subscribeRequests.filter { $0.value.deadline <= now }
             for mid in subscribes.keys { state.subscribeRequests[mid] = nil }
             let waiters = state.connectionWaiters.filter { $0.value.deadline <= now }
             for id in waiters.keys { state.connectionWaiters[id] = nil }
-            return (publishes, subscribes, waiters)
+            return (publishes, queued, subscribes, waiters)
         }
         for pending in publishes.values { pending.continuation.resume(returning: .failure(timedOut("waiting for the acknowledgement of a publish"))) }
+        for request in queued { request.continuation.resume(returning: .failure(timedOut("waiting for the connection to publish"))) }
         for pending in subscribes.values { pending.continuation.resume(returning: .failure(timedOut("waiting for a SUBACK"))) }
         for waiter in waiters.values {
             let error = state.withLock { $0.lastConnectError }
@@ -606,17 +647,21 @@ final class MosquittoEngine: Sendable {
             state.phase = .stopped
             defer {
                 state.publishes = [:]
+                state.publishRequests = []
                 state.subscribeRequests = [:]
                 state.connectionWaiters = [:]
                 state.subscriptions = [:]
                 state.exitWaiters = []
                 state.started = nil
             }
-            return (state.publishes, state.subscribeRequests, state.connectionWaiters, state.subscriptions, state.exitWaiters, state.started)
+            return (
+                state.publishes, state.subscribeRequests, state.connectionWaiters, state.subscriptions, state.exitWaiters,
+                state.started, state.publishRequests)
         }
         let closed = closedError()
         taken.5?.resume(returning: .failure(closed))
         for pending in taken.0.values { pending.continuation.resume(returning: .failure(closed)) }
+        for request in taken.6 { request.continuation.resume(returning: .failure(closed)) }
         for pending in taken.1.values { pending.continuation.resume(returning: .failure(closed)) }
         for waiter in taken.2.values { waiter.continuation.resume(returning: .failure(closed)) }
         for subscription in taken.3.values { subscription.continuation.finish() }
@@ -691,11 +736,9 @@ final class MosquittoEngine: Sendable {
     }
 
     fileprivate func didPublish(mid: Int32, reason: Int32) {
-        let pending = state.withLock { state -> PendingPublish? in
-            if let pending = state.publishes.removeValue(forKey: mid) { return pending }
-            if state.abandonedPublishes.remove(mid) == nil { state.earlyPublishAcks[mid] = reason }
-            return nil
-        }
+        // The loop thread registered the id before it could write the message, so an
+        // acknowledgement without a waiter belongs to a publish that timed out: dropped.
+        let pending = state.withLock { $0.publishes.removeValue(forKey: mid) }
         if let pending { pending.continuation.resume(returning: publishResult(reason: reason, topic: pending.topic)) }
     }
 
