@@ -19,9 +19,11 @@ import Glibc
 /// ```
 ///
 /// - **Publishing** returns once the broker acknowledged the message at its QoS: QoS 0 when
-///   it was written to the socket, QoS 1 on PUBACK, QoS 2 on PUBCOMP. A PUBACK that arrives
-///   before libmosquitto has even returned the message id is matched all the same. A reason
-///   code of 0x80 or above fails the publish with it.
+///   it was written to the socket, QoS 1 on PUBACK, QoS 2 on PUBCOMP. The network thread
+///   publishes queued messages itself and records each message id before it can read the
+///   acknowledgement, so an acknowledgement never races its publish. A reason code of 0x80
+///   or above fails the publish with it. A topic or property MQTT cannot carry (NUL or
+///   control characters) fails before anything is sent: mosquitto would drop the connection.
 /// - **Reconnection** is automatic, with the configured backoff; every live subscription is
 ///   subscribed again (MQTT 5: retained messages are not sent again for a subscription the
 ///   session still had). With a persistent session (the default) QoS 1/2 messages in flight
