@@ -671,7 +671,7 @@ final class MosquittoEngine: Sendable {
 
     // MARK: Callbacks (on the loop thread)
 
-    fileprivate func didConnect(reason: Int32, sessionPresent: Bool) {
+    fileprivate func didConnect(reason: Int32) {
         guard reason == 0 else {
             let refusal = connectRefusal(reason)
             let starting = state.withLock { state -> Bool in
@@ -808,8 +808,8 @@ private func engine(_ context: UnsafeMutableRawPointer?) -> MosquittoEngine {
     Unmanaged<MosquittoEngine>.fromOpaque(context!).takeUnretainedValue()
 }
 
-private func mosquittoOnConnect(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ reason: Int32, _ flags: Int32, _: OpaquePointer?) {
-    engine(context).didConnect(reason: reason, sessionPresent: flags & 1 != 0)
+private func mosquittoOnConnect(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ reason: Int32, _: Int32, _: OpaquePointer?) {
+    engine(context).didConnect(reason: reason)
 }
 
 private func mosquittoOnDisconnect(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ rc: Int32, _: OpaquePointer?) {
