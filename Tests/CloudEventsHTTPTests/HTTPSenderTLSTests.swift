@@ -46,12 +46,15 @@ struct HTTPSenderTLSTests {
     }
 }
 
-/// A throwaway CA and a server certificate for `localhost` and 127.0.0.1.
+/// A throwaway CA, a server certificate for `localhost` and 127.0.0.1, and a client
+/// certificate.
 struct TestPKI {
     let directory: URL
     var caFile: String { directory.appendingPathComponent("ca.pem").path }
     var serverCertificate: String { directory.appendingPathComponent("server.pem").path }
     var serverKey: String { directory.appendingPathComponent("server.key").path }
+    var clientCertificate: String { directory.appendingPathComponent("client.pem").path }
+    var clientKey: String { directory.appendingPathComponent("client.key").path }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-tls-\(UUID().uuidString)")
@@ -64,6 +67,10 @@ struct TestPKI {
                  "-subj", "/CN=localhost"])
         try run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
                  "-days", "2", "-out", "server.pem", "-extfile", "server.ext"])
+        try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+                 "-subj", "/CN=CloudEvents Swift HTTP Test Client"])
+        try run(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-days", "2", "-out", "client.pem"])
     }
 
     func serverContext() throws -> NIOSSLContext {

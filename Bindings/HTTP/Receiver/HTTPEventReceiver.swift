@@ -3,28 +3,37 @@ internal import HTTPTypes
 public import Logging
 public import ServiceLifecycle
 internal import NIOCore
+internal import NIOExtras
 internal import NIOHTTP1
-internal import NIOHTTPTypes
+internal import NIOHTTP2
 internal import NIOHTTPTypesHTTP1
+internal import NIOHTTPTypesHTTP2
 internal import NIOPosix
+internal import NIOSSL
 import Synchronization
 
-/// A standalone HTTP server (SwiftNIO, HTTP/1.1) that receives CloudEvents in binary,
-/// structured and batched mode and hands them out as ``DeliveryStream`` deliveries.
+/// A standalone HTTP server (SwiftNIO: HTTP/1.1, and HTTP/2 over TLS) that receives
+/// CloudEvents in binary, structured and batched mode and hands them out as
+/// ``DeliveryStream`` deliveries.
 ///
 /// Settling a delivery chooses the response: accept → ``HTTPReceiverConfiguration/acceptedStatus``
 /// (202 by default), reject → 400 with the reason as a `text/plain` body, release (or a
-/// delivery dropped unsettled) → 503. The sender learns the outcome only through this
-/// status: it is the binding's whole guarantee.
+/// delivery dropped unsettled) → 503 with `Retry-After`. The sender learns the outcome only
+/// through this status: it is the binding's whole guarantee.
 ///
 /// Requests that carry no valid event never reach the consumer: 400 with a one-line
 /// message naming the attribute, 415 for a structured format not in
 /// ``HTTPReceiverConfiguration/formats``, 413 for a body over the limit, 431 for headers
-/// over the limit. `OPTIONS` answers the CloudEvents webhook validation handshake.
+/// over the limit, 404 for another path than ``HTTPReceiverConfiguration/path``. `OPTIONS`
+/// answers the CloudEvents webhook validation handshake.
 ///
-/// Back-pressure: a connection reads its next request only after the consumer took the
-/// current delivery and settled it, and ``DeliveryStream/Continuation/send(_:)`` waits
-/// while ``HTTPReceiverConfiguration/capacity`` deliveries are queued.
+/// Back-pressure: a connection reads its next request only after the consumer settled the
+/// current one, the consumer's buffer holds at most ``HTTPReceiverConfiguration/capacity``
+/// deliveries, and at most ``HTTPReceiverConfiguration/maximumConnections`` connections are
+/// served at once.
+///
+/// Requests are read, decoded and answered on SwiftNIO's event loops; the consumer is the
+/// only hand-off.
 ///
 /// ```swift
 /// try await HTTPEventReceiver.withReceiver(configuration: .init(port: 8080)) { receiver in
@@ -35,34 +44,37 @@ import Synchronization
 /// }
 /// ```
 public final class HTTPEventReceiver: CloudEventReceiver, Service {
-    private typealias Connection = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
-
     /// The configuration the receiver was bound with.
     public let configuration: HTTPReceiverConfiguration
     /// The port the receiver is bound to (the ephemeral one when the configuration said 0).
     public let port: Int
-    private let serverChannel: NIOAsyncChannel<Connection, Never>
+    private let serverChannel: any Channel
+    private let quiescing: ServerQuiescingHelper
     private let stream: DeliveryStream
-    private let continuation: DeliveryStream.Continuation
-    private let logger: Logger
-    private let connections = Mutex(ConnectionRegistry())
-
-    /// Which connections are idle (between requests), so that a graceful shutdown can close
-    /// them while letting busy ones finish their request.
-    private struct ConnectionRegistry {
-        var shuttingDown = false
-        var nextID = 0
-        var idle: [Int: any Channel] = [:]
-    }
+    private let core: ReceiverCore
+    /// Completed once the listening socket and every connection have closed.
+    private let closed: EventLoopPromise<Void>
+    private let shutdownStarted = Atomic<Bool>(false)
 
     private init(
-        configuration: HTTPReceiverConfiguration, port: Int, serverChannel: NIOAsyncChannel<Connection, Never>, logger: Logger
+        configuration: HTTPReceiverConfiguration, serverChannel: any Channel, quiescing: ServerQuiescingHelper,
+        stream: DeliveryStream, core: ReceiverCore
     ) {
         self.configuration = configuration
-        self.port = port
+        self.port = serverChannel.localAddress?.port ?? configuration.port
         self.serverChannel = serverChannel
-        self.logger = logger
-        (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.capacity)
+        self.quiescing = quiescing
+        self.stream = stream
+        self.core = core
+        closed = serverChannel.eventLoop.makePromise()
+    }
+
+    deinit {
+        // A receiver dropped without running or shutting down must not keep its port.
+        if !shutdownStarted.load(ordering: .relaxed) {
+            serverChannel.close(promise: nil)
+            closed.succeed()
+        }
     }
 
     /// Binds the listening socket. Call ``run()`` to serve; until then connections wait
@@ -71,28 +83,76 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
     /// - Parameters:
     ///   - configuration: where to listen and how to answer.
     ///   - logger: receives debug-level connection events.
-    /// - Throws: ``TransportError`` with `.connectionFailed` when the address cannot be bound.
+    /// - Throws: ``TransportError`` with `.connectionFailed` when the address cannot be
+    ///   bound, `.invalidEndpoint` when the TLS certificate or key cannot be loaded.
     public static func bind(
         configuration: HTTPReceiverConfiguration = HTTPReceiverConfiguration(),
         logger: Logger = Logger(label: "cloudevents.http.receiver")
     ) async throws -> HTTPEventReceiver {
-        let serverChannel: NIOAsyncChannel<Connection, Never>
+        let tls = try configuration.tls.map { try ReceiverTLS.context($0, allowsHTTP2: configuration.allowsHTTP2) }
+        let (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.capacity)
+        let core = ReceiverCore(
+            responder: ReceiverResponder(configuration: configuration), continuation: continuation, logger: logger)
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        let limit = configuration.maximumConnections
+        let serverChannel: any Channel
         do {
-            serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            serverChannel = try await ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: configuration.host, port: configuration.port) { channel in
+                // Accepting starts in run(); one connection per accept keeps the limit exact.
+                .serverChannelOption(ChannelOptions.autoRead, value: false)
+                .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 1)
+                .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        return try Connection(wrappingChannelSynchronously: channel)
+                        try channel.pipeline.syncOperations.addHandlers(
+                            quiescing.makeServerChannelHandler(channel: channel), ConnectionLimitHandler(limit: limit))
                     }
                 }
+                .childChannelInitializer { channel in
+                    Self.configureConnection(channel, core: core, tls: tls, allowsHTTP2: configuration.allowsHTTP2)
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
         } catch {
+            continuation.finish()
             throw TransportError(
                 .connectionFailed, "cannot listen on \(configuration.host):\(configuration.port)", underlying: error)
         }
-        let port = serverChannel.channel.localAddress?.port ?? configuration.port
-        return HTTPEventReceiver(configuration: configuration, port: port, serverChannel: serverChannel, logger: logger)
+        return HTTPEventReceiver(
+            configuration: configuration, serverChannel: serverChannel, quiescing: quiescing, stream: stream, core: core)
+    }
+
+    /// The pipeline of one accepted connection: plain HTTP/1.1, or TLS with ALPN choosing
+    /// HTTP/2 (a handler per stream) or HTTP/1.1.
+    private static func configureConnection(
+        _ channel: any Channel, core: ReceiverCore, tls: NIOSSLContext?, allowsHTTP2: Bool
+    ) -> EventLoopFuture<Void> {
+        @Sendable func http1(_ channel: any Channel) -> EventLoopFuture<Void> {
+            channel.eventLoop.makeCompletedFuture {
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                try pipeline.addHandlers(
+                    HTTP1ToHTTPServerCodec(secure: tls != nil), ReceiverRequestHandler(core: core, isHTTP2: false))
+            }
+        }
+        guard let tls else { return http1(channel) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        guard allowsHTTP2 else { return http1(channel) }
+        return channel.configureHTTP2SecureUpgrade(
+            h2ChannelConfigurator: { connection in
+                connection.configureHTTP2Pipeline(mode: .server) { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandlers(
+                            HTTP2FramePayloadToHTTPServerCodec(), ReceiverRequestHandler(core: core, isHTTP2: true))
+                    }
+                }.map { _ in }
+            },
+            http1ChannelConfigurator: http1)
     }
 
     /// Binds a receiver, serves while `body` runs, then shuts it down.
@@ -114,208 +174,33 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
     /// The deliveries, as they arrive. There is one stream per receiver: call this once.
     public func deliveries() -> DeliveryStream { stream }
 
-    /// Serves until the task is cancelled (requests in progress are answered 503) or a
-    /// graceful shutdown is triggered (requests in progress finish; idle connections and
-    /// the listening socket close). Ends the delivery stream when it returns.
+    /// Serves until ``shutdown()`` or a graceful shutdown of the service group (requests in
+    /// progress finish; idle connections and the listening socket close), or until the task
+    /// is cancelled (requests waiting for their settlement are answered 503 and every
+    /// connection closes). Returns once every connection has closed, and ends the delivery
+    /// stream.
     public func run() async throws {
-        defer { continuation.finish() }
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await serverChannel.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
-                    }
-                }
+        defer { core.continuation.finish() }
+        serverChannel.setOption(ChannelOptions.autoRead, value: true).whenSuccess { [serverChannel] in
+            serverChannel.read()
+        }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await closed.futureResult.get()
+            } onGracefulShutdown: {
+                self.shutdown()
             }
-        } onGracefulShutdown: {
-            self.beginShutdown()
+        } onCancel: {
+            self.core.abort()
+            self.shutdown()
         }
     }
 
-    /// Stops accepting and closes idle connections; busy ones close after their response.
-    private func beginShutdown() {
-        let idle = connections.withLock { registry -> [any Channel] in
-            registry.shuttingDown = true
-            defer { registry.idle = [:] }
-            return Array(registry.idle.values)
-        }
-        serverChannel.channel.close(promise: nil)
-        for channel in idle { channel.close(promise: nil) }
-    }
-
-    /// Marks a connection idle; `false` when the receiver is shutting down.
-    private func markIdle(_ id: Int, _ channel: any Channel) -> Bool {
-        connections.withLock { registry in
-            guard !registry.shuttingDown else { return false }
-            registry.idle[id] = channel
-            return true
-        }
-    }
-
-    private func markBusy(_ id: Int) {
-        connections.withLock { _ = $0.idle.removeValue(forKey: id) }
-    }
-
-    /// One request being read.
-    private struct PendingRequest {
-        var head: HTTPRequest
-        var body: [UInt8] = []
-        /// The body is over the limit: the rest is discarded as it arrives.
-        var bodyTooLarge = false
-        var discarded = 0
-        var headersTooLarge = false
-    }
-
-    /// Serves the requests of one connection, one at a time.
-    private func serve(_ connection: Connection) async {
-        let id = connections.withLock { registry -> Int in
-            registry.nextID += 1
-            return registry.nextID
-        }
-        defer { markBusy(id) }
-        let maximumBody = configuration.maximumBodySize
-        // A client that keeps sending after 413 is cut off here.
-        let discardLimit = Swift.max(maximumBody * 4, 4 << 20)
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                guard markIdle(id, connection.channel) else { return }
-                var pending: PendingRequest?
-                for try await part in inbound {
-                    switch part {
-                    case .head(let head):
-                        markBusy(id)
-                        var request = PendingRequest(head: head)
-                        let headerBytes = head.headerFields.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count + 4 }
-                        request.headersTooLarge = headerBytes > configuration.maximumHeaderSize
-                        if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > maximumBody {
-                            request.bodyTooLarge = true
-                        }
-                        pending = request
-                    case .body(let buffer):
-                        guard var request = pending else { continue }
-                        pending = nil  // keep the body uniquely referenced while appending
-                        if request.bodyTooLarge || request.headersTooLarge {
-                            request.discarded += buffer.readableBytes
-                            if request.discarded > discardLimit {
-                                try await write(Self.textResponse(.contentTooLarge, "body larger than \(maximumBody) bytes", close: true), to: outbound)
-                                return
-                            }
-                        } else if request.body.count + buffer.readableBytes > maximumBody {
-                            request.bodyTooLarge = true
-                            request.discarded = request.body.count + buffer.readableBytes
-                            request.body = []
-                        } else {
-                            request.body.append(contentsOf: buffer.readableBytesView)
-                        }
-                        pending = request
-                    case .end:
-                        guard let request = pending else { continue }
-                        pending = nil
-                        let response: (HTTPResponse, [UInt8])
-                        if request.headersTooLarge {
-                            response = Self.textResponse(
-                                .requestHeaderFieldsTooLarge, "header fields larger than \(configuration.maximumHeaderSize) bytes", close: true)
-                        } else if request.bodyTooLarge {
-                            response = Self.textResponse(.contentTooLarge, "body larger than \(maximumBody) bytes", close: true)
-                        } else {
-                            response = await respond(to: request.head, body: request.body)
-                        }
-                        try await write(response, to: outbound)
-                        if response.0.headerFields[.connection] == "close" || !markIdle(id, connection.channel) { return }
-                    }
-                }
-            }
-        } catch {
-            logger.debug("HTTP connection ended", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Writes a whole response in one trip to the event loop (and one flush): three
-    /// separate writes cost a quarter of the receiver's time under load.
-    private func write(_ response: (HTTPResponse, [UInt8]), to outbound: NIOAsyncChannelOutboundWriter<HTTPResponsePart>) async throws {
-        if response.1.isEmpty {
-            try await outbound.write(contentsOf: [.head(response.0), .end(nil)])
-        } else {
-            try await outbound.write(contentsOf: [.head(response.0), .body(ByteBuffer(bytes: response.1)), .end(nil)])
-        }
-    }
-
-    /// The response to one complete request.
-    private func respond(to request: HTTPRequest, body: [UInt8]) async -> (HTTPResponse, [UInt8]) {
-        if request.method == .options { return webhookHandshake(request) }
-        if let path = configuration.path {
-            let requestPath = request.path.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "" } ?? ""
-            guard requestPath == path else { return Self.textResponse(.notFound, "no CloudEvents receiver at '\(requestPath)'") }
-        }
-        let message: Message
-        do {
-            let reader = try HTTPMessageReader(request: request, body: body, formats: configuration.formats)
-            message = try reader.message()
-            _ = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
-        } catch {
-            if case .unsupportedFormat = error.reason {
-                return Self.textResponse(.unsupportedMediaType, error.description)
-            }
-            return Self.textResponse(.badRequest, error.description)
-        }
-        let (settled, settledContinuation) = AsyncStream.makeStream(of: Settlement.self, bufferingPolicy: .bufferingNewest(1))
-        do {
-            // The delivery is not kept here, so a consumer that drops it unsettled releases it.
-            try await continuation.send(Delivery(
-                message: message, formats: configuration.formats, extensionTypes: configuration.extensionTypes
-            ) { settlement in
-                settledContinuation.yield(settlement)
-                settledContinuation.finish()
-            })
-        } catch {
-            return Self.textResponse(.serviceUnavailable, "the receiver is not taking events")
-        }
-        var iterator = settled.makeAsyncIterator()
-        switch await iterator.next() ?? .released {
-        case .accepted:
-            return (HTTPResponse(status: configuration.acceptedStatus, headerFields: [.contentLength: "0"]), [])
-        case .acceptedWithReply(let reply):
-            // The reply event travels in the response, in the message's own content mode.
-            do {
-                var (fields, body) = try reply.httpFields()
-                fields[.contentLength] = String(body.count)
-                return (HTTPResponse(status: .ok, headerFields: fields), body)
-            } catch {
-                return Self.textResponse(.internalServerError, "the consumer's reply is not a valid event: \(error)")
-            }
-        case .rejected(let reason):
-            return Self.textResponse(.badRequest, reason)
-        case .released:
-            return Self.textResponse(.serviceUnavailable, "the event was released; try again")
-        }
-    }
-
-    static let webhookRequestOrigin = HTTPField.Name("WebHook-Request-Origin")!
-    static let webhookRequestRate = HTTPField.Name("WebHook-Request-Rate")!
-    static let webhookAllowedOrigin = HTTPField.Name("WebHook-Allowed-Origin")!
-    static let webhookAllowedRate = HTTPField.Name("WebHook-Allowed-Rate")!
-
-    /// The CloudEvents webhook abuse-protection handshake (`http-webhook.md` §4).
-    private func webhookHandshake(_ request: HTTPRequest) -> (HTTPResponse, [UInt8]) {
-        var fields: HTTPFields = [.allow: "POST", .contentLength: "0"]
-        if let origin = request.headerFields[Self.webhookRequestOrigin] {
-            if let allowed = configuration.webhookAllowedOrigins, !allowed.contains(origin) {
-                return Self.textResponse(.forbidden, "origin '\(origin)' is not allowed to deliver here")
-            }
-            fields[Self.webhookAllowedOrigin] = origin
-            if request.headerFields[Self.webhookRequestRate] != nil {
-                fields[Self.webhookAllowedRate] = configuration.webhookAllowedRate.map(String.init) ?? "*"
-            }
-        }
-        return (HTTPResponse(status: .ok, headerFields: fields), [])
-    }
-
-    /// A `text/plain` response with a one-line message.
-    static func textResponse(_ status: HTTPResponse.Status, _ text: String, close: Bool = false) -> (HTTPResponse, [UInt8]) {
-        let line = text.split(whereSeparator: \.isNewline).joined(separator: "; ")
-        let body = Array(line.utf8)
-        var fields: HTTPFields = [.contentType: "text/plain; charset=utf-8", .contentLength: String(body.count)]
-        if close { fields[.connection] = "close" }
-        return (HTTPResponse(status: status, headerFields: fields), body)
+    /// Stops accepting, lets requests in progress finish (their deliveries are still
+    /// settled and answered), closes idle connections, and makes ``run()`` return once the
+    /// last connection has closed. Calling it again does nothing.
+    public func shutdown() {
+        guard !shutdownStarted.exchange(true, ordering: .relaxed) else { return }
+        quiescing.initiateShutdown(promise: closed)
     }
 }

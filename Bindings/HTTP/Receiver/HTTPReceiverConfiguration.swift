@@ -29,13 +29,31 @@ public struct HTTPReceiverConfiguration: Sendable {
     public var webhookAllowedRate: Int?
     /// Types of extensions that arrive as strings (binary mode); deliveries decode with them.
     public var extensionTypes: ExtensionTypes
+    /// HTTPS: ``TLSSettings/certificateChainFile`` and ``TLSSettings/privateKeyFile`` are the
+    /// receiver's identity (both required). With ``TLSSettings/trustedCertificatesFile`` set,
+    /// clients must present a certificate that authority signed (unless
+    /// ``TLSSettings/verifiesPeer`` is off); without it, no client certificate is asked for.
+    /// `nil` (the default) serves plain HTTP.
+    public var tls: TLSSettings?
+    /// Whether an HTTPS receiver offers HTTP/2 (ALPN `h2`, beside `http/1.1`); `true` by
+    /// default. Plain HTTP is always HTTP/1.1.
+    public var allowsHTTP2: Bool
+    /// The most connections served at once; 1024 by default. Further connections wait in
+    /// the kernel's accept queue until one closes (an HTTP/2 connection counts once,
+    /// whatever its number of streams).
+    public var maximumConnections: Int
+    /// The `Retry-After` sent with a 503 (a released delivery, or a receiver that is no
+    /// longer taking events), rounded up to whole seconds; 1 s by default, `nil` for none.
+    public var retryAfterWhenReleased: Duration?
 
     /// A configuration with the documented defaults.
     public init(
         host: String = "127.0.0.1", port: Int = 0, path: String? = nil, maximumBodySize: Int = 1 << 20,
         maximumHeaderSize: Int = 16 << 10, formats: EventFormatRegistry = .standard,
         acceptedStatus: HTTPResponse.Status = .accepted, capacity: Int = 64,
-        webhookAllowedOrigins: Set<String>? = nil, webhookAllowedRate: Int? = nil, extensionTypes: ExtensionTypes = .none
+        webhookAllowedOrigins: Set<String>? = nil, webhookAllowedRate: Int? = nil, extensionTypes: ExtensionTypes = .none,
+        tls: TLSSettings? = nil, allowsHTTP2: Bool = true, maximumConnections: Int = 1024,
+        retryAfterWhenReleased: Duration? = .seconds(1)
     ) {
         self.host = host
         self.port = port
@@ -48,5 +66,9 @@ public struct HTTPReceiverConfiguration: Sendable {
         self.webhookAllowedOrigins = webhookAllowedOrigins
         self.webhookAllowedRate = webhookAllowedRate
         self.extensionTypes = extensionTypes
+        self.tls = tls
+        self.allowsHTTP2 = allowsHTTP2
+        self.maximumConnections = maximumConnections
+        self.retryAfterWhenReleased = retryAfterWhenReleased
     }
 }

@@ -1,0 +1,108 @@
+internal import CloudEvents
+internal import HTTPTypes
+
+/// A whole response: head, body, and whether the connection closes after it.
+struct ReceiverResponse: Sendable {
+    var head: HTTPResponse
+    var body: [UInt8]
+    var closesConnection = false
+}
+
+/// What the receiver answers, decided without I/O: requests that never reach the consumer
+/// (webhook handshake, wrong path, invalid event) and the response for each settlement.
+/// Pure and `Sendable`, so a settlement's response is built on the thread that settled it
+/// and the event loop only writes it.
+struct ReceiverResponder: Sendable {
+    let configuration: HTTPReceiverConfiguration
+    private let retryAfter: String?
+
+    init(configuration: HTTPReceiverConfiguration) {
+        self.configuration = configuration
+        retryAfter = configuration.retryAfterWhenReleased.map { duration in
+            let (seconds, attoseconds) = duration.components
+            return String(Swift.max(0, seconds + (attoseconds > 0 ? 1 : 0)))
+        }
+    }
+
+    /// A complete request: either the response to send at once, or the message to deliver.
+    enum Outcome {
+        case respond(ReceiverResponse)
+        case deliver(Message)
+    }
+
+    func outcome(of request: HTTPRequest, body: [UInt8]) -> Outcome {
+        if let path = configuration.path {
+            let requestPath = request.path.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "" } ?? ""
+            guard requestPath == path else { return .respond(Self.text(.notFound, "no CloudEvents receiver at '\(requestPath)'")) }
+        }
+        if request.method == .options { return .respond(webhookHandshake(request)) }
+        do {
+            let reader = try HTTPMessageReader(request: request, body: body, formats: configuration.formats)
+            let message = try reader.message()
+            // Decoded here so that an invalid event gets its 400 without reaching the consumer.
+            _ = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
+            return .deliver(message)
+        } catch {
+            if case .unsupportedFormat = error.reason {
+                return .respond(Self.text(.unsupportedMediaType, error.description))
+            }
+            return .respond(Self.text(.badRequest, error.description))
+        }
+    }
+
+    /// The response that a settlement chooses.
+    func response(to settlement: Settlement) -> ReceiverResponse {
+        switch settlement {
+        case .accepted:
+            return ReceiverResponse(head: HTTPResponse(status: configuration.acceptedStatus, headerFields: [.contentLength: "0"]), body: [])
+        case .acceptedWithReply(let reply):
+            // The reply event travels in the response, in the message's own content mode.
+            do {
+                var (fields, body) = try reply.httpFields()
+                fields[.contentLength] = String(body.count)
+                return ReceiverResponse(head: HTTPResponse(status: .ok, headerFields: fields), body: body)
+            } catch {
+                return Self.text(.internalServerError, "the consumer's reply is not a valid event: \(error)")
+            }
+        case .rejected(let reason):
+            return Self.text(.badRequest, reason)
+        case .released:
+            return unavailable("the event was released; try again")
+        }
+    }
+
+    /// 503, with the configured `Retry-After`.
+    func unavailable(_ text: String) -> ReceiverResponse {
+        var response = Self.text(.serviceUnavailable, text)
+        if let retryAfter { response.head.headerFields[.retryAfter] = retryAfter }
+        return response
+    }
+
+    static let webhookRequestOrigin = HTTPField.Name("WebHook-Request-Origin")!
+    static let webhookRequestRate = HTTPField.Name("WebHook-Request-Rate")!
+    static let webhookAllowedOrigin = HTTPField.Name("WebHook-Allowed-Origin")!
+    static let webhookAllowedRate = HTTPField.Name("WebHook-Allowed-Rate")!
+
+    /// The CloudEvents webhook abuse-protection handshake (`http-webhook.md` §4).
+    private func webhookHandshake(_ request: HTTPRequest) -> ReceiverResponse {
+        var fields: HTTPFields = [.allow: "POST", .contentLength: "0"]
+        if let origin = request.headerFields[Self.webhookRequestOrigin] {
+            if let allowed = configuration.webhookAllowedOrigins, !allowed.contains(origin) {
+                return Self.text(.forbidden, "origin '\(origin)' is not allowed to deliver here")
+            }
+            fields[Self.webhookAllowedOrigin] = origin
+            if request.headerFields[Self.webhookRequestRate] != nil {
+                fields[Self.webhookAllowedRate] = configuration.webhookAllowedRate.map(String.init) ?? "*"
+            }
+        }
+        return ReceiverResponse(head: HTTPResponse(status: .ok, headerFields: fields), body: [])
+    }
+
+    /// A `text/plain` response with a one-line message.
+    static func text(_ status: HTTPResponse.Status, _ text: String, close: Bool = false) -> ReceiverResponse {
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: "; ")
+        let body = Array(line.utf8)
+        let fields: HTTPFields = [.contentType: "text/plain; charset=utf-8", .contentLength: String(body.count)]
+        return ReceiverResponse(head: HTTPResponse(status: status, headerFields: fields), body: body, closesConnection: close)
+    }
+}
