@@ -166,11 +166,10 @@ public final class HTTPEventSender: CloudEventSender {
                     if let name = HTTPField.Name(header.name) { headerFields.append(HTTPField(name: name, value: header.value)) }
                 }
                 if status.kind == .successful {
-                    let reader = try? HTTPMessageReader(headerFields: headerFields, body: bytes, formats: configuration.formats)
-                    let event = reader.flatMap { reader in
-                        Self.carriesEvent(reader) ? try? reader.event(formats: configuration.formats) : nil
-                    }
-                    return HTTPEventResponse(status: status, headerFields: headerFields, body: bytes, attempts: attempt, event: event)
+                    let (event, eventError) = responseEvent(headerFields: headerFields, body: bytes)
+                    return HTTPEventResponse(
+                        status: status, headerFields: headerFields, body: bytes, attempts: attempt, event: event,
+                        eventError: eventError, version: "\(response.version)")
                 }
                 let statusError = HTTPStatusError(status: status, headerFields: headerFields, body: bytes)
                 guard policy.isRetryable(status: status.code) else {
@@ -211,9 +210,26 @@ public final class HTTPEventSender: CloudEventSender {
         }
     }
 
-    /// Whether a response carries an event: a CloudEvents content type or a `ce-specversion` header.
-    private static func carriesEvent(_ reader: HTTPMessageReader) -> Bool {
-        reader.contentMode != .binary || reader.headerFields.contains { $0.name.canonicalName == "ce-specversion" }
+    /// The event a 2xx response carries, if it carries one (a CloudEvents content type or a
+    /// `ce-specversion` header), or why it could not be decoded.
+    private func responseEvent(headerFields: HTTPFields, body: [UInt8]) -> (CloudEvent?, MessageError?) {
+        let reader: HTTPMessageReader
+        do {
+            reader = try HTTPMessageReader(headerFields: headerFields, body: body, formats: configuration.formats)
+        } catch {
+            // Only a response that claims to carry an event can carry a broken one.
+            let claims = headerFields.contains { $0.name.canonicalName.hasPrefix("ce-") }
+                || headerFields[.contentType]?.lowercased().contains("application/cloudevents") == true
+            return (nil, claims ? error : nil)
+        }
+        let carriesEvent = reader.contentMode != .binary
+            || reader.headerFields.contains { $0.name.canonicalName == "ce-specversion" }
+        guard carriesEvent else { return (nil, nil) }
+        do {
+            return (try reader.event(formats: configuration.formats), nil)
+        } catch {
+            return (nil, error)
+        }
     }
 
     private static func isTimeout(_ error: any Error) -> Bool {

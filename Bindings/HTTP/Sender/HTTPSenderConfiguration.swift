@@ -57,16 +57,29 @@ public struct HTTPEventResponse: Sendable {
     /// How many attempts the send took.
     public var attempts: Int
     /// The event the response carries, decoded with the HTTP mapping; `nil` when it
-    /// carries none (no `ce-` headers and no CloudEvents content type).
+    /// carries none (no `ce-` headers and no CloudEvents content type) or when it could not
+    /// be decoded (see ``eventError``).
     public var event: CloudEvent?
+    /// Why the response's event could not be decoded, when the response looks like it
+    /// carries one (a `ce-specversion` header or a CloudEvents content type) but is invalid.
+    /// The send itself succeeded: the receiver accepted the event (a 2xx), so this is not
+    /// thrown, which would invite a retry and a duplicate.
+    public var eventError: MessageError?
+    /// The HTTP version the response came with, such as `HTTP/1.1` or `HTTP/2.0`.
+    public var version: String
 
     /// Creates a response value.
-    public init(status: HTTPResponse.Status, headerFields: HTTPFields, body: [UInt8], attempts: Int, event: CloudEvent?) {
+    public init(
+        status: HTTPResponse.Status, headerFields: HTTPFields, body: [UInt8], attempts: Int, event: CloudEvent?,
+        eventError: MessageError? = nil, version: String = "HTTP/1.1"
+    ) {
         self.status = status
         self.headerFields = headerFields
         self.body = body
         self.attempts = attempts
         self.event = event
+        self.eventError = eventError
+        self.version = version
     }
 }
 
