@@ -5,10 +5,13 @@ import CloudEventsHTTP
 enum HTTPTransport {
     /// Sends `event` to `url` in the endpoint's mode and format, then prints the response
     /// status (and the event the response carries, as one JSON line).
-    static func send(_ event: CloudEvent, to endpoint: Endpoint, url: String, timeout: Double, retries: Int) async throws {
+    static func send(
+        _ event: CloudEvent, to endpoint: Endpoint, url: String, tls: TLSSettings, timeout: Double, retries: Int
+    ) async throws {
         let configuration = HTTPSenderConfiguration(
             url: requestURL(url), mode: endpoint.contentMode ?? .binary, format: try Transports.format(of: endpoint),
-            formats: Formats.registry, timeout: .seconds(timeout), retry: HTTPRetryPolicy(maximumAttempts: retries + 1))
+            formats: Formats.registry, timeout: .seconds(timeout), retry: HTTPRetryPolicy(maximumAttempts: retries + 1),
+            tls: endpoint.scheme == "https" ? tls : nil)
         let response: HTTPEventResponse
         do {
             response = try await HTTPEventSender.withSender(configuration: configuration) { try await $0.exchange(event) }
@@ -30,23 +33,27 @@ enum HTTPTransport {
         return String(text[..<question]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
     }
 
-    /// Binds a receiver for an `http://host:port/path` endpoint (port 0: any free port, which
-    /// is then printed on stderr). Only `path` is served; without one, every path is.
-    static func bind(_ endpoint: Endpoint, anyPort: Bool) async throws -> (HTTPEventReceiver, url: String) {
-        guard endpoint.scheme == "http" else {
-            throw Console.fail("listen serves plain http:// only (put a TLS-terminating proxy in front)", ExitStatus.invalidInput)
-        }
+    /// Binds a receiver for an `http(s)://host:port/path` endpoint (port 0: any free port,
+    /// which is then printed on stderr). Only `path` is served; without one, every path is.
+    /// `https` needs `--tls-cert` and `--tls-key`; `--tls-ca` then requires client certificates.
+    static func bind(_ endpoint: Endpoint, anyPort: Bool, tls: TLSSettings) async throws -> (HTTPEventReceiver, url: String) {
         guard let port = endpoint.port ?? (anyPort ? 0 : nil) else {
             throw Console.fail("\(endpoint): give the port to listen on (0 for any free port)", ExitStatus.invalidInput)
         }
-        let configuration = HTTPReceiverConfiguration(
+        var configuration = HTTPReceiverConfiguration(
             host: endpoint.host, port: port, path: endpoint.rawPath.isEmpty ? nil : endpoint.rawPath, formats: Formats.registry)
+        if endpoint.scheme == "https" {
+            guard tls.certificateChainFile != nil, tls.privateKeyFile != nil else {
+                throw Console.fail("listening on https:// needs --tls-cert and --tls-key", ExitStatus.invalidInput)
+            }
+            configuration.tls = tls
+        }
         let receiver: HTTPEventReceiver
         do { receiver = try await HTTPEventReceiver.bind(configuration: configuration) } catch {
             throw Console.fail("\(error)", ExitStatus.transportFailed)
         }
         let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
-        let url = "http://\(host):\(receiver.port)\(endpoint.rawPath)"
+        let url = "\(endpoint.scheme)://\(host):\(receiver.port)\(endpoint.rawPath)"
         if anyPort { Console.error("listening on \(url)") }
         return (receiver, url)
     }

@@ -17,8 +17,8 @@ struct ListenCommand: AsyncParsableCommand {
             An http://host:port/path endpoint runs an HTTP server on host:port (port 0: any free \
             port, printed on stderr as 'ce: listening on http://host:PORT/path') that takes events \
             in binary, structured and batch mode at path (every path without one); it answers 202 \
-            for each delivery, 400 for an invalid request. (https:// is not served: put a TLS \
-            proxy in front.)
+            for each delivery, 400 for an invalid request. https:// serves HTTPS (and HTTP/2) \
+            with --tls-cert and --tls-key; --tls-ca then requires client certificates.
             An mqtt:// or mqtts:// endpoint (mqtt://host:port/filter?version=5|3.1.1&qos=0|1|2) \
             subscribes to the filter, the URL path percent-decoded: write a '#' wildcard as %23 \
             (mqtt://localhost:1883/sensors/%23); $share/group/filter is a shared subscription. \
@@ -31,7 +31,7 @@ struct ListenCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "Where to listen: memory://name, http://host:port/path or mqtt(s)://host:port/filter.")
+    @Argument(help: "Where to listen: memory://name, http(s)://host:port/path or mqtt(s)://host:port/filter.")
     var endpoint: String
 
     @OptionGroup var tls: TLSOptions
@@ -47,11 +47,11 @@ struct ListenCommand: AsyncParsableCommand {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
-    private enum Outcome { case received, timedOut, sourceEnded }
+    private enum Outcome { case received, timedOut, sourceEnded, drainTimedOut }
 
     func run() async throws {
         let (source, label) = try await ListenSource.open(endpoint, tls: tls.settings)
-        let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
+        let outcome = try await withThrowingTaskGroup(of: Outcome.self, returning: Outcome.self) { group in
             group.addTask {
                 try await receive(from: source.receiver)
                 return .received
@@ -67,11 +67,27 @@ struct ListenCommand: AsyncParsableCommand {
                 return .sourceEnded
             }
             // The end of stdin ends nothing: the events sent may still arrive, or the timeout.
+            var received = false
             while let outcome = try await group.next() {
-                if outcome == .sourceEnded { continue }
-                if outcome == .received { await source.settle() }
-                group.cancelAll()
-                return outcome
+                switch outcome {
+                case .received where source.drainsOnShutdown:
+                    // Let the last responses go out: the source stops taking work and ends
+                    // by itself (.sourceEnded), within a bound.
+                    received = true
+                    source.beginShutdown()
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(5))
+                        return .drainTimedOut
+                    }
+                case .sourceEnded where !received:
+                    continue
+                case .sourceEnded, .drainTimedOut:
+                    group.cancelAll()
+                    return .received
+                case .received, .timedOut:
+                    group.cancelAll()
+                    return outcome
+                }
             }
             return .received
         }
@@ -116,7 +132,7 @@ enum ListenSource {
         case "memory":
             return (.memory(try InProcessChannel.channel(for: endpoint, formats: Formats.registry)), endpoint.description)
         case "http", "https":
-            let (receiver, url) = try await HTTPTransport.bind(endpoint, anyPort: anyPort)
+            let (receiver, url) = try await HTTPTransport.bind(endpoint, anyPort: anyPort, tls: tls)
             return (.http(receiver), url)
         case "mqtt", "mqtts":
             let (client, receiver) = try await MQTTTransport.subscribe(endpoint, tls: tls)
@@ -150,10 +166,15 @@ enum ListenSource {
         }
     }
 
-    /// Lets the last accepted delivery's response go out before the server is cancelled
-    /// (cancelling answers requests still in progress with 503 or not at all).
-    func settle() async {
-        if case .http = self { try? await Task.sleep(for: .milliseconds(200)) }
+    /// Whether the source has responses to finish after the last event (HTTP: the last
+    /// accepted delivery's 202), so that `beginShutdown()` must be awaited through `serve()`.
+    var drainsOnShutdown: Bool {
+        if case .http = self { true } else { false }
+    }
+
+    /// Stops taking work and lets requests in progress finish; `serve()` then returns.
+    func beginShutdown() {
+        if case .http(let receiver) = self { receiver.shutdown() }
     }
 }
 

@@ -53,7 +53,8 @@ struct SendCommand: AsyncParsableCommand {
             let channel = try InProcessChannel.channel(for: target, formats: Formats.registry)
             try await sendInProcess(try event.event(), over: channel, endpoint: target)
         case "http", "https":
-            try await HTTPTransport.send(try event.event(), to: target, url: endpoint, timeout: timeout, retries: retries)
+            try await HTTPTransport.send(
+                try event.event(), to: target, url: endpoint, tls: tls.settings, timeout: timeout, retries: retries)
         case "mqtt", "mqtts":
             try await MQTTTransport.send(try event.event(), to: target, tls: tls.settings, timeout: timeout)
         default:

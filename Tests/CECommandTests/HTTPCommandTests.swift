@@ -20,8 +20,8 @@ struct HTTPCommandTests {
     }
 
     /// Starts `ce listen` on an ephemeral port and returns it with the URL it printed.
-    static func listen(_ arguments: [String]) throws -> (CEProcess, url: String) {
-        let listener = try CEProcess(["listen", "http://127.0.0.1:0/events"] + arguments)
+    static func listen(_ arguments: [String], scheme: String = "http") throws -> (CEProcess, url: String) {
+        let listener = try CEProcess(["listen", "\(scheme)://127.0.0.1:0/events"] + arguments)
         let line = listener.firstErrorLine()
         let prefix = "ce: listening on "
         guard let line, line.hasPrefix(prefix) else {
@@ -70,6 +70,40 @@ struct HTTPCommandTests {
         #expect(events[3] == (try Self.expected(id: "batch")))
     }
 
+    @Test func sendsOverHTTPSToAnHTTPSListener() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-https-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        // Self-signed for 127.0.0.1: the sender trusts it as its own authority.
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key, "-out", certificate,
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+
+        let (listener, url) = try Self.listen(
+            ["--tls-cert", certificate, "--tls-key", key, "--count", "1", "--timeout", "20"], scheme: "https")
+        #expect(url.hasPrefix("https://127.0.0.1:"), "\(url)")
+        let untrusted = try CE.run(["send", url, "--retries", "0", "--timeout", "2", "--id", "x"] + Self.eventOptions)
+        #expect(untrusted.status == 3, "an untrusted certificate was accepted: \(untrusted)")
+        let run = try CE.run(["send", url, "--tls-ca", certificate, "--id", "tls"] + Self.eventOptions)
+        #expect(run.status == 0, "\(run)")
+        #expect(run.outputLines.first?.hasPrefix("202") == true, "\(run.output)")
+
+        let listened = listener.finish()
+        #expect(listened.status == 0, "\(listened)")
+        let events = try listened.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) }
+        #expect(events.map(\.id) == ["tls"])
+    }
+
     @Test func sendingWhereNothingListensExitsThree() throws {
         // Port 1 needs root to bind: nothing listens there. async-http-client keeps trying to
         // connect until an attempt's --timeout, so both attempts take about 2 s.
@@ -94,7 +128,7 @@ struct HTTPCommandTests {
 
     @Test(arguments: [
         ("http://127.0.0.1/events", "give the port to listen on (0 for any free port)"),
-        ("https://127.0.0.1:0/events", "listen serves plain http:// only"),
+        ("https://127.0.0.1:0/events", "listening on https:// needs --tls-cert and --tls-key"),
     ])
     func unusableListenEndpointExitsOne(endpoint: String, mentions: String) throws {
         let run = try CE.run("listen", endpoint, "--timeout", "5")
