@@ -156,6 +156,22 @@ struct DeliveryStreamTests {
         }
         #expect(settlements.value == 1)
     }
+
+    /// A binding that decoded the events to validate them hands them over; asking with other
+    /// formats or extension types still decodes the message.
+    @Test func alreadyDecodedEventsAreReturnedForTheDefaults() throws {
+        let event = CloudEvent(id: "1", source: "/s", type: "t", extensions: ["n": "5"])
+        let message = try Message(event, mode: .binary)
+        // Deliberately different from what the message decodes to, to see which one is returned.
+        let decoded = CloudEvent(id: "decoded", source: "/s", type: "t")
+        let delivery = Delivery(
+            message: message, formats: .standard, extensionTypes: .none, decodedEvents: [decoded]) { _ in }
+        #expect(try delivery.event() == decoded)
+        #expect(try delivery.events() == [decoded])
+        #expect(try delivery.event(extensionTypes: ExtensionTypes(["n": .integer])).extensions["n"] == 5)
+        #expect(try delivery.events(formats: .standard) == [event])
+        delivery.accept()
+    }
 }
 
 /// A thread-safe counter for callbacks.

@@ -182,8 +182,8 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         } else {
             switch core.responder.outcome(of: request.head, body: request.body) {
             case .respond(let answer): response = answer
-            case .deliver(let message):
-                deliver(message, closeAfter: request.closeRequested)
+            case .deliver(let message, let events):
+                deliver(message, events: events, closeAfter: request.closeRequested)
                 return
             }
         }
@@ -191,7 +191,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         write(response)
     }
 
-    private func deliver(_ message: Message, closeAfter: Bool) {
+    private func deliver(_ message: Message, events: [CloudEvent], closeAfter: Bool) {
         guard let context, !core.isAborting else {
             write(core.responder.unavailable("the receiver is shutting down"))
             return
@@ -212,9 +212,9 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         state = .awaitingSettlement(request: request, registration: registration, closeAfter: closeAfter)
         let configuration = responder.configuration
         // Not kept here: a consumer that drops the delivery unsettled releases it.
-        let delivery = Delivery(message: message, formats: configuration.formats, extensionTypes: configuration.extensionTypes) {
-            answer(responder.response(to: $0))
-        }
+        let delivery = Delivery(
+            message: message, formats: configuration.formats, extensionTypes: configuration.extensionTypes, decodedEvents: events
+        ) { answer(responder.response(to: $0)) }
         switch core.continuation.trySend(delivery) {
         case .enqueued:
             break

@@ -15,6 +15,8 @@ struct ReceiverResponse: Sendable {
 struct ReceiverResponder: Sendable {
     let configuration: HTTPReceiverConfiguration
     private let retryAfter: String?
+    /// The same for every accepted delivery, so built once.
+    private let accepted: ReceiverResponse
 
     init(configuration: HTTPReceiverConfiguration) {
         self.configuration = configuration
@@ -22,12 +24,15 @@ struct ReceiverResponder: Sendable {
             let (seconds, attoseconds) = duration.components
             return String(Swift.max(0, seconds + (attoseconds > 0 ? 1 : 0)))
         }
+        accepted = ReceiverResponse(
+            head: HTTPResponse(status: configuration.acceptedStatus, headerFields: [.contentLength: "0"]), body: [])
     }
 
     /// A complete request: either the response to send at once, or the message to deliver.
     enum Outcome {
         case respond(ReceiverResponse)
-        case deliver(Message)
+        /// The message, and its events as decoded to validate it.
+        case deliver(Message, [CloudEvent])
     }
 
     func outcome(of request: HTTPRequest, body: [UInt8]) -> Outcome {
@@ -39,9 +44,10 @@ struct ReceiverResponder: Sendable {
         do {
             let reader = try HTTPMessageReader(request: request, body: body, formats: configuration.formats)
             let message = try reader.message()
-            // Decoded here so that an invalid event gets its 400 without reaching the consumer.
-            _ = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
-            return .deliver(message)
+            // Decoded here so that an invalid event gets its 400 without reaching the consumer
+            // (who then gets these events instead of decoding again).
+            let events = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
+            return .deliver(message, events)
         } catch {
             if case .unsupportedFormat = error.reason {
                 return .respond(Self.text(.unsupportedMediaType, error.description))
@@ -54,7 +60,7 @@ struct ReceiverResponder: Sendable {
     func response(to settlement: Settlement) -> ReceiverResponse {
         switch settlement {
         case .accepted:
-            return ReceiverResponse(head: HTTPResponse(status: configuration.acceptedStatus, headerFields: [.contentLength: "0"]), body: [])
+            return accepted
         case .acceptedWithReply(let reply):
             // The reply event travels in the response, in the message's own content mode.
             do {

@@ -13,6 +13,8 @@ public struct Delivery: Sendable {
     /// The extension types the receiver was configured with.
     public let extensionTypes: ExtensionTypes
     private let settler: Settler
+    /// What the binding decoded with the delivery's own formats and extension types, if it did.
+    private var decodedEvents: [CloudEvent]?
 
     /// Creates a delivery whose settlement is reported to `settle`, once, on whichever
     /// thread settles it. Bindings create deliveries; consumers only settle them.
@@ -30,6 +32,18 @@ public struct Delivery: Sendable {
         self.settler = Settler(settle)
     }
 
+    /// A delivery whose events the binding already decoded (with `formats` and
+    /// `extensionTypes`) to validate the message: ``event(formats:extensionTypes:)`` and
+    /// ``events(formats:extensionTypes:)`` with their defaults return them instead of
+    /// decoding again.
+    package init(
+        message: Message, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
+        settle: @escaping @Sendable (Settlement) -> Void
+    ) {
+        self.init(message: message, formats: formats, extensionTypes: extensionTypes, settle: settle)
+        self.decodedEvents = decodedEvents
+    }
+
     /// The event this delivery carries, decoded with the receiver's formats and extension
     /// types unless others are given.
     ///
@@ -38,14 +52,18 @@ public struct Delivery: Sendable {
     public func event(
         formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
     ) throws(MessageError) -> CloudEvent {
-        try message.event(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
+        if formats == nil, extensionTypes == nil, message.contentMode != .batch, let decodedEvents, decodedEvents.count == 1 {
+            return decodedEvents[0]
+        }
+        return try message.event(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
     }
 
     /// All events (a batch holds several).
     public func events(
         formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
     ) throws(MessageError) -> [CloudEvent] {
-        try message.events(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
+        if formats == nil, extensionTypes == nil, let decodedEvents { return decodedEvents }
+        return try message.events(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
     }
 
     /// Marks the delivery processed. Returns whether this call settled it.
