@@ -103,7 +103,7 @@ public struct ProtobufEventFormat: EventFormat {
     ///   0001-9999, or `EventFormatError.Reason.invalidData(_:)` when text data contains
     ///   U+0000 (protobuf-c carries strings NUL-terminated).
     public func encode(_ event: CloudEvent, into output: inout [UInt8]) throws(EventFormatError) {
-        do { try event.validate() } catch { throw EventFormatError(.invalidEvent(error)) }
+        // The encoder validates: it checks the String type's characters as it copies the strings.
         try ProtobufEncoder(jsonDataField: jsonDataField).append(event, to: &output)
     }
 
@@ -138,9 +138,6 @@ public struct ProtobufEventFormat: EventFormat {
     ///   `EventFormatError.Reason.mixedSpecVersions(first:other:)`.
     public func encodeBatch(_ events: [CloudEvent], into output: inout [UInt8]) throws(EventFormatError) {
         try Self.checkSameSpecVersion(events)
-        for (index, event) in events.enumerated() {
-            do { try event.validate() } catch { throw EventFormatError(.invalidEvent(error), batchIndex: index) }
-        }
         try ProtobufEncoder(jsonDataField: jsonDataField).appendBatch(events, to: &output)
     }
 

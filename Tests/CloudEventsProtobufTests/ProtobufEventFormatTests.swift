@@ -149,6 +149,43 @@ struct ProtobufAttributeTests {
         let error = #expect(throws: EventFormatError.self) { try format.encode(invalid) }
         #expect(error?.violations.map(\.attribute) == ["id", "Bad_Name"])
     }
+
+    /// The encoder checks the String type's characters itself (a printable-ASCII scan as it
+    /// copies each string, full validation otherwise): every String-typed attribute, any
+    /// excluded character, anywhere in short and long values.
+    @Test("the String type's excluded characters are refused on encode", arguments: [
+        "id", "type", "datacontenttype", "subject", "myext",
+    ])
+    func excludedCharactersAreNotEncoded(_ attribute: String) throws {
+        for scalar: UInt32 in [0x01, 0x7F, 0x85, 0xFDD0, 0xFFFE] {
+            let bad = String(Unicode.Scalar(scalar)!)
+            for text in ["a\(bad)", "\(String(repeating: "x", count: 40))\(bad)y"] {
+                var invalid = event()
+                try invalid.setAttribute(attribute, to: .string(attribute == "datacontenttype" ? "text/\(text)" : text))
+                let error = #expect(throws: EventFormatError.self) { try format.encode(invalid) }
+                #expect(error?.violations.map(\.attribute) == [attribute])
+                guard case .invalidCharacter? = error?.violations.first?.rule else {
+                    Issue.record("expected invalidCharacter for \(attribute), got \(String(describing: error))")
+                    continue
+                }
+            }
+        }
+    }
+
+    @Test("allowed characters beyond ASCII are encoded", arguments: ["id", "type", "subject", "myext"])
+    func allowedCharactersAreEncoded(_ attribute: String) throws {
+        var original = event()
+        try original.setAttribute(attribute, to: .string("héllo ✓ 😀 日本 \u{A0}"))
+        #expect(try roundTrip(original) == original)
+    }
+
+    @Test func characterViolationsComeBeforeWhatProtobufCannotCarry() throws {
+        var invalid = event(data: .text("a\u{0}b"), dataContentType: "text/plain")
+        invalid.subject = "bell\u{7}"
+        invalid.extensions["when"] = .timestamp(try Timestamp(rfc3339: "0000-12-31T23:59:59Z"))
+        let error = #expect(throws: EventFormatError.self) { try format.encode(invalid) }
+        #expect(error?.violations.map(\.attribute) == ["subject"])
+    }
 }
 
 @Suite("Protobuf format: data")
