@@ -112,6 +112,18 @@ struct MQTTClientTests {
             await #expect { try await client.publish(MQTTMessage(topic: "a\u{0}b")) } throws: { error in
                 (error as? TransportError)?.code == .invalidMessage
             }
+            // Each side of the printable-ASCII fast path: DEL, a C1 control, a noncharacter
+            // and a unit separator are refused; a space, `~` and non-ASCII text are not.
+            for value in ["\u{7F}", "\u{85}", "\u{FFFF}", "x\u{1F}"] {
+                let refused = MQTTMessage(topic: topic, userProperties: [.init("note", value)])
+                await #expect(throws: TransportError.self, "\(value.unicodeScalars.map(\.value))") {
+                    try await client.publish(refused)
+                }
+            }
+            // Not [a-z0-9]+, so foreign metadata rather than an attribute.
+            let kept = MQTTMessage(topic: topic, userProperties: [.init("Note", " ~é€😀")])
+            try await client.publish(kept)
+            #expect(try await collect(1, from: stream).first?.message.metadata["Note"] == " ~é€😀")
             try await client.publish(try sampleEvent.mqttMessage(topic: topic))
             #expect(try await collect(1, from: stream).count == 1)
         }

@@ -91,7 +91,11 @@ struct MosquittoProperties: ~Copyable {
         var text = text
         return text.withUTF8 { bytes in
             guard let base = bytes.baseAddress else { return true }  // empty
-            guard bytes.count <= 65535, !bytes.contains(0) else { return false }
+            guard bytes.count <= 65535 else { return false }
+            // Printable ASCII passes every rule; most strings are that, and libmosquitto's
+            // decoder costs as much as a publish's other checks together.
+            if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return true }
+            guard !bytes.contains(0) else { return false }
             return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
                 mosquitto_validate_utf8($0, Int32(bytes.count)) == Mosquitto.success
             }

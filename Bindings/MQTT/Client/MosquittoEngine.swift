@@ -514,13 +514,15 @@ final class MosquittoEngine: Sendable {
                 continue
             }
             moveOverflow()
-            var fds = [
+            // A tuple, not an array: no allocation per turn of the loop.
+            var fds = (
                 pollfd(fd: socket, events: Int16(loop.paused ? 0 : POLLIN) | Int16(mosquitto_want_write(handle) ? POLLOUT : 0), revents: 0),
-                pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0),
-            ]
-            _ = poll(&fds, 2, loop.paused ? 20 : 250)
-            if fds[1].revents != 0 { drainWakePipe() }
-            if !loop.paused, fds[0].revents != 0 || loop.resumed {
+                pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)
+            )
+            let timeout: Int32 = loop.paused ? 20 : 250
+            _ = withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, timeout) }
+            if fds.1.revents != 0 { drainWakePipe() }
+            if !loop.paused, fds.0.revents != 0 || loop.resumed {
                 loop.resumed = false
                 readAvailable(socket)
             }
