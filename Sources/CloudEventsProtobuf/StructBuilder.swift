@@ -145,10 +145,14 @@ struct StructBuilder {
     /// the text is not printable ASCII (see ``needsCharacterCheck``), which the encoder
     /// then does before packing.
     private mutating func string(_ text: String, isStringType: Bool) -> UnsafeMutablePointer<CChar> {
-        withUTF8(text) { utf8 in
-            if isStringType && !needsCharacterCheck && !PrintableASCII.contains(only: utf8) { needsCharacterCheck = true }
-            return cString(copying: utf8)
+        // The closure captures the arena, not `self` (inout), which keeps it small.
+        let arena = self.arena
+        let (pointer, count, printable) = withUTF8(text) { utf8 in
+            (Self.cString(copying: utf8, in: arena), utf8.count, !isStringType || PrintableASCII.contains(only: utf8))
         }
+        sizeBound += Self.fieldOverhead + count
+        if !printable { needsCharacterCheck = true }
+        return pointer
     }
 
     /// A NUL-terminated copy of `bytes`, or `nil` when they contain a zero byte, which a C
@@ -160,7 +164,14 @@ struct StructBuilder {
 
     private mutating func cString(copying bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<CChar> {
         sizeBound += Self.fieldOverhead + bytes.count
-        let pointer = allocate(CChar.self, count: bytes.count + 1)
+        return Self.cString(copying: bytes, in: arena)
+    }
+
+    @inline(__always)
+    private static func cString(
+        copying bytes: UnsafeRawBufferPointer, in arena: UnsafeMutablePointer<BumpAllocator>
+    ) -> UnsafeMutablePointer<CChar> {
+        let pointer = arena.pointee.allocate(CChar.self, count: bytes.count + 1)
         if let source = bytes.baseAddress {
             UnsafeMutableRawPointer(pointer).copyMemory(from: source, byteCount: bytes.count)
         }
