@@ -1,5 +1,12 @@
 internal import CCloudEventsProtobuf
 import CloudEvents
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Unpacks with protobuf-c into an ``UnpackArena`` and maps the C structs to
 /// `CloudEvent`s, checking what protobuf-c does not (UTF-8, the CloudEvents rules).
@@ -68,8 +75,13 @@ private struct EventReader {
         // 0.3 only: `datacontentencoding` says how text data is encoded; it is not kept.
         var base64 = false
         let count = message.pointee.n_attributes
-        // Duplicate keys: compared byte by byte in small maps, through a set in large ones.
+        // Duplicate keys: a known key is seen once (a bit each); an extension key is compared
+        // byte by byte with the extension keys before it in small maps, through a set in
+        // large ones (a known key and an extension key never have the same bytes).
+        var seenKnownKeys: UInt8 = 0
         var seenNames: Set<String>? = count > 16 ? Set(minimumCapacity: count) : nil
+        var extensionKeys = InlineArray<16, UnsafeRawBufferPointer>(repeating: UnsafeRawBufferPointer(start: nil, count: 0))
+        var extensionKeyCount = 0
         for index in 0..<count {
             guard let entry = message.pointee.attributes[index] else { continue }
             let key = bytes(ofString: entry.pointee.key)
@@ -78,19 +90,24 @@ private struct EventReader {
                 // id, source, type and specversion have their own fields: a second value.
                 throw EventFormatError(.duplicateAttribute(String(decoding: key, as: UTF8.self)))
             }
-            if seenNames == nil {
-                for previous in 0..<index {
-                    guard let other = message.pointee.attributes[previous],
-                          key.elementsEqual(bytes(ofString: other.pointee.key)) else { continue }
+            if kind != .extension {
+                guard seenKnownKeys & kind.bit == 0 else {
                     throw EventFormatError(.duplicateAttribute(String(decoding: key, as: UTF8.self)))
                 }
+                seenKnownKeys |= kind.bit
+            } else if seenNames == nil {
+                for previous in 0..<extensionKeyCount where Self.equal(key, extensionKeys[previous]) {
+                    throw EventFormatError(.duplicateAttribute(String(decoding: key, as: UTF8.self)))
+                }
+                extensionKeys[extensionKeyCount] = key  // at most 16 entries in all
+                extensionKeyCount += 1
             }
             // A known key's bytes are its name: no String to build or check.
             guard let name = kind.name(specVersion) ?? string(key, &printableASCII) else {
                 violations.append(Violation(attribute: String(decoding: key, as: UTF8.self), rule: .invalidUTF8))
                 continue
             }
-            if seenNames != nil, !seenNames!.insert(name).inserted {
+            if kind == .extension, seenNames != nil, !seenNames!.insert(name).inserted {
                 throw EventFormatError(.duplicateAttribute(name))
             }
             guard let value = try attributeValue(entry.pointee.value, name, &violations, &printableASCII) else { continue }
@@ -193,6 +210,19 @@ private struct EventReader {
             }
         }
 
+        /// A bit of its own for each kind but `.required` and `.extension`, which can appear
+        /// more than once in a map (and are handled apart).
+        var bit: UInt8 {
+            switch self {
+            case .required, .extension: 0
+            case .dataContentType: 1
+            case .dataSchema: 2
+            case .subject: 4
+            case .time: 8
+            case .contentEncoding: 16
+            }
+        }
+
         /// The attribute's name when the key is a known one (its bytes, as a literal).
         func name(_ specVersion: SpecVersion) -> String? {
             switch self {
@@ -274,6 +304,12 @@ private struct EventReader {
               bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
                 == expected.loadUnaligned(fromByteOffset: 8, as: UInt64.self) else { return nil }
         return "application/json"
+    }
+
+    private static func equal(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        guard let left = lhs.baseAddress, let right = rhs.baseAddress else { return true }
+        return memcmp(left, right, lhs.count) == 0
     }
 
     /// The bytes of an unpacked string field (exact length, see ``UnpackArena``).

@@ -241,6 +241,31 @@ struct ProtobufInvalidInputTests {
         #expect(error?.reason == .duplicateAttribute(key))
     }
 
+    /// Known keys are tracked apart from extension keys: a repeat is found among other keys,
+    /// in either spec version (where the other version's names are extensions), and in maps
+    /// large enough to be checked through a set.
+    @Test("a repeated key is found among others", arguments: [
+        ("1.0", "dataschema"), ("1.0", "schemaurl"), ("1.0", "datacontentencoding"), ("1.0", "datacontenttype"),
+        ("0.3", "schemaurl"), ("0.3", "dataschema"), ("0.3", "datacontentencoding"), ("0.3", "ext9"),
+    ])
+    func repeatedKeyAmongOthers(_ version: String, _ key: String) throws {
+        for others in [3, 20] {
+            let error = decodeError(ProtoWire.event(specVersion: Array(version.utf8)) {
+                $0.attribute(key) { $0.string(3, "base64") }
+                for index in 0..<others { $0.attribute("ext\(index)") { $0.string(3, "x") } }
+                $0.attribute("subject") { $0.string(3, "s") }
+                $0.attribute(key) { $0.string(3, "base64") }
+            })
+            #expect(error?.reason == .duplicateAttribute(key), "\(version) \(key) with \(others) others")
+        }
+        // Each key once is accepted.
+        let once = try format.decode(ProtoWire.event(specVersion: Array(version.utf8)) {
+            $0.attribute("subject") { $0.string(3, "s") }
+            for index in 0..<20 { $0.attribute("ext\(index)") { $0.string(3, "x") } }
+        })
+        #expect(once.subject == "s" && once.extensions.count == 20)
+    }
+
     @Test func wrongTypesForCoreAttributes() {
         let time = decodeError(ProtoWire.event { $0.attribute("time") { $0.varintField(2, 5) } })
         #expect(time?.violations == [Violation(attribute: "time", rule: .wrongType(expected: .timestamp, actual: .integer))])
