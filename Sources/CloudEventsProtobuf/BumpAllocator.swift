@@ -1,4 +1,4 @@
-/// A bump allocator: two blocks on the stack (see ``withBumpAllocator(_:)``), then heap
+/// A bump allocator: a first block on the stack (see ``withBumpAllocator(_:)``), then heap
 /// blocks chained as needed, all released together when the scope ends. Nothing is freed
 /// one by one.
 ///
@@ -6,47 +6,43 @@
 /// decoder lets protobuf-c unpack into one (``UnpackArena``). Either way an event costs no
 /// `malloc` unless it is large, and no path can leak.
 struct BumpAllocator {
-    /// The size of each of the two stack blocks: together enough for a typical event with
-    /// a few extensions.
-    static let stackBlockSize = 1024
+    /// The size of the stack block: enough for a typical event with a few extensions.
+    static var firstBlockSize: Int { MemoryLayout<FirstBlock>.size }
     /// Each heap block starts with the previous heap block's address and its own capacity.
     private static let blockHeaderSize = 16
 
     private let firstBlock: UnsafeMutableRawPointer
-    /// The second stack block, until it is in use.
-    private var secondBlock: UnsafeMutableRawPointer?
-    private let secondBlockStart: UnsafeMutableRawPointer
+    private let firstBlockCapacity: Int
     private var block: UnsafeMutableRawPointer
     private var blockCapacity: Int
     private var used = 0
     /// The newest heap block; each links to the one before.
     private var heapBlocks: UnsafeMutableRawPointer?
 
-    private init(_ first: UnsafeMutableRawBufferPointer, _ second: UnsafeMutableRawBufferPointer) {
-        firstBlock = first.baseAddress!
-        secondBlock = second.baseAddress!
-        secondBlockStart = second.baseAddress!
+    private init(_ buffer: UnsafeMutableRawBufferPointer) {
+        firstBlock = buffer.baseAddress!
+        firstBlockCapacity = buffer.count
         block = firstBlock
-        blockCapacity = Self.stackBlockSize
+        blockCapacity = buffer.count
     }
 
-    /// Runs `body` with an allocator whose first two blocks are on the stack; every heap
-    /// block it adds is released when `body` returns or throws.
+    /// Runs `body` with an allocator whose first block is on the stack; every heap block it
+    /// adds is released when `body` returns or throws.
     ///
-    /// Two blocks of 1 KiB from `withUnsafeTemporaryAllocation`, which on Linux puts up to
-    /// 1 KiB on the stack and anything larger on the heap (it cannot tell how much stack is
-    /// left): uninitialised stack memory, where one fixed-size local array would have to
-    /// be zeroed on every call.
+    /// The block is a local fixed-size array rather than `withUnsafeTemporaryAllocation`,
+    /// which on Linux uses the heap for anything over 1 KiB (it cannot tell how much stack
+    /// is left), a `malloc` and `free` per call.
     static func withBumpAllocator<R, E: Error>(_ body: (inout BumpAllocator) throws(E) -> R) throws(E) -> R {
-        // The byte counts are literals (`stackBlockSize`) so that the stack allocations have a constant size.
-        try withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 16) { first throws(E) in
-            try withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 16) { second throws(E) in
-                var allocator = BumpAllocator(first, second)
-                defer { allocator.releaseHeapBlocks() }
-                return try body(&allocator)
-            }
+        var firstBlock = FirstBlock(repeating: .zero)
+        return try withUnsafeMutableBytes(of: &firstBlock) { buffer throws(E) in
+            var allocator = BumpAllocator(buffer)
+            defer { allocator.releaseHeapBlocks() }
+            return try body(&allocator)
         }
     }
+
+    /// The stack block: 2 KiB, 16-byte aligned.
+    private typealias FirstBlock = InlineArray<128, SIMD2<UInt64>>
 
     /// `byteCount` uninitialised bytes aligned to `alignment` (a power of two, at most 16).
     @inline(__always)
@@ -62,13 +58,6 @@ struct BumpAllocator {
     @inline(never)
     private mutating func allocateInNewBlock(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
         precondition(byteCount >= 0 && byteCount <= Int.max / 4, "BumpAllocator: invalid size \(byteCount)")
-        if let second = secondBlock, byteCount <= Self.stackBlockSize {
-            secondBlock = nil
-            block = second
-            blockCapacity = Self.stackBlockSize
-            used = byteCount
-            return second
-        }
         let capacity = max(Self.blockHeaderSize + byteCount + alignment, 2 * blockCapacity, 4096)
         let newBlock = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         newBlock.storeBytes(of: heapBlocks, as: UnsafeMutableRawPointer?.self)
@@ -83,8 +72,7 @@ struct BumpAllocator {
 
     /// Whether `pointer` lies in memory this allocator handed out.
     func contains(_ pointer: UnsafeRawPointer) -> Bool {
-        if pointer >= firstBlock && pointer < firstBlock + Self.stackBlockSize { return true }
-        if secondBlock == nil && pointer >= secondBlockStart && pointer < secondBlockStart + Self.stackBlockSize { return true }
+        if pointer >= firstBlock && pointer < firstBlock + firstBlockCapacity { return true }
         var next = heapBlocks
         while let heapBlock = next {
             let capacity = heapBlock.load(fromByteOffset: 8, as: Int.self)

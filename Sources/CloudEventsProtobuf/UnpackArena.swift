@@ -4,7 +4,7 @@ internal import CCloudEventsProtobuf
 ///
 /// Why not the default allocator and `__free_unpacked`:
 /// - One region instead of a `malloc` per string and struct: a typical event fits the
-///   stack blocks, and everything is released in one place when the scope ends, on every
+///   stack block, and everything is released in one place when the scope ends, on every
 ///   path, errors included. protobuf-c's `free` calls (on a failed unpack it frees the
 ///   partial message itself) are no-ops.
 /// - String lengths. protobuf-c hands out a proto3 `string` as a NUL-terminated `char *`
