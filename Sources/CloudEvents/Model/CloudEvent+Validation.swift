@@ -13,8 +13,9 @@ extension CloudEvent {
     }
 
     /// Validation for codecs that check the String type's characters themselves, in a scan
-    /// they make anyway (the JSON decoder's tokenizer, the JSON encoder's escape scan).
-    func validate(checkingCharacters: Bool) throws(CloudEventValidationError) {
+    /// they make anyway (the JSON decoder's tokenizer, the JSON encoder's escape scan, the
+    /// HTTP binding's percent-encoding scan).
+    package func validate(checkingCharacters: Bool) throws(CloudEventValidationError) {
         var violations: [Violation] = []
         func check(_ name: String, _ rule: () throws(AttributeRule) -> Void) {
             do { try rule() } catch { violations.append(Violation(attribute: name, rule: error)) }

@@ -41,11 +41,11 @@ public struct ExtensionAttributes: Sendable, Hashable, Sequence, ExpressibleByDi
 
     /// Appends without looking for an existing entry: for decoders that have already
     /// rejected duplicates.
-    mutating func appendUnchecked(_ name: String, _ value: AttributeValue) {
+    package mutating func appendUnchecked(_ name: String, _ value: AttributeValue) {
         entries.append((name, value))
     }
 
-    mutating func reserveCapacity(_ capacity: Int) {
+    package mutating func reserveCapacity(_ capacity: Int) {
         entries.reserveCapacity(capacity)
     }
 

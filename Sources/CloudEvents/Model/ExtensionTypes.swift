@@ -55,7 +55,7 @@ public struct ExtensionTypes: Sendable, Hashable, ExpressibleByDictionaryLiteral
     /// parsed; a value of the registered type is kept.
     ///
     /// - Throws: ``AttributeRule`` when the value does not fit the registered type.
-    func typed(_ value: AttributeValue, for name: String) throws(AttributeRule) -> AttributeValue {
+    package func typed(_ value: AttributeValue, for name: String) throws(AttributeRule) -> AttributeValue {
         guard let type = types[name], type != value.type else { return value }
         switch (value, type) {
         case (.string(let text), _), (.uri(let text), _), (.uriReference(let text), _):

@@ -102,9 +102,12 @@ public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
     /// The RFC 3339 text: exactly the text this value was parsed from, if it was parsed.
     public var description: String {
         if let verbatim { return verbatim }
-        var bytes = [UInt8]()
-        UnsafeByteWriter.append(to: &bytes, maximumCount: maximumRFC3339Size) { writeRFC3339(to: &$0) }
-        return String(decoding: bytes, as: UTF8.self)
+        // Written straight into the String's storage: one allocation, not an array and a copy.
+        return String(unsafeUninitializedCapacity: maximumRFC3339Size) { buffer in
+            var writer = UnsafeByteWriter(buffer.baseAddress!)
+            writeRFC3339(to: &writer)
+            return writer.pointer - buffer.baseAddress!
+        }
     }
 
     /// An upper bound of the RFC 3339 text's length.

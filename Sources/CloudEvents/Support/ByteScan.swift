@@ -42,6 +42,45 @@ enum ByteScan {
         return end
     }
 
+    /// The index of the first byte from `start` that a header value cannot carry as it is:
+    /// space and below, `"`, `%`, or 0x7F and above (the percent-encoding set of the HTTP
+    /// binding); `end` if there is none.
+    @inline(__always)
+    static func firstHeaderEncodingSpecial(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var index = start
+        while index + 8 <= end {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if marks(below: 0x21, word) | marksAbove7E(word) | marks(equalTo: 0x22, word) | marks(equalTo: 0x25, word) != 0 {
+                break
+            }
+            index += 8
+        }
+        while index < end {
+            let byte = bytes[index]
+            if byte <= 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x25 { return index }
+            index += 1
+        }
+        return end
+    }
+
+    /// The index of the first byte from `start` that is `%` or not printable ASCII (below
+    /// 0x20 or 0x7F and above); `end` if there is none.
+    @inline(__always)
+    static func firstPercentOrNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var index = start
+        while index + 8 <= end {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x25, word) != 0 { break }
+            index += 8
+        }
+        while index < end {
+            let byte = bytes[index]
+            if byte < 0x20 || byte >= 0x7F || byte == 0x25 { return index }
+            index += 1
+        }
+        return end
+    }
+
     /// The index of the first byte from `start` that a JSON string scan must look at:
     /// `"`, `\`, a control character, or 0x7F and above; `end` if there is none.
     @inline(__always)
@@ -98,6 +137,18 @@ enum ByteScan {
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
         byte < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) >> byte & 1 == 1
             : byte < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) >> (byte - 64) & 1 == 1
+    }
+}
+
+/// Character checks that bindings in this package share with the core.
+package enum TextScan {
+    /// Whether `text` is printable ASCII (U+0020–U+007E), which the String type's character
+    /// rules always accept: a binding that saw this needs no character validation.
+    package static func isPrintableASCII(_ text: String) -> Bool {
+        UTF8Access.with(text) { utf8 in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            return ByteScan.firstNonPrintableASCII(bytes, from: 0, to: bytes.count) == bytes.count
+        }
     }
 }
 

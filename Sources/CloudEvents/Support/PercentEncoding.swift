@@ -10,12 +10,28 @@
 public enum PercentEncoding {
     /// The header value for a canonical string.
     public static func encodeHeaderValue(_ value: String) -> String {
-        var needsEncoding = false
-        for byte in value.utf8 where mustEncode(byte) {
-            needsEncoding = true
-            break
+        encodeHeaderValueReportingASCII(value).text
+    }
+
+    /// ``encodeHeaderValue(_:)``, also telling whether `value` is printable ASCII
+    /// (U+0020–U+007E): bindings that encode every String attribute this way then know
+    /// which values the String type's character rules need not look at again.
+    ///
+    /// The usual value, with nothing to encode, is found with a word-at-a-time scan and
+    /// returned as it is (no copy).
+    package static func encodeHeaderValueReportingASCII(_ value: String) -> (text: String, isPrintableASCII: Bool) {
+        let scan = UTF8Access.with(value) { utf8 -> (special: Bool, printable: Bool) in
+            let bytes = UnsafeRawBufferPointer(utf8)
+            let first = ByteScan.firstHeaderEncodingSpecial(bytes, from: 0, to: bytes.count)
+            guard first < bytes.count else { return (false, true) }
+            return (true, ByteScan.firstNonPrintableASCII(bytes, from: first, to: bytes.count) == bytes.count)
         }
-        guard needsEncoding else { return value }
+        guard scan.special else { return (value, true) }
+        return (encodeAll(value), scan.printable)
+    }
+
+    /// Writes every byte of `value`, `%XX` for those ``mustEncode(_:)`` selects.
+    private static func encodeAll(_ value: String) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var output = [UInt8]()
         output.reserveCapacity(value.utf8.count + 16)
@@ -58,6 +74,32 @@ public enum PercentEncoding {
     ///
     /// - Throws: ``DecodingError`` for malformed escapes, malformed quoting or invalid UTF-8.
     public static func decodeHeaderValue(_ value: String) throws(DecodingError) -> String {
+        try decodeHeaderValueReportingASCII(value).text
+    }
+
+    /// ``decodeHeaderValue(_:)``, also telling whether the value was taken as it is and is
+    /// printable ASCII (U+0020–U+007E), so that the String type's character rules need not
+    /// look at it again; `false` whenever quotes or escapes were resolved.
+    ///
+    /// The usual value, neither quoted nor with a `%`, is found with a word-at-a-time scan
+    /// and returned as it is (no copy): one decoding pass leaves it unchanged.
+    package static func decodeHeaderValueReportingASCII(
+        _ value: String
+    ) throws(DecodingError) -> (text: String, isPrintableASCII: Bool) {
+        let scan = UTF8Access.with(value) { utf8 -> (plain: Bool, printable: Bool) in
+            guard utf8.first != UInt8(ascii: "\"") else { return (false, false) }
+            let bytes = UnsafeRawBufferPointer(utf8)
+            var index = ByteScan.firstPercentOrNonPrintableASCII(bytes, from: 0, to: bytes.count)
+            guard index < bytes.count else { return (true, true) }
+            // Not printable ASCII (raw UTF-8 from a lenient sender) or a `%`: look for a `%`.
+            while index < bytes.count, bytes[index] != UInt8(ascii: "%") { index += 1 }
+            return (index == bytes.count, false)
+        }
+        if scan.plain { return (value, scan.printable) }
+        return (try decodeSlowly(value), false)
+    }
+
+    private static func decodeSlowly(_ value: String) throws(DecodingError) -> String {
         var bytes = Array(value.utf8)
         if bytes.count >= 2, bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\"") {
             bytes = try unquote(bytes)
