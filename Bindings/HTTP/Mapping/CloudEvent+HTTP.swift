@@ -14,6 +14,9 @@ extension CloudEvent {
         httpRequest request: HTTPRequest, body: [UInt8],
         formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none
     ) throws(MessageError) {
+        // The ordinary binary request in one pass; anything else through the message layer.
+        self.init(id: "", source: "", type: "")
+        if decodeBinaryMode(headerFields: request.headerFields, body: body, extensionTypes: extensionTypes) { return }
         self = try HTTPMessageReader(request: request, body: body, formats: formats)
             .event(formats: formats, extensionTypes: extensionTypes)
     }
@@ -25,6 +28,9 @@ extension CloudEvent {
         httpResponse response: HTTPResponse, body: [UInt8],
         formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none
     ) throws(MessageError) {
+        // The ordinary binary response in one pass; anything else through the message layer.
+        self.init(id: "", source: "", type: "")
+        if decodeBinaryMode(headerFields: response.headerFields, body: body, extensionTypes: extensionTypes) { return }
         self = try HTTPMessageReader(response: response, body: body, formats: formats)
             .event(formats: formats, extensionTypes: extensionTypes)
     }
@@ -38,6 +44,13 @@ extension CloudEvent {
     public func httpFields(
         mode: ContentMode = .binary, format: any EventFormat = JSONEventFormat()
     ) throws(MessageError) -> (headerFields: HTTPFields, body: [UInt8]) {
+        if mode == .binary { return try binaryModeHTTPFields() }
+        return try generalHTTPFields(mode: mode, format: format)
+    }
+
+    /// ``httpFields(mode:format:)`` through the message layer: the reference that the
+    /// binary-mode fast path must match, and its fallback.
+    func generalHTTPFields(mode: ContentMode, format: any EventFormat) throws(MessageError) -> (headerFields: HTTPFields, body: [UInt8]) {
         var writer = HTTPMessageWriter()
         try write(to: &writer, mode: mode, format: format)
         return (writer.headerFields, writer.body)

@@ -138,7 +138,7 @@ public struct HTTPMessageReader: MessageReader, Sendable {
             guard !isDuplicate else { throw MessageError(.duplicateAttribute(name)) }
             let value: String
             do {
-                value = try Self.decodeHeaderValue(field.value)
+                value = try PercentEncoding.decodeHeaderValue(field.value)
             } catch {
                 throw MessageError(.invalidMessage("header '\(field.name.rawName)' (attribute '\(name)'): \(error)"))
             }
@@ -150,14 +150,6 @@ public struct HTTPMessageReader: MessageReader, Sendable {
         if contentType != nil || !body.isEmpty {
             try writer.writeData(body)
         }
-    }
-
-    /// ``PercentEncoding/decodeHeaderValue(_:)``, returning a value that is neither quoted
-    /// nor has a `%` as it is (as that function does) without copying its bytes first.
-    private static func decodeHeaderValue(_ value: String) throws(PercentEncoding.DecodingError) -> String {
-        let utf8 = value.utf8
-        if utf8.first != UInt8(ascii: "\""), !utf8.contains(UInt8(ascii: "%")) { return value }
-        return try PercentEncoding.decodeHeaderValue(value)
     }
 
     /// The attribute name a header carries, or `nil` when it is not a `ce-` header.

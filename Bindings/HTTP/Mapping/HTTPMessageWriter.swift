@@ -30,7 +30,7 @@ public struct HTTPMessageWriter: MessageWriter, Sendable {
         let fieldName: HTTPField.Name
         if isContentType {
             fieldName = .contentType
-        } else if let known = Self.coreHeaderName(for: name) {
+        } else if let known = HTTPField.Name.ceCoreAttribute(name) {
             fieldName = known
         } else {
             guard let headerName = HTTPField.Name("ce-" + name) else {
@@ -38,49 +38,15 @@ public struct HTTPMessageWriter: MessageWriter, Sendable {
             }
             fieldName = headerName
         }
-        guard headerFields[fieldName] == nil else { throw MessageError(.duplicateAttribute(name)) }
+        guard !headerFields.contains(fieldName) else { throw MessageError(.duplicateAttribute(name)) }
         if headerFields.isEmpty { headerFields.reserveCapacity(Self.expectedFieldCount) }
-        let text = isContentType ? value.canonicalString : Self.encodeHeaderValue(value.canonicalString)
+        let text = isContentType ? value.canonicalString : PercentEncoding.encodeHeaderValue(value.canonicalString)
         headerFields.append(HTTPField(name: fieldName, value: text))
-    }
-
-    /// ``PercentEncoding/encodeHeaderValue(_:)``, with a fast path for the usual value that
-    /// has nothing to encode (scanned as contiguous bytes; it is returned as it is, as that
-    /// function would return it).
-    private static func encodeHeaderValue(_ value: String) -> String {
-        let plain = value.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "%") }
-        }
-        return plain == true ? value : PercentEncoding.encodeHeaderValue(value)
     }
 
     /// Room for the core attributes, a few extensions and `Content-Type`, so that a binary
     /// event's fields are appended without regrowing.
     private static let expectedFieldCount = 12
-
-    /// The header names of the core attributes other than `datacontenttype`, built once:
-    /// the same names `HTTPField.Name("ce-" + name)` makes, without concatenating and
-    /// validating them for every event.
-    private static func coreHeaderName(for name: String) -> HTTPField.Name? {
-        switch name {
-        case "id": ceID
-        case "source": ceSource
-        case "type": ceType
-        case "specversion": ceSpecVersion
-        case "time": ceTime
-        case "subject": ceSubject
-        case "dataschema": ceDataSchema
-        default: nil
-        }
-    }
-
-    private static let ceID = HTTPField.Name("ce-id")!
-    private static let ceSource = HTTPField.Name("ce-source")!
-    private static let ceType = HTTPField.Name("ce-type")!
-    private static let ceSpecVersion = HTTPField.Name("ce-specversion")!
-    private static let ceTime = HTTPField.Name("ce-time")!
-    private static let ceSubject = HTTPField.Name("ce-subject")!
-    private static let ceDataSchema = HTTPField.Name("ce-dataschema")!
 
     /// Sets the body to the data bytes.
     public mutating func writeData(_ bytes: [UInt8]) throws(MessageError) {

@@ -1,0 +1,215 @@
+import CloudEvents
+import HTTPTypes
+
+// Binary mode straight between a CloudEvent and HTTP fields (issue #4's speed targets).
+//
+// The general path goes through the message layer: every attribute as a name and an
+// `AttributeValue`, looked up by name, checked for duplicates against the fields written
+// so far (encode), collected in a builder and set by name again (decode). For an event that
+// is what it is here, and for the fields of an ordinary binary request, none of that is
+// needed. These paths produce exactly what the general path produces, and hand anything
+// out of the ordinary (an invalid event, an error, a quoted or legacy value they do not
+// take as it is) to the general path, so that errors stay exactly as they were.
+
+extension CloudEvent {
+    /// The binary-mode fields and body of this event, as ``write(to:mode:format:)`` with
+    /// an ``HTTPMessageWriter`` makes them: the same fields in the same order.
+    ///
+    /// A valid event's attributes cannot collide (core attributes are properties, extension
+    /// names are unique, `[a-z0-9]+` and not core names), so no duplicate is looked for; the
+    /// String type's character rules are checked by the percent-encoding scan, which sees
+    /// every such value anyway, and by the full validation only when a value is not
+    /// printable ASCII.
+    func binaryModeHTTPFields() throws(MessageError) -> (headerFields: HTTPFields, body: [UInt8]) {
+        do {
+            try validate(checkingCharacters: false)
+        } catch {
+            return try generalHTTPFields(mode: .binary, format: JSONEventFormat())
+        }
+        var charactersChecked = true
+        func encodedString(_ text: String) -> String {
+            let (encoded, isPrintableASCII) = PercentEncoding.encodeHeaderValueReportingASCII(text)
+            if !isPrintableASCII { charactersChecked = false }
+            return encoded
+        }
+
+        var fields = HTTPFields()
+        // Content-Type, the seven other core attributes at most, the extensions.
+        fields.reserveCapacity(8 + extensions.count)
+        fields.append(HTTPField(name: .ceSpecVersion, value: specVersion.rawValue))
+        fields.append(HTTPField(name: .ceID, value: encodedString(id)))
+        // URIs and URI references are validated as RFC 3986 characters (ASCII), but may hold `%`.
+        fields.append(HTTPField(name: .ceSource, value: PercentEncoding.encodeHeaderValue(source)))
+        fields.append(HTTPField(name: .ceType, value: encodedString(type)))
+        if let dataContentType {
+            if !TextScan.isPrintableASCII(dataContentType) { charactersChecked = false }
+            fields.append(HTTPField(name: .contentType, value: dataContentType))
+        }
+        if let dataSchema {
+            fields.append(HTTPField(
+                name: specVersion == .v1_0 ? .ceDataSchema : .ceSchemaURL,
+                value: PercentEncoding.encodeHeaderValue(dataSchema)))
+        }
+        if let subject { fields.append(HTTPField(name: .ceSubject, value: encodedString(subject))) }
+        // RFC 3339 text is digits, `-`, `:`, `.`, `+`, `T`/`t` and `Z`/`z`: nothing to encode.
+        if let time { fields.append(HTTPField(name: .ceTime, value: time.description)) }
+        for (name, value) in extensions {
+            guard let fieldName = HTTPField.Name("ce-" + name) else {
+                // Unreachable for a valid event (names are `[a-z0-9]+`); the general path says why.
+                return try generalHTTPFields(mode: .binary, format: JSONEventFormat())
+            }
+            let text = switch value {
+            case .string(let text): encodedString(text)
+            default: PercentEncoding.encodeHeaderValue(value.canonicalString)
+            }
+            fields.append(HTTPField(name: fieldName, value: text))
+        }
+        if !charactersChecked {
+            do { try validate() } catch { throw MessageError(.invalidEvent(error)) }
+        }
+
+        guard let data else { return (fields, []) }
+        if dataContentType == nil {
+            // As readBinary(into:) does: JSON data leaving the JSON format says what it is.
+            switch data {
+            case .json, .text: fields.append(HTTPField(name: .contentType, value: "application/json"))
+            case .binary: break
+            }
+        }
+        return (fields, data.bodyBytes(contentType: dataContentType))
+    }
+}
+
+extension CloudEvent {
+    /// Decodes the event of a binary-mode message into `self` in one pass over the fields,
+    /// returning `false` (with `self` left unspecified) when the general path
+    /// (``HTTPMessageReader`` and ``CloudEventBuilder``) must decide: for a structured or
+    /// batched message, a duplicate header, a `ce-datacontenttype` header, a value that does
+    /// not decode, a `specversion` other than 1.0, or an event that is not valid. When it
+    /// returns `true`, `self` is the event the general path returns.
+    ///
+    /// Values neither quoted nor holding a `%` are taken as they are; if they are also
+    /// printable ASCII, the String type's character rules are not checked again. The event
+    /// is filled in place (not returned) so that it is not copied on its way out.
+    mutating func decodeBinaryMode(headerFields: HTTPFields, body: [UInt8], extensionTypes: ExtensionTypes) -> Bool {
+        var contentType: String?
+        var specVersion: String?, id: String?, source: String?, type: String?
+        var dataSchema: String?, subject: String?, time: String?
+        var extensions = ExtensionAttributes()
+        var charactersChecked = true
+
+        /// Decodes the value of a header seen for the first time into `slot`; `false` for a
+        /// duplicate (`slot` already set) or a value that does not decode.
+        func decode(_ field: HTTPField, into slot: inout String?) -> Bool {
+            guard slot == nil,
+                  let (text, isPrintableASCII) = try? PercentEncoding.decodeHeaderValueReportingASCII(field.value)
+            else { return false }
+            if !isPrintableASCII { charactersChecked = false }
+            slot = text
+            return true
+        }
+
+        for field in headerFields {
+            let accepted: Bool
+            switch BinaryModeHeader(field.name) {
+            case .other: continue
+            case .contentType:
+                guard contentType == nil else { return false }
+                contentType = field.value
+                continue
+            case .dataContentType: return false
+            case .specVersion: accepted = decode(field, into: &specVersion)
+            case .id: accepted = decode(field, into: &id)
+            case .source: accepted = decode(field, into: &source)
+            case .type: accepted = decode(field, into: &type)
+            case .dataSchema: accepted = decode(field, into: &dataSchema)
+            case .subject: accepted = decode(field, into: &subject)
+            case .time: accepted = decode(field, into: &time)
+            case .extension(let name):
+                var text: String?
+                guard extensions[name] == nil, decode(field, into: &text), let text else { return false }
+                if extensionTypes.types.isEmpty {
+                    extensions.appendUnchecked(name, .string(text))
+                } else {
+                    guard let typed = try? extensionTypes.typed(.string(text), for: name) else { return false }
+                    extensions.appendUnchecked(name, typed)
+                }
+                continue
+            }
+            guard accepted else { return false }
+        }
+
+        if let contentType {
+            guard HTTPMessageReader.detectMode(contentType: contentType) == .binary else { return false }
+            if !TextScan.isPrintableASCII(contentType) { charactersChecked = false }
+        }
+        guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
+        if let time {
+            guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
+            self.time = timestamp
+        } else {
+            self.time = nil
+        }
+        self.specVersion = .v1_0
+        self.id = id
+        self.source = source
+        self.type = type
+        self.dataContentType = contentType
+        self.dataSchema = dataSchema
+        self.subject = subject
+        self.extensions = extensions
+        self.data = contentType != nil || !body.isEmpty ? EventData(bytes: body, contentType: contentType) : nil
+        do { try validate(checkingCharacters: !charactersChecked) } catch { return false }
+        return true
+    }
+}
+
+/// What a header is to binary mode, from its canonical (lowercase) name, without building
+/// a String for a core attribute's name or comparing Strings.
+enum BinaryModeHeader: Equatable {
+    case contentType
+    case specVersion, id, source, type, dataSchema, subject, time
+    /// `ce-datacontenttype`, which binary mode forbids.
+    case dataContentType
+    /// Any other `ce-` header: the name after `ce-`.
+    case `extension`(String)
+    /// Not CloudEvents metadata.
+    case other
+
+    init(_ name: HTTPField.Name) {
+        let canonical = name.canonicalName
+        if let kind = canonical.utf8.withContiguousStorageIfAvailable(Self.init(canonicalUTF8:)) {
+            self = kind
+        } else {
+            var copy = canonical  // not stored contiguously (bridged): make it native
+            self = copy.withUTF8(Self.init(canonicalUTF8:))
+        }
+    }
+
+    init(canonicalUTF8 name: UnsafeBufferPointer<UInt8>) {
+        func matches(_ literal: StaticString, from start: Int) -> Bool {
+            guard name.count - start == literal.utf8CodeUnitCount else { return false }
+            for offset in 0..<literal.utf8CodeUnitCount where name[start + offset] != literal.utf8Start[offset] {
+                return false
+            }
+            return true
+        }
+        // "ce-" and at least one character, as HTTPMessageReader.attributeName(of:) requires.
+        guard name.count > 3, name[0] == UInt8(ascii: "c"), name[1] == UInt8(ascii: "e"),
+              name[2] == UInt8(ascii: "-") else {
+            self = matches("content-type", from: 0) ? .contentType : .other
+            return
+        }
+        let core: BinaryModeHeader? = switch name.count - 3 {
+        case 2: matches("id", from: 3) ? .id : nil
+        case 4: matches("type", from: 3) ? .type : matches("time", from: 3) ? .time : nil
+        case 6: matches("source", from: 3) ? .source : nil
+        case 7: matches("subject", from: 3) ? .subject : nil
+        case 10: matches("dataschema", from: 3) ? .dataSchema : nil
+        case 11: matches("specversion", from: 3) ? .specVersion : nil
+        case 15: matches("datacontenttype", from: 3) ? .dataContentType : nil
+        default: nil
+        }
+        self = core ?? .extension(String(decoding: UnsafeBufferPointer(rebasing: name[3...]), as: UTF8.self))
+    }
+}
