@@ -82,33 +82,19 @@ enum AttributeRules {
 
     /// A URI reference: only RFC 3986 characters and well-formed percent-escapes; if the
     /// text before the first `/`, `?` or `#` contains a `:`, what precedes it must be a scheme.
-    /// One pass over the bytes (this runs for `source` on every encode and decode).
+    /// (This runs for `source` on every encode and decode: the part before the first
+    /// delimiter is looked at once for a `:`, then every byte in one tight loop.)
     static func checkURIReference(_ text: String) throws(AttributeRule) {
         let valid = UTF8Access.with(text) { utf8 -> Bool in
             let bytes = UnsafeRawBufferPointer(utf8)
-            var colonBeforeDelimiter = false
-            var sawDelimiter = false
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "%") {
-                    guard index &+ 2 < bytes.count, Hex.value(of: bytes[index &+ 1]) != nil,
-                          Hex.value(of: bytes[index &+ 2]) != nil else { return false }
-                    index &+= 3
-                    continue
+            for byte in bytes {
+                if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") { break }
+                if byte == UInt8(ascii: ":") {
+                    guard schemeLength(bytes) != nil else { return false }
+                    break
                 }
-                guard ByteScan.isURICharacter(byte) else { return false }
-                if !sawDelimiter {
-                    if byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") {
-                        sawDelimiter = true
-                    } else if byte == UInt8(ascii: ":") {
-                        colonBeforeDelimiter = true
-                        sawDelimiter = true
-                    }
-                }
-                index &+= 1
             }
-            return !colonBeforeDelimiter || schemeLength(bytes) != nil
+            return hasOnlyURICharacters(bytes)
         }
         guard valid else { throw .invalidURIReference(text) }
     }
@@ -130,17 +116,17 @@ enum AttributeRules {
 
     /// RFC 3986 unreserved, reserved (gen-delims and sub-delims) and `%XX`.
     private static func hasOnlyURICharacters(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = bytes.count
         var index = 0
-        while index < bytes.count {
+        while index < count {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, Hex.value(of: bytes[index + 1]) != nil,
-                      Hex.value(of: bytes[index + 2]) != nil else { return false }
-                index += 3
+            if ByteScan.isURICharacter(byte) {
+                index &+= 1
                 continue
             }
-            guard ByteScan.isURICharacter(byte) else { return false }
-            index += 1
+            guard byte == UInt8(ascii: "%"), index &+ 2 < count, Hex.value(of: bytes[index &+ 1]) != nil,
+                  Hex.value(of: bytes[index &+ 2]) != nil else { return false }
+            index &+= 3
         }
         return true
     }

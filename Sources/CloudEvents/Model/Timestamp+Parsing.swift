@@ -8,8 +8,7 @@ extension Timestamp {
     ///
     /// - Throws: ``TimestampError`` saying where the text breaks the grammar.
     public init(rfc3339 text: String) throws(TimestampError) {
-        var text = text
-        let result = text.withUTF8 { utf8 in
+        let result = UTF8Access.with(text) { utf8 in
             Result { () throws(TimestampError) -> Timestamp in
                 try Timestamp(rfc3339: UnsafeRawBufferPointer(utf8), text: nil)
             }
@@ -91,16 +90,19 @@ private struct TimestampReader {
         self.bytes = bytes
     }
 
+    @inline(__always)
     func peek() -> UInt8? {
         index < bytes.count ? bytes[index] : nil
     }
 
+    @inline(__always)
     mutating func next(_ expected: StaticString) throws(TimestampError) -> UInt8 {
         guard index < bytes.count else { throw .truncated(expected: "\(expected)") }
         defer { index += 1 }
         return bytes[index]
     }
 
+    @inline(__always)
     mutating func expect(_ byte: UInt8, _ expected: StaticString) throws(TimestampError) {
         guard try next(expected) == byte else { throw .unexpectedCharacter(position: index - 1, expected: "\(expected)") }
     }
