@@ -187,10 +187,14 @@ enum BinaryModeHeader: Equatable {
     }
 
     init(canonicalUTF8 name: UnsafeBufferPointer<UInt8>) {
+        @inline(__always)
         func matches(_ literal: StaticString, from start: Int) -> Bool {
-            guard name.count - start == literal.utf8CodeUnitCount else { return false }
-            for offset in 0..<literal.utf8CodeUnitCount where name[start + offset] != literal.utf8Start[offset] {
-                return false
+            let count = literal.utf8CodeUnitCount
+            guard name.count &- start == count else { return false }
+            var offset = 0
+            while offset < count {
+                if name[start &+ offset] != literal.utf8Start[offset] { return false }
+                offset &+= 1
             }
             return true
         }

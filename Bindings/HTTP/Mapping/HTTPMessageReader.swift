@@ -89,16 +89,21 @@ public struct HTTPMessageReader: MessageReader, Sendable {
     /// ``detectMode(contentType:)`` without allocating, for an all-ASCII value (where a
     /// byte-wise prefix test is exactly `String.hasPrefix`); `nil` for anything else.
     private static func detectModeASCII(_ contentType: String) -> ContentMode? {
-        var utf8 = contentType.utf8[...]
-        guard !utf8.contains(where: { $0 >= 0x80 }) else { return nil }
-        while let first = utf8.first, first == 0x20 || first == 0x09 { utf8 = utf8.dropFirst() }
+        if let mode = contentType.utf8.withContiguousStorageIfAvailable(detectModeASCII(utf8:)) { return mode }
+        var copy = contentType  // not stored contiguously (bridged): make it native
+        return copy.withUTF8(detectModeASCII(utf8:))
+    }
+
+    private static func detectModeASCII(utf8: UnsafeBufferPointer<UInt8>) -> ContentMode? {
+        for byte in utf8 where byte >= 0x80 { return nil }
+        var start = 0
+        while start < utf8.count, utf8[start] == 0x20 || utf8[start] == 0x09 { start += 1 }
+        @inline(__always)
         func hasPrefix(_ prefix: StaticString) -> Bool {
             let count = prefix.utf8CodeUnitCount
-            guard utf8.count >= count else { return false }
-            var index = utf8.startIndex
-            for offset in 0..<count {
-                guard asciiLowercase(utf8[index]) == prefix.utf8Start[offset] else { return false }
-                index = utf8.index(after: index)
+            guard utf8.count - start >= count else { return false }
+            for offset in 0..<count where asciiLowercase(utf8[start + offset]) != prefix.utf8Start[offset] {
+                return false
             }
             return true
         }
