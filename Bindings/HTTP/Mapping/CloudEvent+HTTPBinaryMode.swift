@@ -98,36 +98,37 @@ extension CloudEvent {
         var extensions = ExtensionAttributes()
         var charactersChecked = true
 
-        /// Decodes the value of a header seen for the first time into `slot`; `false` for a
-        /// duplicate (`slot` already set) or a value that does not decode.
-        func decode(_ field: HTTPField, into slot: inout String?) -> Bool {
+        /// Decodes the value of the header at `index`, seen for the first time, into `slot`;
+        /// `false` for a duplicate (`slot` already set) or a value that does not decode.
+        func decode(_ index: Int, into slot: inout String?) -> Bool {
             guard slot == nil,
-                  let (text, isPrintableASCII) = try? PercentEncoding.decodeHeaderValueReportingASCII(field.value)
+                  let (text, isPrintableASCII) = try? PercentEncoding.decodeHeaderValueReportingASCII(headerFields[index].value)
             else { return false }
             if !isPrintableASCII { charactersChecked = false }
             slot = text
             return true
         }
 
-        for field in headerFields {
+        // By index: the fields are read in place rather than copied out one by one.
+        for index in headerFields.indices {
             let accepted: Bool
-            switch BinaryModeHeader(field.name) {
+            switch BinaryModeHeader(headerFields[index].name) {
             case .other: continue
             case .contentType:
                 guard contentType == nil else { return false }
-                contentType = field.value
+                contentType = headerFields[index].value
                 continue
             case .dataContentType: return false
-            case .specVersion: accepted = decode(field, into: &specVersion)
-            case .id: accepted = decode(field, into: &id)
-            case .source: accepted = decode(field, into: &source)
-            case .type: accepted = decode(field, into: &type)
-            case .dataSchema: accepted = decode(field, into: &dataSchema)
-            case .subject: accepted = decode(field, into: &subject)
-            case .time: accepted = decode(field, into: &time)
+            case .specVersion: accepted = decode(index, into: &specVersion)
+            case .id: accepted = decode(index, into: &id)
+            case .source: accepted = decode(index, into: &source)
+            case .type: accepted = decode(index, into: &type)
+            case .dataSchema: accepted = decode(index, into: &dataSchema)
+            case .subject: accepted = decode(index, into: &subject)
+            case .time: accepted = decode(index, into: &time)
             case .extension(let name):
                 var text: String?
-                guard extensions[name] == nil, decode(field, into: &text), let text else { return false }
+                guard extensions[name] == nil, decode(index, into: &text), let text else { return false }
                 if extensionTypes.types.isEmpty {
                     extensions.appendUnchecked(name, .string(text))
                 } else {
