@@ -46,6 +46,14 @@ struct ReceiverResponder: Sendable {
             let message = try reader.message()
             // Decoded here so that an invalid event gets its 400 without reaching the consumer
             // (who then gets these events instead of decoding again).
+            // The ordinary binary request through the one-pass decoder (which gives up, to the
+            // general path, on anything unusual).
+            var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
+            if reader.contentMode == .binary,
+                event.decodeBinaryMode(headerFields: request.headerFields, body: body, extensionTypes: configuration.extensionTypes)
+            {
+                return .deliver(message, [event])
+            }
             let events = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
             return .deliver(message, events)
         } catch {
