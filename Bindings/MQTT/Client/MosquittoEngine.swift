@@ -99,6 +99,9 @@ final class MosquittoEngine: Sendable {
         var lastResult = Mosquitto.success
         /// When the first CONNACK must have arrived.
         var startDeadline = ContinuousClock.now
+        /// Given to a full subscription buffer, which calls it once the consumer has made
+        /// room: reading resumes then, not at the next poll timeout. Made once, not per message.
+        var wakeOnRoom: (@Sendable () -> Void)?
     }
 
     // MARK: Creating
@@ -519,6 +522,8 @@ final class MosquittoEngine: Sendable {
                 pollfd(fd: socket, events: Int16(loop.paused ? 0 : POLLIN) | Int16(mosquitto_want_write(handle) ? POLLOUT : 0), revents: 0),
                 pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)
             )
+            // Paused, the loop is woken by the consumer making room (wakeOnRoom); the short
+            // timeout only paces keepAliveWhilePaused and the deadlines.
             let timeout: Int32 = loop.paused ? 20 : 250
             _ = withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, timeout) }
             if fds.1.revents != 0 { drainWakePipe() }
@@ -587,6 +592,14 @@ final class MosquittoEngine: Sendable {
         _ = mosquitto_unsubscribe_v5(handle, nil, "$ce/keepalive-while-paused", nil)
     }
 
+    /// Sends `delivery` to a subscription's consumer without waiting; when the buffer is
+    /// full, the consumer wakes the loop once it has taken half of it (weakly: a paused
+    /// stream must not keep the engine alive).
+    private func trySend(_ delivery: Delivery, to subscription: Subscription) -> DeliveryStream.TrySendResult {
+        if loop.wakeOnRoom == nil { loop.wakeOnRoom = { [weak self] in self?.wake() } }
+        return subscription.continuation.trySend(delivery, onRoom: loop.wakeOnRoom!)
+    }
+
     /// Hands buffered overflow to consumers that made room; resumes reading once all of it
     /// is handed over.
     private func moveOverflow() {
@@ -599,7 +612,7 @@ final class MosquittoEngine: Sendable {
             }
             var sent = 0
             sending: for delivery in waiting {
-                switch subscription.continuation.trySend(delivery) {
+                switch trySend(delivery, to: subscription) {
                 case .enqueued: sent += 1
                 case .full: break sending
                 case .terminated:
@@ -770,7 +783,7 @@ final class MosquittoEngine: Sendable {
                 loop.overflow[id]!.append(delivery)
                 continue
             }
-            switch subscription.continuation.trySend(delivery) {
+            switch trySend(delivery, to: subscription) {
             case .enqueued:
                 break
             case .full:

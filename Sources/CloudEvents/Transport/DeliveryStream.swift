@@ -61,6 +61,15 @@ public struct DeliveryStream: AsyncSequence, Sendable {
             queue.trySend(delivery)
         }
 
+        /// ``trySend(_:)`` for a producer that pauses while the stream is full: when the
+        /// delivery is refused as `.full`, `onRoom` is kept and called once, outside the
+        /// stream's lock, when the consumer has taken the buffer down to half its capacity
+        /// or stopped iterating (a later call replaces a callback not yet called). So a
+        /// thread that cannot await learns when to resume without polling.
+        package func trySend(_ delivery: Delivery, onRoom: @escaping @Sendable () -> Void) -> TrySendResult {
+            queue.trySend(delivery, onRoom: onRoom)
+        }
+
         /// Ends the stream: the consumer gets the buffered deliveries, then `nil` (or `error`).
         public func finish(throwing error: (any Error)? = nil) {
             queue.finish(error)
@@ -104,8 +113,18 @@ final class DeliveryQueue: Sendable {
         var failure: (any Error)?
         var terminated = false
         var nextID: UInt64 = 0
+        /// Registered by a refused `trySend(_:onRoom:)`; called once when there is room again.
+        var onRoom: (@Sendable () -> Void)?
 
         var count: Int { buffer.count - head }
+
+        /// The paused producer's callback, once the buffer is down to half: resuming at the
+        /// first free slot would pause it again after one delivery.
+        mutating func takeOnRoom(capacity: Int) -> (@Sendable () -> Void)? {
+            guard onRoom != nil, count <= capacity / 2 else { return nil }
+            defer { onRoom = nil }
+            return onRoom
+        }
 
         mutating func popFirst() -> Delivery? {
             guard head < buffer.count else { return nil }
@@ -129,12 +148,15 @@ final class DeliveryQueue: Sendable {
 
     var isTerminated: Bool { state.withLock { $0.terminated } }
 
-    func trySend(_ delivery: Delivery) -> DeliveryStream.TrySendResult {
+    func trySend(_ delivery: Delivery, onRoom: (@Sendable () -> Void)? = nil) -> DeliveryStream.TrySendResult {
         enum Action { case resume(CheckedContinuation<Delivery?, any Error>), done(DeliveryStream.TrySendResult) }
         let action: Action = state.withLock { state in
             if state.terminated || state.finished { return .done(.terminated) }
             if !state.consumers.isEmpty { return .resume(state.consumers.removeFirst().continuation) }
-            guard state.count < capacity else { return .done(.full) }
+            guard state.count < capacity else {
+                if let onRoom { state.onRoom = onRoom }
+                return .done(.full)
+            }
             state.buffer.append(delivery)
             return .done(.enqueued)
         }
@@ -196,15 +218,41 @@ final class DeliveryQueue: Sendable {
             terminate(cancelledConsumer: 0)
             throw CancellationError()
         }
-        let id = state.withLock { state -> UInt64 in
+        // A buffered delivery is handed over without a continuation or a cancellation
+        // handler: a consumer that keeps up with a busy binding finds the buffer non-empty
+        // on most calls, and both cost allocations and atomics per delivery.
+        enum Taken {
+            case delivery(Delivery, admitted: CheckedContinuation<Void, any Error>?, onRoom: (@Sendable () -> Void)?)
+            case none(id: UInt64)
+        }
+        let taken = state.withLock { state -> Taken in
+            if let delivery = state.popFirst() {
+                // Room freed: admit the longest-waiting producer.
+                var admitted: CheckedContinuation<Void, any Error>?
+                if !state.producers.isEmpty {
+                    let producer = state.producers.removeFirst()
+                    state.buffer.append(producer.delivery)
+                    admitted = producer.continuation
+                }
+                return .delivery(delivery, admitted: admitted, onRoom: state.takeOnRoom(capacity: capacity))
+            }
             state.nextID += 1
-            return state.nextID
+            return .none(id: state.nextID)
+        }
+        let id: UInt64
+        switch taken {
+        case .delivery(let delivery, let admitted, let onRoom):
+            admitted?.resume()
+            onRoom?()
+            return delivery
+        case .none(let nextID):
+            id = nextID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Delivery?, any Error>) in
                 enum Action {
                     case wait
-                    case deliver(Delivery, admitted: CheckedContinuation<Void, any Error>?)
+                    case deliver(Delivery, admitted: CheckedContinuation<Void, any Error>?, onRoom: (@Sendable () -> Void)?)
                     case end((any Error)?)
                 }
                 let action: Action = state.withLock { state in
@@ -216,11 +264,11 @@ final class DeliveryQueue: Sendable {
                             state.buffer.append(producer.delivery)
                             admitted = producer.continuation
                         }
-                        return .deliver(delivery, admitted: admitted)
+                        return .deliver(delivery, admitted: admitted, onRoom: state.takeOnRoom(capacity: capacity))
                     }
                     if !state.producers.isEmpty {
                         let producer = state.producers.removeFirst()
-                        return .deliver(producer.delivery, admitted: producer.continuation)
+                        return .deliver(producer.delivery, admitted: producer.continuation, onRoom: nil)
                     }
                     if state.finished || state.terminated { return .end(state.failure) }
                     state.consumers.append(Waiter(id: id, continuation: continuation))
@@ -228,8 +276,9 @@ final class DeliveryQueue: Sendable {
                 }
                 switch action {
                 case .wait: break
-                case .deliver(let delivery, let admitted):
+                case .deliver(let delivery, let admitted, let onRoom):
                     admitted?.resume()
+                    onRoom?()
                     continuation.resume(returning: delivery)
                 case .end(let error):
                     if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: nil) }
@@ -255,16 +304,20 @@ final class DeliveryQueue: Sendable {
 
     /// The consumer went away: wake everyone; queued deliveries are dropped, which releases them.
     private func terminate(cancelledConsumer id: UInt64) {
-        let (consumers, producers) = state.withLock { state -> ([Waiter<Delivery?>], [PendingSend]) in
+        let (consumers, producers, onRoom) = state.withLock { state in
             state.terminated = true
             let consumers = state.consumers
             let producers = state.producers
+            let onRoom = state.onRoom
             state.consumers = []
             state.producers = []
             state.buffer = []
             state.head = 0
-            return (consumers, producers)
+            state.onRoom = nil
+            return (consumers, producers, onRoom)
         }
+        // A paused producer wakes to find the stream terminated.
+        onRoom?()
         for consumer in consumers {
             consumer.continuation.resume(throwing: consumer.id == id ? CancellationError() : TransportError(.closed, "the stream was cancelled"))
         }
