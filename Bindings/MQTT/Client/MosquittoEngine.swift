@@ -543,11 +543,19 @@ final class MosquittoEngine: Sendable {
 
     /// Reads the packets waiting on the socket (libmosquitto reads about one per call),
     /// stopping when a consumer's buffer fills.
+    ///
+    /// libmosquitto reports a drained socket as success, leaving `EAGAIN` in `errno`. A call
+    /// that read a whole packet without touching an empty socket leaves `errno` as it was
+    /// (cleared here), so the next packet is read without asking the kernel first; only an
+    /// `EAGAIN`, which may also come from libmosquitto's own wake-up socket pair when it
+    /// queues a PUBACK, is checked with `FIONREAD`. That spares a system call per message.
     private func readAvailable(_ socket: Int32) {
         for _ in 0..<256 {
+            errno = 0
             loop.lastResult = mosquitto_loop_read(handle, 1)
             guard loop.lastResult == Mosquitto.success else { return }
-            guard !loop.paused, mosquitto_socket(handle) >= 0, ce_mosquitto_bytes_available(socket) > 0 else { return }
+            guard !loop.paused, mosquitto_socket(handle) >= 0 else { return }
+            if errno == EAGAIN || errno == EWOULDBLOCK, ce_mosquitto_bytes_available(socket) <= 0 { return }
         }
     }
 
