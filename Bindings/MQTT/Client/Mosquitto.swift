@@ -134,6 +134,9 @@ struct ReceivedProperties {
         let contentTypeID = Int32(MQTT_PROP_CONTENT_TYPE.rawValue)
         let userPropertyID = Int32(MQTT_PROP_USER_PROPERTY.rawValue)
         let subscriptionID = Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue)
+        // A binary-mode event carries its attributes as User Properties: room for the usual
+        // handful at once, not by doubling from one (this runs per message on the network thread).
+        userProperties.reserveCapacity(8)
         var property = first
         while let current = property {
             switch mosquitto_property_identifier(current) {
