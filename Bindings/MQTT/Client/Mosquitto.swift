@@ -102,12 +102,22 @@ struct MosquittoProperties: ~Copyable {
         }
     }
 
+    // `withCString`, not a String passed straight as `const char *`: that conversion copies
+    // a small (≤ 15-byte) string, which most attribute names and many values are, into a
+    // heap array; `withCString` lends it from the stack. Every publish adds several.
+
     mutating func addString(_ identifier: mqtt5_property, _ value: String) -> Bool {
-        mosquitto_property_add_string(&list, Int32(identifier.rawValue), value) == Mosquitto.success
+        value.withCString { value in
+            mosquitto_property_add_string(&list, Int32(identifier.rawValue), value) == Mosquitto.success
+        }
     }
 
     mutating func addStringPair(_ identifier: mqtt5_property, _ name: String, _ value: String) -> Bool {
-        mosquitto_property_add_string_pair(&list, Int32(identifier.rawValue), name, value) == Mosquitto.success
+        name.withCString { name in
+            value.withCString { value in
+                mosquitto_property_add_string_pair(&list, Int32(identifier.rawValue), name, value) == Mosquitto.success
+            }
+        }
     }
 
     mutating func addInt16(_ identifier: mqtt5_property, _ value: UInt16) -> Bool {
