@@ -126,6 +126,22 @@ final class DeliveryQueue: Sendable {
             return onRoom
         }
 
+        /// The first buffered delivery, with the producer admitted to the room it frees (the
+        /// longest-waiting one) and the paused producer's callback if the buffer is now down
+        /// to half.
+        mutating func takeBuffered(
+            capacity: Int
+        ) -> (Delivery, admitted: CheckedContinuation<Void, any Error>?, onRoom: (@Sendable () -> Void)?)? {
+            guard let delivery = popFirst() else { return nil }
+            var admitted: CheckedContinuation<Void, any Error>?
+            if !producers.isEmpty {
+                let producer = producers.removeFirst()
+                buffer.append(producer.delivery)
+                admitted = producer.continuation
+            }
+            return (delivery, admitted, takeOnRoom(capacity: capacity))
+        }
+
         mutating func popFirst() -> Delivery? {
             guard head < buffer.count else { return nil }
             let delivery = buffer[head]
@@ -226,15 +242,8 @@ final class DeliveryQueue: Sendable {
             case none(id: UInt64)
         }
         let taken = state.withLock { state -> Taken in
-            if let delivery = state.popFirst() {
-                // Room freed: admit the longest-waiting producer.
-                var admitted: CheckedContinuation<Void, any Error>?
-                if !state.producers.isEmpty {
-                    let producer = state.producers.removeFirst()
-                    state.buffer.append(producer.delivery)
-                    admitted = producer.continuation
-                }
-                return .delivery(delivery, admitted: admitted, onRoom: state.takeOnRoom(capacity: capacity))
+            if let (delivery, admitted, onRoom) = state.takeBuffered(capacity: capacity) {
+                return .delivery(delivery, admitted: admitted, onRoom: onRoom)
             }
             state.nextID += 1
             return .none(id: state.nextID)
@@ -256,15 +265,8 @@ final class DeliveryQueue: Sendable {
                     case end((any Error)?)
                 }
                 let action: Action = state.withLock { state in
-                    if let delivery = state.popFirst() {
-                        // Room freed: admit the longest-waiting producer.
-                        var admitted: CheckedContinuation<Void, any Error>?
-                        if !state.producers.isEmpty {
-                            let producer = state.producers.removeFirst()
-                            state.buffer.append(producer.delivery)
-                            admitted = producer.continuation
-                        }
-                        return .deliver(delivery, admitted: admitted, onRoom: state.takeOnRoom(capacity: capacity))
+                    if let (delivery, admitted, onRoom) = state.takeBuffered(capacity: capacity) {
+                        return .deliver(delivery, admitted: admitted, onRoom: onRoom)
                     }
                     if !state.producers.isEmpty {
                         let producer = state.producers.removeFirst()
