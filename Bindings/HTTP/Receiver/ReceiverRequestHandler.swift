@@ -59,9 +59,16 @@ final class ReceiverCore: Sendable {
 /// its settlement chose.
 ///
 /// The consumer is the only hop off the event loop: the settlement builds its response on
-/// the settling thread and comes back with one `execute`. While a request waits for its
-/// settlement the handler withholds `read()`, so a slow consumer stops the connection
-/// instead of buffering its requests.
+/// the settling thread and comes back with one `execute` (none when the consumer runs on
+/// the event loop).
+///
+/// HTTP/1 pipelining and graceful shutdown are handled here rather than by SwiftNIO's
+/// `HTTPServerPipelineHandler`, which stops reading from the socket whenever a request waits
+/// for its response: with a consumer that answers a moment later, that costs two `epoll_ctl`
+/// calls per request. Here the socket stays registered while a request waits; a request
+/// that a client pipelines behind it is held (with whatever else that read brought) and
+/// only then does the handler withhold `read()`, so a slow consumer still stops the
+/// connection instead of buffering its requests.
 final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -92,6 +99,14 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let isHTTP2: Bool
     private var state = State.idle
     private var readWithheld = false
+    /// HTTP/1 request parts that arrived while a request waited for its settlement, served
+    /// in order after it. Reading stops while any are held.
+    private var pipelined = CircularBuffer<HTTPRequestPart>()
+    /// Serving `pipelined` now (a response written meanwhile must not start another pass).
+    private var servingPipelined = false
+    /// A graceful shutdown began: the HTTP/1 request in progress is answered, then the
+    /// connection closes.
+    private var quiescing = false
     private var requestCount: UInt64 = 0
     private var context: ChannelHandlerContext?
 
@@ -122,16 +137,47 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func read(context: ChannelHandlerContext) {
+        if case .closed = state { return }
+        if pipelined.isEmpty {
+            context.read()
+        } else {
+            readWithheld = true
+        }
+    }
+
+    /// The server is shutting down (`ServerQuiescingHelper`): an idle HTTP/1 connection
+    /// closes now, a busy one after its response. HTTP/2 connections send GOAWAY themselves.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard !isHTTP2, event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
         switch state {
-        case .awaitingSettlement: readWithheld = true
-        case .closed: break
-        case .idle, .reading: context.read()
+        case .idle:
+            state = .closed
+            context.close(promise: nil)
+        case .reading, .awaitingSettlement:
+            quiescing = true
+        case .closed:
+            break
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .awaitingSettlement = state {
+            pipelined.append(part)
+        } else if !pipelined.isEmpty {
+            pipelined.append(part)
+        } else {
+            handle(part)
+        }
+    }
+
+    /// One part of the request being read.
+    private func handle(_ part: HTTPRequestPart) {
         let limits = core.responder.configuration
-        switch unwrapInboundIn(data) {
+        switch part {
         case .head(let head):
             guard case .idle = state else { return }
             var request = PendingRequest(head: head)
@@ -183,7 +229,18 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             switch core.responder.outcome(of: request.head, body: request.body) {
             case .respond(let answer): response = answer
             case .deliver(let message, let events):
-                deliver(message, events: events, closeAfter: request.closeRequested)
+                deliver(closeAfter: request.closeRequested) { settle in
+                    Delivery(
+                        message: message, formats: limits.formats, extensionTypes: limits.extensionTypes,
+                        decodedEvents: events, settle: settle)
+                }
+                return
+            case .deliverDecoded(let event, let message):
+                deliver(closeAfter: request.closeRequested) { settle in
+                    Delivery(
+                        formats: limits.formats, extensionTypes: limits.extensionTypes, decodedEvents: [event],
+                        message: message, settle: settle)
+                }
                 return
             }
         }
@@ -191,7 +248,9 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         write(response)
     }
 
-    private func deliver(_ message: Message, events: [CloudEvent], closeAfter: Bool) {
+    /// Hands the delivery that `makeDelivery` creates (around the settlement callback it is
+    /// given) to the consumer, and waits for its settlement.
+    private func deliver(closeAfter: Bool, _ makeDelivery: (@escaping @Sendable (Settlement) -> Void) -> Delivery) {
         guard let context, !core.isAborting else {
             write(core.responder.unavailable("the receiver is shutting down"))
             return
@@ -200,9 +259,14 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         let request = requestCount
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let responder = core.responder
-        // Called once, on whichever thread settles (or drops) the delivery.
+        // Called once, on whichever thread settles (or drops) the delivery: at once when that
+        // is the event loop (a consumer running on it, or a refusal below).
         let answer: @Sendable (ReceiverResponse) -> Void = { response in
-            handler.eventLoop.execute { handler.value.settled(request, response) }
+            if handler.eventLoop.inEventLoop {
+                handler.value.settled(request, response)
+            } else {
+                handler.eventLoop.execute { handler.value.settled(request, response) }
+            }
         }
         let registration = core.register {
             var response = responder.unavailable("the receiver is shutting down")
@@ -210,11 +274,8 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             answer(response)
         }
         state = .awaitingSettlement(request: request, registration: registration, closeAfter: closeAfter)
-        let configuration = responder.configuration
         // Not kept here: a consumer that drops the delivery unsettled releases it.
-        let delivery = Delivery(
-            message: message, formats: configuration.formats, extensionTypes: configuration.extensionTypes, decodedEvents: events
-        ) { answer(responder.response(to: $0)) }
+        let delivery = makeDelivery { answer(responder.response(to: $0)) }
         switch core.continuation.trySend(delivery) {
         case .enqueued:
             break
@@ -246,9 +307,12 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         if case .awaitingSettlement(_, let registration, _) = state { core.unregister(registration) }
     }
 
-    /// Writes a whole response with one flush, then reads on or closes.
+    /// Writes a whole response with one flush, then serves any pipelined request, reads on,
+    /// or closes.
     private func write(_ response: ReceiverResponse) {
         guard let context else { return }
+        var response = response
+        if quiescing { response.closesConnection = true }
         var head = response.head
         // HTTP/2 forbids connection-specific fields; its stream ends with the response anyway.
         let closes = response.closesConnection && !isHTTP2
@@ -264,10 +328,27 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         } else {
             state = .idle
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-            if readWithheld {
-                readWithheld = false
-                context.read()
+            servePipelined(context: context)
+        }
+    }
+
+    /// Serves the held pipelined requests in order, until one waits for its settlement;
+    /// reads on once none is left.
+    private func servePipelined(context: ChannelHandlerContext) {
+        // A request served below that is answered at once writes its response, and that
+        // write comes back here: the loop that is already running goes on instead.
+        guard !servingPipelined else { return }
+        servingPipelined = true
+        defer { servingPipelined = false }
+        while !pipelined.isEmpty {
+            switch state {
+            case .idle, .reading: handle(pipelined.removeFirst())
+            case .awaitingSettlement, .closed: return
             }
+        }
+        if readWithheld {
+            readWithheld = false
+            context.read()
         }
     }
 }

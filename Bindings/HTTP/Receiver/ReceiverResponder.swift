@@ -33,6 +33,9 @@ struct ReceiverResponder: Sendable {
         case respond(ReceiverResponse)
         /// The message, and its events as decoded to validate it.
         case deliver(Message, [CloudEvent])
+        /// A binary-mode event decoded in one pass, and how to build its message should the
+        /// consumer ask for it.
+        case deliverDecoded(CloudEvent, message: @Sendable () -> Message)
     }
 
     func outcome(of request: HTTPRequest, body: [UInt8]) -> Outcome {
@@ -43,7 +46,6 @@ struct ReceiverResponder: Sendable {
         if request.method == .options { return .respond(webhookHandshake(request)) }
         do {
             let reader = try HTTPMessageReader(request: request, body: body, formats: configuration.formats)
-            let message = try reader.message()
             // Decoded here so that an invalid event gets its 400 without reaching the consumer
             // (who then gets these events instead of decoding again).
             // The ordinary binary request through the one-pass decoder (which gives up, to the
@@ -52,8 +54,15 @@ struct ReceiverResponder: Sendable {
             if reader.contentMode == .binary,
                 event.decodeBinaryMode(headerFields: request.headerFields, body: body, extensionTypes: configuration.extensionTypes)
             {
-                return .deliver(message, [event])
+                let decoded = event
+                return .deliverDecoded(event) {
+                    // The reader accepts whatever the one-pass decoder accepts (the fast path's
+                    // tests hold them to it), so this does not fail; were it ever to, the
+                    // event is the same message.
+                    do { return try reader.message() } catch { return (try? Message(decoded)) ?? Message() }
+                }
             }
+            let message = try reader.message()
             let events = try message.events(formats: configuration.formats, extensionTypes: configuration.extensionTypes)
             return .deliver(message, events)
         } catch {

@@ -7,7 +7,13 @@
 /// that throws halfway never silently acknowledges an event.
 public struct Delivery: Sendable {
     /// The message as it arrived, in its content mode.
-    public let message: Message
+    public var message: Message {
+        switch messageSource {
+        case .given(let message): message
+        case .deferred(let message): message.value
+        }
+    }
+    private let messageSource: MessageSource
     /// The formats the receiver accepts; ``event(formats:extensionTypes:)`` decodes with them.
     public let formats: EventFormatRegistry
     /// The extension types the receiver was configured with.
@@ -26,7 +32,7 @@ public struct Delivery: Sendable {
         message: Message, formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none,
         settle: @escaping @Sendable (Settlement) -> Void
     ) {
-        self.message = message
+        self.messageSource = .given(message)
         self.formats = formats
         self.extensionTypes = extensionTypes
         self.settler = Settler(settle)
@@ -41,6 +47,22 @@ public struct Delivery: Sendable {
         settle: @escaping @Sendable (Settlement) -> Void
     ) {
         self.init(message: message, formats: formats, extensionTypes: extensionTypes, settle: settle)
+        self.decodedEvents = decodedEvents
+    }
+
+    /// A delivery whose events the binding already decoded, and whose ``message`` it builds
+    /// only if the consumer asks for it: most consumers only want the events, and building
+    /// the message from the wire again would cost more than decoding them did.
+    ///
+    /// - Parameter message: builds the message; called at most once, on first use.
+    package init(
+        formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
+        message: @escaping @Sendable () -> Message, settle: @escaping @Sendable (Settlement) -> Void
+    ) {
+        self.messageSource = .deferred(DeferredMessage(message))
+        self.formats = formats
+        self.extensionTypes = extensionTypes
+        self.settler = Settler(settle)
         self.decodedEvents = decodedEvents
     }
 
@@ -94,6 +116,39 @@ public struct Delivery: Sendable {
 
     /// How the delivery was settled, if it was.
     public var settlement: Settlement? { settler.settlement }
+}
+
+/// Where a delivery's message comes from.
+private enum MessageSource: Sendable {
+    case given(Message)
+    case deferred(DeferredMessage)
+}
+
+/// A message built on first use, once.
+private final class DeferredMessage: Sendable {
+    private enum State {
+        case pending(@Sendable () -> Message)
+        case built(Message)
+    }
+
+    private let state: Locked<State>
+
+    init(_ build: @escaping @Sendable () -> Message) {
+        state = Locked(.pending(build))
+    }
+
+    var value: Message {
+        state.withLock { state in
+            switch state {
+            case .built(let message):
+                return message
+            case .pending(let build):
+                let message = build()
+                state = .built(message)
+                return message
+            }
+        }
+    }
 }
 
 /// Reports the first settlement; releases on deinit when nobody settled.

@@ -1,0 +1,133 @@
+import CloudEvents
+import CloudEventsHTTP
+import Foundation
+import HTTPTypes
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// HTTP/1 pipelining (the receiver holds requests that arrive behind one waiting for its
+/// settlement, and answers them in order) and a consumer running on the receiver's event
+/// loop.
+@Suite("HTTP receiver pipelining and event-loop consumers")
+struct HTTPReceiverPipeliningTests {
+    /// Three requests in one write: each reaches the consumer only after the one before it
+    /// was settled, and the responses come back in request order.
+    @Test func pipelinedRequestsAreServedInOrderOneAtATime() async throws {
+        let requests = try ["p-1", "p-2", "p-3"].map { id in
+            try rawRequest(CloudEvent(id: id, source: "/pipelining", type: "com.example.pipelined"))
+        }
+        let tracker = UnsettledTracker()
+        let text = try await HTTPEventReceiver.withReceiver(configuration: .init(host: "127.0.0.1", port: 0)) { receiver in
+            let consumer = Task {
+                for try await delivery in receiver.deliveries() {
+                    tracker.delivered()
+                    // Held a while: a receiver that served the next pipelined request meanwhile
+                    // would deliver it while this one is unsettled.
+                    try await Task.sleep(for: .milliseconds(100))
+                    let id = try delivery.event().id
+                    tracker.settling()
+                    if id == "p-2" { delivery.reject(reason: "second: \(id)") } else { delivery.accept() }
+                }
+            }
+            defer { consumer.cancel() }
+            return try exchange(port: receiver.port, sending: requests.joined(), responses: 3)
+        }
+        // Status codes in order (a response's status line follows the previous body directly).
+        let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        #expect(statuses == ["202", "400", "202"])
+        #expect(text.contains("second: p-2"))
+        #expect(tracker.unsettledAtEachDelivery == [0, 0, 0])
+    }
+
+    /// A consumer on `eventLoopExecutor` receives and settles concurrent requests.
+    @Test func aConsumerOnTheEventLoopSettlesEveryRequest() async throws {
+        let ids = (1...20).map { "loop-\($0)" }
+        try await HTTPEventReceiver.withReceiver(configuration: .init(host: "127.0.0.1", port: 0)) { receiver in
+            let consumer = Task(executorPreference: receiver.eventLoopExecutor) {
+                var seen: Set<String> = []
+                for try await delivery in receiver.deliveries() {
+                    seen.insert(try delivery.event().id)
+                    delivery.accept()
+                    if seen.count == ids.count { break }
+                }
+                return seen
+            }
+            let sender = try HTTPEventSender(configuration: .init(url: "http://127.0.0.1:\(receiver.port)/"))
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for id in ids {
+                    group.addTask {
+                        try await sender.exchange(CloudEvent(id: id, source: "/loop", type: "com.example.loop")).status.code
+                    }
+                }
+                for try await status in group { #expect(status == 202) }
+            }
+            try await sender.shutdown()
+            #expect(try await consumer.value == Set(ids))
+        }
+    }
+}
+
+/// How many deliveries were still unsettled each time one arrived.
+private final class UnsettledTracker: Sendable {
+    private let state = Mutex<(outstanding: Int, atDelivery: [Int])>((0, []))
+
+    func delivered() {
+        state.withLock {
+            $0.atDelivery.append($0.outstanding)
+            $0.outstanding += 1
+        }
+    }
+
+    func settling() { state.withLock { $0.outstanding -= 1 } }
+
+    var unsettledAtEachDelivery: [Int] { state.withLock { $0.atDelivery } }
+}
+
+/// The bytes of a binary-mode HTTP/1.1 request carrying `event`.
+private func rawRequest(_ event: CloudEvent) throws -> String {
+    let (fields, body) = try event.httpFields()
+    var text = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n"
+    for field in fields { text += "\(field.name.rawName): \(field.value)\r\n" }
+    return text + "\r\n" + String(decoding: body, as: UTF8.self)
+}
+
+/// Sends `text` over one TCP connection in one write and reads until `responses` status
+/// lines have arrived, or 10 s have passed.
+private func exchange(port: Int, sending text: String, responses: Int) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    #expect(fd >= 0)
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    #expect(connected == 0)
+    let bytes = Array(text.utf8)
+    #expect(bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == bytes.count)
+    var received: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let deadline = ContinuousClock.now + .seconds(10)
+    while ContinuousClock.now < deadline {
+        // Complete once `responses` status lines arrived and the text ends with a head: the
+        // last response, a 202, has no body.
+        let text = String(decoding: received, as: UTF8.self)
+        if text.components(separatedBy: "HTTP/1.1 ").count > responses, text.hasSuffix("\r\n\r\n") {
+            return text
+        }
+        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if count <= 0 { break }
+        received += buffer[..<count]
+    }
+    return String(decoding: received, as: UTF8.self)
+}
