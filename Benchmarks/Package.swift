@@ -73,7 +73,9 @@ let package = Package(
         .executableTarget(
             name: "ReceiverServer",
             dependencies: [
-                "BenchmarkSupport",
+                // Not BenchmarkSupport: that links the benchmark package's malloc interposer,
+                // which would tax every allocation of this server and not of the bare one.
+                "BenchmarkSample",
                 .product(name: "CloudEventsHTTP", package: "swift-cloudevents"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -1,4 +1,4 @@
-import BenchmarkSupport
+import BenchmarkSample
 import CloudEvents
 import CloudEventsHTTP
 import NIOCore
@@ -12,12 +12,17 @@ import Glibc
 // event-loop thread, as BareHTTPServer) with a consumer that accepts every delivery as
 // fast as it can.
 //
-// Usage: ReceiverServer [seconds]   (default 120; prints "port N", serves until killed or
-//                                    until the duration ends)
-//        ReceiverServer --wrk-lua    (prints a wrk script that POSTs the sample event in
-//                                    binary mode, headers as the HTTP mapping writes them)
+// Usage: ReceiverServer [seconds] [--event-loop-consumer]
+//                                   (default 120 s; prints "port N", serves until killed or
+//                                   until the duration ends; with --event-loop-consumer the
+//                                   consumer runs on the receiver's event loop, through
+//                                   withTaskExecutorPreference(receiver.eventLoopExecutor),
+//                                   instead of on Swift's default executor)
+//        ReceiverServer --wrk-lua   (prints a wrk script that POSTs the sample event in
+//                                   binary mode, headers as the HTTP mapping writes them)
 
-if CommandLine.arguments.dropFirst().first == "--wrk-lua" {
+let arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "--wrk-lua" {
     let (request, body) = try SampleEvent.event.httpRequest(authority: nil, path: "/")
     let bodyText = String(decoding: body, as: UTF8.self)
     precondition(!bodyText.contains("]]"), "the body cannot be a Lua long string")
@@ -28,17 +33,23 @@ if CommandLine.arguments.dropFirst().first == "--wrk-lua" {
     print("wrk.body = [[\(bodyText)]]")
 } else {
     NIOSingletons.groupLoopCountSuggestion = 1
-    let duration = CommandLine.arguments.dropFirst().first.flatMap { Int64($0) } ?? 120
+    let duration = arguments.lazy.compactMap { Int64($0) }.first ?? 120
+    let onEventLoop = arguments.contains("--event-loop-consumer")
     let receiver = try await HTTPEventReceiver.bind(configuration: HTTPReceiverConfiguration(host: "127.0.0.1", port: 0))
     announcePort(receiver.port)
+    @Sendable func consume() async {
+        do {
+            for try await delivery in receiver.deliveries() { _ = delivery.accept() }
+        } catch {
+            print("deliveries ended: \(error)")
+        }
+    }
     await withTaskGroup(of: Void.self) { group in
         group.addTask { try? await receiver.run() }
-        group.addTask {
-            do {
-                for try await delivery in receiver.deliveries() { _ = delivery.accept() }
-            } catch {
-                print("deliveries ended: \(error)")
-            }
+        if onEventLoop {
+            group.addTask(executorPreference: receiver.eventLoopExecutor) { await consume() }
+        } else {
+            group.addTask { await consume() }
         }
         try? await Task.sleep(for: .seconds(duration))
         group.cancelAll()
