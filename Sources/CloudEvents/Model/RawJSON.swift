@@ -8,6 +8,11 @@ public struct RawJSON: Sendable, Hashable, CustomStringConvertible {
     ///
     /// - Throws: ``JSONSyntaxError`` with the byte offset of the first problem.
     public init(validating bytes: [UInt8]) throws(JSONSyntaxError) {
+        // The fast yes/no validator first; the scanner only to say why text is invalid.
+        if let range = bytes.withUnsafeBytes(JSONValidator.valueRange) {
+            self.bytes = range.count == bytes.count ? bytes : Array(bytes[range])
+            return
+        }
         let range = try bytes.withUnsafeBytes { buffer in
             Result { () throws(JSONSyntaxError) -> Range<Int> in
                 var scanner = JSONScanner(buffer)

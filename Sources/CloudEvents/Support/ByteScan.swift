@@ -102,6 +102,29 @@ enum ByteScan {
         return end
     }
 
+    /// ``firstJSONStringSpecial(_:from:to:)`` for short strings: the first special byte of
+    /// a word is found from its lowest mark (exact: a false positive only ever sits above a
+    /// true one) instead of by scanning the word again byte by byte, so a string that ends
+    /// within eight bytes costs one load and no loop. Only the last seven bytes of the
+    /// buffer are looked at one by one.
+    @inline(__always)
+    static func firstJSONStringSpecialInWords(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        var index = start
+        while index &+ 8 <= end {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let marks = marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x22, word)
+                | marks(equalTo: 0x5C, word)
+            if marks != 0 { return index &+ marks.trailingZeroBitCount &>> 3 }
+            index &+= 8
+        }
+        while index < end {
+            let byte = bytes[index]
+            if byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return index }
+            index &+= 1
+        }
+        return end
+    }
+
     /// The index of the first byte that JSON output must escape (`"`, `\`, below 0x20);
     /// `end` if there is none.
     @inline(__always)
