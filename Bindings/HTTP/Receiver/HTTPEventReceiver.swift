@@ -136,7 +136,7 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
                 // Pipelining and quiescing are ReceiverRequestHandler's (it says why).
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
                 try pipeline.addHandlers(
-                    HTTP1ToHTTPServerCodec(secure: tls != nil), ReceiverRequestHandler(core: core, isHTTP2: false))
+                    HTTP1ServerAdapter(secure: tls != nil), ReceiverRequestHandler(core: core, isHTTP2: false))
             }
         }
         guard let tls else { return http1(channel) }

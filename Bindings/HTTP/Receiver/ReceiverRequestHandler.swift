@@ -12,6 +12,11 @@ final class ReceiverCore: Sendable {
     let responder: ReceiverResponder
     let continuation: DeliveryStream.Continuation
     let logger: Logger
+    /// From the configuration, read per request (without copying the whole configuration).
+    let maximumBodySize: Int
+    let maximumHeaderSize: Int
+    let formats: EventFormatRegistry
+    let extensionTypes: ExtensionTypes
     /// Once set, new requests get 503 instead of reaching the consumer.
     private let aborting = Atomic<Bool>(false)
     private let waiting = Locked(Waiting())
@@ -25,6 +30,10 @@ final class ReceiverCore: Sendable {
         self.responder = responder
         self.continuation = continuation
         self.logger = logger
+        maximumBodySize = responder.configuration.maximumBodySize
+        maximumHeaderSize = responder.configuration.maximumHeaderSize
+        formats = responder.configuration.formats
+        extensionTypes = responder.configuration.extensionTypes
     }
 
     var isAborting: Bool { aborting.load(ordering: .relaxed) }
@@ -176,19 +185,29 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// One part of the request being read.
     private func handle(_ part: HTTPRequestPart) {
-        let limits = core.responder.configuration
+        let limits = core
         switch part {
         case .head(let head):
             guard case .idle = state else { return }
             var request = PendingRequest(head: head)
+            // One pass over the fields (a lookup by name is a pass of its own).
             var headerBytes = 0
-            for field in head.headerFields { headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4 }
-            request.headersTooLarge = headerBytes > limits.maximumHeaderSize
-            if let length = head.headerFields[.contentLength].flatMap({ Int($0) }) {
-                if length > limits.maximumBodySize { request.bodyTooLarge = true } else { request.body.reserveCapacity(length) }
+            var contentLength: Int?
+            for field in head.headerFields {
+                headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
+                if field.name == .contentLength {
+                    contentLength = contentLength == nil ? Int(field.value) : contentLength
+                } else if !isHTTP2, field.name == .connection, field.value.lowercased().contains("close") {
+                    request.closeRequested = true
+                }
             }
-            if !isHTTP2, let connection = head.headerFields[.connection], connection.lowercased().contains("close") {
-                request.closeRequested = true
+            request.headersTooLarge = headerBytes > limits.maximumHeaderSize
+            if let contentLength {
+                if contentLength > limits.maximumBodySize {
+                    request.bodyTooLarge = true
+                } else {
+                    request.body.reserveCapacity(contentLength)
+                }
             }
             state = .reading(request)
         case .body(let buffer):
@@ -218,7 +237,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// A request has been read whole: answer it, or deliver it.
     private func complete(_ request: PendingRequest) {
-        let limits = core.responder.configuration
+        let limits = core
         var response: ReceiverResponse
         if request.headersTooLarge {
             response = ReceiverResponder.text(
