@@ -6,8 +6,8 @@ internal import NIOHTTPTypes
 import Synchronization
 
 /// What every connection of one receiver shares: how to answer, where deliveries go, and
-/// the requests waiting for their settlement (so that cancelling the receiver can answer
-/// them 503 at once).
+/// the connections (so that cancelling the receiver can answer the requests waiting for
+/// their settlement 503 at once).
 final class ReceiverCore: Sendable {
     let responder: ReceiverResponder
     let continuation: DeliveryStream.Continuation
@@ -23,6 +23,7 @@ final class ReceiverCore: Sendable {
 
     private struct Waiting {
         var nextID: UInt64 = 0
+        /// Per connection (or HTTP/2 stream): answers its waiting request 503, if it has one.
         var aborts: [UInt64: @Sendable () -> Void] = [:]
     }
 
@@ -38,7 +39,7 @@ final class ReceiverCore: Sendable {
 
     var isAborting: Bool { aborting.load(ordering: .relaxed) }
 
-    /// Registers a request waiting for its settlement; `abort` answers it 503.
+    /// Registers a connection; `abort` answers its waiting request 503, if it has one.
     func register(abort: @escaping @Sendable () -> Void) -> UInt64 {
         waiting.withLock { waiting in
             waiting.nextID += 1
@@ -52,6 +53,7 @@ final class ReceiverCore: Sendable {
     }
 
     /// Answers every waiting request 503 and refuses new ones.
+    /// (Per connection rather than per request: registering costs a lock and an allocation.)
     func abort() {
         aborting.store(true, ordering: .relaxed)
         let aborts = waiting.withLock { waiting in
@@ -86,8 +88,8 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     private enum State {
         case idle
         case reading(PendingRequest)
-        /// `request` is the handler's own count; `registration` the core's abort entry.
-        case awaitingSettlement(request: UInt64, registration: UInt64, closeAfter: Bool)
+        /// `request` is the handler's own count.
+        case awaitingSettlement(request: UInt64, closeAfter: Bool)
         case closed
     }
 
@@ -118,6 +120,8 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var quiescing = false
     private var requestCount: UInt64 = 0
     private var context: ChannelHandlerContext?
+    /// This handler's entry in the core, for ``ReceiverCore/abort()``.
+    private var registration: UInt64?
 
     init(core: ReceiverCore, isHTTP2: Bool) {
         self.core = core
@@ -126,16 +130,20 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        registration = core.register {
+            handler.eventLoop.execute { handler.value.abortWaitingRequest() }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        leaveWaiting()
+        if let registration { core.unregister(registration) }
+        registration = nil
         state = .closed
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        leaveWaiting()
         state = .closed
         context.fireChannelInactive()
     }
@@ -287,12 +295,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
                 handler.eventLoop.execute { handler.value.settled(request, response) }
             }
         }
-        let registration = core.register {
-            var response = responder.unavailable("the receiver is shutting down")
-            response.closesConnection = true
-            answer(response)
-        }
-        state = .awaitingSettlement(request: request, registration: registration, closeAfter: closeAfter)
+        state = .awaitingSettlement(request: request, closeAfter: closeAfter)
         // Not kept here: a consumer that drops the delivery unsettled releases it.
         let delivery = makeDelivery { answer(responder.response(to: $0)) }
         switch core.continuation.trySend(delivery) {
@@ -315,15 +318,19 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// A settlement's response, back on the event loop. Only the first answer to the
     /// request that is still waiting counts.
     private func settled(_ request: UInt64, _ response: ReceiverResponse) {
-        guard case .awaitingSettlement(request, _, let closeAfter) = state else { return }
-        leaveWaiting()
+        guard case .awaitingSettlement(request, let closeAfter) = state else { return }
         var response = response
         response.closesConnection = response.closesConnection || closeAfter
         write(response)
     }
 
-    private func leaveWaiting() {
-        if case .awaitingSettlement(_, let registration, _) = state { core.unregister(registration) }
+    /// The receiver was cancelled: the request waiting for its settlement gets 503 now (a
+    /// settlement that comes later is ignored), and the connection closes.
+    private func abortWaitingRequest() {
+        guard case .awaitingSettlement(let request, _) = state else { return }
+        var response = core.responder.unavailable("the receiver is shutting down")
+        response.closesConnection = true
+        settled(request, response)
     }
 
     /// Writes a whole response with one flush, then serves any pipelined request, reads on,

@@ -1,3 +1,4 @@
+import Synchronization
 
 /// One message handed to a consumer, which must settle it exactly once with ``accept()``,
 /// ``reject(reason:)`` or ``release()``.
@@ -124,56 +125,53 @@ private enum MessageSource: Sendable {
     case deferred(DeferredMessage)
 }
 
-/// A message built on first use, once.
+/// A message built on first use. Two threads asking at once may both build it; both get
+/// the one stored first. (Lock-free: a delivery is created per event, and a lock costs two
+/// allocations more.)
 private final class DeferredMessage: Sendable {
-    private enum State {
-        case pending(@Sendable () -> Message)
-        case built(Message)
-    }
-
-    private let state: Locked<State>
+    private let build: @Sendable () -> Message
+    private let built = AtomicLazyReference<Box<Message>>()
 
     init(_ build: @escaping @Sendable () -> Message) {
-        state = Locked(.pending(build))
+        self.build = build
     }
 
     var value: Message {
-        state.withLock { state in
-            switch state {
-            case .built(let message):
-                return message
-            case .pending(let build):
-                let message = build()
-                state = .built(message)
-                return message
-            }
-        }
+        if let box = built.load() { return box.value }
+        return built.storeIfNil(Box(build())).value
     }
 }
 
 /// Reports the first settlement; releases on deinit when nobody settled.
 private final class Settler: Sendable {
-    private let state = Locked<Settlement?>(nil)
+    /// Set once, by the first settlement (lock-free, as ``DeferredMessage`` says why).
+    private let settled = AtomicLazyReference<Box<Settlement>>()
     private let report: @Sendable (Settlement) -> Void
 
     init(_ report: @escaping @Sendable (Settlement) -> Void) {
         self.report = report
     }
 
-    var settlement: Settlement? { state.withLock { $0 } }
+    var settlement: Settlement? { settled.load()?.value }
 
     func settle(_ settlement: Settlement) -> Bool {
-        let first = state.withLock { current -> Bool in
-            guard current == nil else { return false }
-            current = settlement
-            return true
-        }
-        // Reported outside the lock: the binding's callback may do anything.
+        let mine = Box(settlement)
+        let first = settled.storeIfNil(mine) === mine
+        // Reported outside any lock: the binding's callback may do anything.
         if first { report(settlement) }
         return first
     }
 
     deinit {
-        _ = settle(.released)
+        if settled.load() == nil { report(.released) }
+    }
+}
+
+/// An immutable value in a class, for `AtomicLazyReference`.
+private final class Box<Value: Sendable>: Sendable {
+    let value: Value
+
+    init(_ value: Value) {
+        self.value = value
     }
 }
