@@ -16,6 +16,9 @@ final class HTTP1ServerAdapter: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let secure: Bool
+    /// The last response head written and its conversion: a receiver answers almost every
+    /// request alike (202, `content-length: 0`), and comparing costs less than converting.
+    private var lastResponse: (response: HTTPResponse, head: HTTPResponseHead)?
 
     init(secure: Bool) {
         self.secure = secure
@@ -39,7 +42,14 @@ final class HTTP1ServerAdapter: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let response):
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(response))), promise: promise)
+            let head: HTTPResponseHead
+            if let lastResponse, lastResponse.response == response {
+                head = lastResponse.head
+            } else {
+                head = HTTPResponseHead(response)
+                lastResponse = (response, head)
+            }
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .body(let body):
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: promise)
         case .end(let trailers):
