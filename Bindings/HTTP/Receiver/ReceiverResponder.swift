@@ -11,8 +11,9 @@ struct ReceiverResponse: Sendable {
 /// What the receiver answers, decided without I/O: requests that never reach the consumer
 /// (webhook handshake, wrong path, invalid event) and the response for each settlement.
 /// Pure and `Sendable`, so a settlement's response is built on the thread that settled it
-/// and the event loop only writes it.
-struct ReceiverResponder: Sendable {
+/// and the event loop only writes it. A class, so that the per-request closures that keep it
+/// retain one reference rather than copy the whole configuration.
+final class ReceiverResponder: Sendable {
     let configuration: HTTPReceiverConfiguration
     private let retryAfter: String?
     /// The same for every accepted delivery, so built once.
