@@ -26,6 +26,16 @@ struct HTTPBinaryModeFastPathTests {
             "ref": .uriReference("../x%20y"),
             "at": .timestamp(try! Timestamp(rfc3339: "2020-01-01T00:00:00.5-00:00")),
         ]),
+        // The extensions whose header names are built once, beside one that is not, and
+        // the constant `Content-Type: application/json` field, with and without data.
+        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "application/json", extensions: [
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "k=v",
+            "partitionkey": "p 1", "sequence": "42", "dataref": .uri("https://e.com/d"), "traceparentx": "x",
+        ]),
+        CloudEvent(id: "1", source: "/s", type: "t", specVersion: .v0_3, dataContentType: "application/json",
+                   data: .json(try! RawJSON(validating: "[1]"))),
+        CloudEvent(id: "1", source: "/s", type: "t", data: .json(try! RawJSON(validating: #"{"no":"content type"}"#))),
+        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "Application/JSON", data: .text("t")),
     ]
 
     static let invalidEvents: [CloudEvent] = [
@@ -100,6 +110,36 @@ struct HTTPBinaryModeFastPathTests {
         #expect(event == Self.sample)
     }
 
+    /// The sample event's exact wire shape: names, order and values, `ce-specversion` and
+    /// `Content-Type` from the fields built once, `ce-traceparent` from the names built once.
+    @Test func theSampleEventsWireShape() throws {
+        let (fields, body) = try Self.sample.httpFields(mode: .binary)
+        #expect(Self.wire(fields) == [
+            "ce-specversion: 1.0", "ce-id: 9b3c6d4e-2f7a-4e1b-8c5d-0a1b2c3d4e5f",
+            "ce-source: https://sensors.example.com/buildings/north/floor-3", "ce-type: com.example.sensor.reading.v1",
+            "Content-Type: application/json", "ce-subject: thermostat-42/temperature",
+            "ce-time: 2026-11-22T10:15:30.123456789Z",
+            "ce-traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ])
+        #expect(fields.map(\.name.canonicalName) == [
+            "ce-specversion", "ce-id", "ce-source", "ce-type", "content-type", "ce-subject", "ce-time", "ce-traceparent",
+        ])
+        #expect(body == Array(#"{"a":[1,2.5,"x"]}"#.utf8))
+    }
+
+    /// A body declared `application/json` that is not JSON stays data (binary), as the
+    /// general path decides: validated, not trusted.
+    @Test func invalidJSONUnderTheJSONContentTypeIsValidatedNotTrusted() throws {
+        let fields = Self.fields(Self.required + [("Content-Type", "application/json")])
+        for body in [Array("{\"a\":".utf8), Array("[1,]".utf8), [0x22, 0xC0, 0xA0, 0x22]] {
+            var event = CloudEvent(id: "", source: "", type: "")
+            let decoded = event.decodeBinaryMode(headerFields: fields, body: body, extensionTypes: .none)
+            #expect(decoded)
+            #expect(event.data == .binary(body))
+            Self.expectSameDecoding(fields, body: body)
+        }
+    }
+
     static func fields(_ pairs: [(String, String)]) -> HTTPFields {
         var fields = HTTPFields()
         for (name, value) in pairs { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
@@ -144,6 +184,10 @@ struct HTTPBinaryModeFastPathTests {
         [("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "not a uri"), ("ce-type", "t")],
         // Content types: binary mode, structured and batched mode, odd characters.
         required + [("Content-Type", "application/json")],
+        required + [("Content-Type", "APPLICATION/JSON")],
+        required + [("Content-Type", "application/json; charset=utf-8")],
+        required + [("Content-Type", "application/jsonx")],
+        required + [("Content-Type", "application/json"), ("ce-time", "2018-04-05T17:31:60.000000001Z")],
         required + [("Content-Type", "text/plain; charset=utf-8")],
         required + [("Content-Type", "application/cloudevents+json")],
         required + [("Content-Type", "application/cloudevents-batch+json")],

@@ -33,28 +33,35 @@ extension CloudEvent {
             return encoded
         }
 
+        // Names and constant fields built once (one lazy-initialisation check here, not one
+        // per name): a name or value given to swift-http-types is validated again each time.
+        let known = BinaryModeFields.shared
         var fields = HTTPFields()
         // Content-Type, the seven other core attributes at most, the extensions.
         fields.reserveCapacity(8 + extensions.count)
-        fields.append(HTTPField(name: .ceSpecVersion, value: specVersion.rawValue))
-        fields.append(HTTPField(name: .ceID, value: encodedString(id)))
+        fields.append(specVersion == .v1_0 ? known.specVersion1_0 : known.specVersion0_3)
+        fields.append(HTTPField(name: known.id, value: encodedString(id)))
         // URIs and URI references are validated as RFC 3986 characters (ASCII), but may hold `%`.
-        fields.append(HTTPField(name: .ceSource, value: PercentEncoding.encodeHeaderValue(source)))
-        fields.append(HTTPField(name: .ceType, value: encodedString(type)))
+        fields.append(HTTPField(name: known.source, value: PercentEncoding.encodeHeaderValue(source)))
+        fields.append(HTTPField(name: known.type, value: encodedString(type)))
         if let dataContentType {
-            if !TextScan.isPrintableASCII(dataContentType) { charactersChecked = false }
-            fields.append(HTTPField(name: .contentType, value: dataContentType))
+            if dataContentType == BinaryModeFields.json {
+                fields.append(known.contentTypeJSON)
+            } else {
+                if !TextScan.isPrintableASCII(dataContentType) { charactersChecked = false }
+                fields.append(HTTPField(name: .contentType, value: dataContentType))
+            }
         }
         if let dataSchema {
             fields.append(HTTPField(
-                name: specVersion == .v1_0 ? .ceDataSchema : .ceSchemaURL,
+                name: specVersion == .v1_0 ? known.dataSchema : known.schemaURL,
                 value: PercentEncoding.encodeHeaderValue(dataSchema)))
         }
-        if let subject { fields.append(HTTPField(name: .ceSubject, value: encodedString(subject))) }
+        if let subject { fields.append(HTTPField(name: known.subject, value: encodedString(subject))) }
         // RFC 3339 text is digits, `-`, `:`, `.`, `+`, `T`/`t` and `Z`/`z`: nothing to encode.
-        if let time { fields.append(HTTPField(name: .ceTime, value: time.description)) }
+        if let time { fields.append(HTTPField(name: known.time, value: time.description)) }
         for (name, value) in extensions {
-            guard let fieldName = HTTPField.Name("ce-" + name) else {
+            guard let fieldName = known.extensionName(name) ?? HTTPField.Name("ce-" + name) else {
                 // Unreachable for a valid event (names are `[a-z0-9]+`); the general path says why.
                 return try generalHTTPFields(mode: .binary, format: JSONEventFormat())
             }
@@ -72,7 +79,7 @@ extension CloudEvent {
         if dataContentType == nil {
             // As readBinary(into:) does: JSON data leaving the JSON format says what it is.
             switch data {
-            case .json, .text: fields.append(HTTPField(name: .contentType, value: "application/json"))
+            case .json, .text: fields.append(known.contentTypeJSON)
             case .binary: break
             }
         }
@@ -140,7 +147,10 @@ extension CloudEvent {
             guard accepted else { return false }
         }
 
-        if let contentType {
+        // The usual `application/json` is binary mode, printable ASCII and JSON: no need to
+        // parse it three times over to find that out.
+        let isJSON = contentType == BinaryModeFields.json
+        if let contentType, !isJSON {
             guard HTTPMessageReader.detectMode(contentType: contentType) == .binary else { return false }
             if !TextScan.isPrintableASCII(contentType) { charactersChecked = false }
         }
@@ -159,7 +169,12 @@ extension CloudEvent {
         self.dataSchema = dataSchema
         self.subject = subject
         self.extensions = extensions
-        self.data = contentType != nil || !body.isEmpty ? EventData(bytes: body, contentType: contentType) : nil
+        if isJSON {
+            // As EventData(bytes:contentType:) decides for a JSON content type.
+            self.data = (try? RawJSON(validating: body)).map(EventData.json) ?? .binary(body)
+        } else {
+            self.data = contentType != nil || !body.isEmpty ? EventData(bytes: body, contentType: contentType) : nil
+        }
         do { try validate(checkingCharacters: !charactersChecked) } catch { return false }
         return true
     }
