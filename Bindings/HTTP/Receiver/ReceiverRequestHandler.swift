@@ -201,12 +201,15 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             // One pass over the fields (a lookup by name is a pass of its own).
             var headerBytes = 0
             var contentLength: Int?
+            var expectsContinue = false
             for field in head.headerFields {
                 headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
                 if field.name == .contentLength {
                     contentLength = contentLength == nil ? Int(field.value) : contentLength
                 } else if !isHTTP2, field.name == .connection, field.value.lowercased().contains("close") {
                     request.closeRequested = true
+                } else if field.name == .expect, field.value.lowercased() == "100-continue" {
+                    expectsContinue = true
                 }
             }
             request.headersTooLarge = headerBytes > limits.maximumHeaderSize
@@ -218,6 +221,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
                 }
             }
             state = .reading(request)
+            if expectsContinue { answerExpectation(request) }
         case .body(let buffer):
             guard case .reading(var request) = state else { return }
             state = .idle  // keeps the body uniquely referenced while appending
@@ -240,6 +244,17 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             guard case .reading(let request) = state else { return }
             state = .idle
             complete(request)
+        }
+    }
+
+    /// `Expect: 100-continue`: the client waits before it sends the body (curl, for one, for
+    /// a second). Invite it, or refuse now what the body's size or the headers already decide.
+    private func answerExpectation(_ request: PendingRequest) {
+        guard let context else { return }
+        if request.headersTooLarge || request.bodyTooLarge {
+            complete(request)  // 431 or 413, and the connection closes
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
         }
     }
 
