@@ -78,6 +78,7 @@ let package = Package(
                 "BenchmarkSample",
                 .product(name: "CloudEventsHTTP", package: "swift-cloudevents"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/ReceiverServer"
         ),

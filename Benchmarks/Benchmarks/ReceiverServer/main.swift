@@ -2,6 +2,7 @@ import BenchmarkSample
 import CloudEvents
 import CloudEventsHTTP
 import NIOCore
+import NIOPosix
 #if canImport(Darwin)
 import Darwin
 #else
@@ -33,6 +34,11 @@ if arguments.first == "--wrk-lua" {
     print("wrk.body = [[\(bodyText)]]")
 } else {
     NIOSingletons.groupLoopCountSuggestion = 1
+    // Started here, on the main thread, as BareHTTPServer starts it: a thread inherits its
+    // creator's scheduling priority, and the first use after an `await` would create it from
+    // one of Swift's concurrency threads (which run at the default priority whatever the
+    // process was started with, e.g. under `nice`).
+    _ = MultiThreadedEventLoopGroup.singleton.next()
     let duration = arguments.lazy.compactMap { Int64($0) }.first ?? 120
     let onEventLoop = arguments.contains("--event-loop-consumer")
     let receiver = try await HTTPEventReceiver.bind(configuration: HTTPReceiverConfiguration(host: "127.0.0.1", port: 0))
