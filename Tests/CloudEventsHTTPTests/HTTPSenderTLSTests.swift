@@ -28,13 +28,16 @@ struct HTTPSenderTLSTests {
     @Test func refusesAnUntrustedCertificateByDefault() async throws {
         let pki = try TestPKI()
         try await ScriptedServer.with([.init(status: 202)], tls: try pki.serverContext()) { port, server in
-            var retry = HTTPRetryPolicy()
-            retry.maximumAttempts = 1
-            let configuration = HTTPSenderConfiguration(
-                url: "https://localhost:\(port)/events", timeout: .seconds(10), retry: retry)
-            await #expect(throws: TransportError.self) {
+            // The default retry policy: a refused handshake is reported at once, not retried
+            // (nor retried by async-http-client until the timeout).
+            let configuration = HTTPSenderConfiguration(url: "https://localhost:\(port)/events", timeout: .seconds(10))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: TransportError.self) {
                 try await HTTPEventSender.withSender(configuration: configuration) { try await $0.send(event) }
             }
+            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(error?.code == .connectionFailed)
+            #expect(error?.description.contains("TLS handshake") == true)
             #expect(server.requestTimes.isEmpty)
         }
     }

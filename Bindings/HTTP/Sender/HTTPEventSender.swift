@@ -32,6 +32,10 @@ public final class HTTPEventSender: CloudEventSender {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.redirectConfiguration = .disallow
         clientConfiguration.httpVersion = .automatic
+        // The retry policy retries failed connections (with its backoff, or not at all);
+        // async-http-client's own retrying would keep a request that can never connect (an
+        // untrusted certificate) waiting until its timeout.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
         if let tls = configuration.tls {
             clientConfiguration.tlsConfiguration = try Self.tlsConfiguration(tls)
         }
@@ -185,6 +189,11 @@ public final class HTTPEventSender: CloudEventSender {
                 // async-http-client reports a cancelled request with its own error: never retry it.
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 let code = Self.isTimeout(error) ? TransportError.Code.timedOut : .connectionFailed
+                // A refused TLS handshake (an untrusted or mismatched certificate) fails the same
+                // way every time: reported at once rather than retried.
+                if Self.isTLSHandshakeFailure(error) {
+                    throw TransportError(code, "\(operation) failed: the TLS handshake was refused", underlying: error)
+                }
                 guard policy.retryOnNetworkErrors, attempt < policy.maximumAttempts else {
                     throw TransportError(code, "\(operation) failed after \(attempt) attempt(s)", underlying: error)
                 }
@@ -230,6 +239,11 @@ public final class HTTPEventSender: CloudEventSender {
         } catch {
             return (nil, error)
         }
+    }
+
+    private static func isTLSHandshakeFailure(_ error: any Error) -> Bool {
+        if case .handshakeFailed = error as? NIOSSLError { return true }
+        return false
     }
 
     private static func isTimeout(_ error: any Error) -> Bool {
