@@ -83,8 +83,11 @@ public enum PercentEncoding {
     ///
     /// The usual value, neither quoted nor with a `%`, is found with a word-at-a-time scan
     /// and returned as it is (no copy): one decoding pass leaves it unchanged.
+    ///
+    /// `value` is consumed: the caller's fresh copy (a header field's value) is returned
+    /// as it is, without one more retain here and a release there for every value.
     package static func decodeHeaderValueReportingASCII(
-        _ value: String
+        _ value: consuming String
     ) throws(DecodingError) -> (text: String, isPrintableASCII: Bool) {
         let scan = UTF8Access.with(value) { utf8 -> (plain: Bool, printable: Bool) in
             guard utf8.first != UInt8(ascii: "\"") else { return (false, false) }
