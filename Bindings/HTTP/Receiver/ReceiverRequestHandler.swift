@@ -202,13 +202,17 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             var headerBytes = 0
             var contentLength: Int?
             var expectsContinue = false
-            for field in head.headerFields {
-                headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
-                if field.name == .contentLength {
-                    contentLength = contentLength == nil ? Int(field.value) : contentLength
-                } else if !isHTTP2, field.name == .connection, field.value.lowercased().contains("close") {
+            // By index, name and value apart: cheaper than copying each field out.
+            let fields = head.headerFields
+            for index in fields.indices {
+                let name = fields[index].name
+                let value = fields[index].value
+                headerBytes += name.rawName.utf8.count + value.utf8.count + 4
+                if name == .contentLength {
+                    contentLength = contentLength == nil ? Int(value) : contentLength
+                } else if !isHTTP2, name == .connection, value.lowercased().contains("close") {
                     request.closeRequested = true
-                } else if field.name == .expect, field.value.lowercased() == "100-continue" {
+                } else if name == .expect, value.lowercased() == "100-continue" {
                     expectsContinue = true
                 }
             }
