@@ -181,7 +181,7 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
     ///
     /// A consumer that settles quickly and never blocks can run on it, and then takes each
     /// delivery and writes its response on the thread that read the request, with no hop
-    /// between threads (on one core, about twice the requests per second):
+    /// between threads (on one core, about 1.5 times the requests per second):
     ///
     /// ```swift
     /// try await withTaskExecutorPreference(receiver.eventLoopExecutor) {
