@@ -323,8 +323,8 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .terminated:
             answer(responder.unavailable("the receiver is not taking events"))
         case .full:
-            // The consumer is behind: wait for room off the event loop. This connection reads
-            // nothing more meanwhile.
+            // The consumer is behind: wait for room off the event loop. This connection serves
+            // nothing more meanwhile (a request pipelined behind this one is held).
             let continuation = core.continuation
             Task {
                 do { try await continuation.send(delivery) } catch {
