@@ -1,11 +1,12 @@
 internal import CCloudEventsProtobuf
 import CloudEvents
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Unpacks with protobuf-c into an ``UnpackArena`` and maps the C structs to
@@ -15,8 +16,10 @@ enum ProtobufDecoder {
         try UnpackArena.withUnpackArena { allocator, arena throws(EventFormatError) in
             let message = withBytes(bytes) { io__cloudevents__v1__cloud_event__unpack(allocator, bytes.count, $0) }
             guard let message else {
-                throw EventFormatError(.malformed(
-                    "not a valid io.cloudevents.v1.CloudEvent Protobuf message (truncated, or a field with the wrong wire type)"))
+                throw EventFormatError(
+                    .malformed(
+                        "not a valid io.cloudevents.v1.CloudEvent Protobuf message (truncated, or a field with the wrong wire type)"
+                    ))
             }
             return try EventReader(arena: arena).event(message)
         }
@@ -26,8 +29,10 @@ enum ProtobufDecoder {
         try UnpackArena.withUnpackArena { allocator, arena throws(EventFormatError) in
             let batch = withBytes(bytes) { io__cloudevents__v1__cloud_event_batch__unpack(allocator, bytes.count, $0) }
             guard let batch else {
-                throw EventFormatError(.malformed(
-                    "not a valid io.cloudevents.v1.CloudEventBatch Protobuf message (truncated, or a field with the wrong wire type)"))
+                throw EventFormatError(
+                    .malformed(
+                        "not a valid io.cloudevents.v1.CloudEventBatch Protobuf message (truncated, or a field with the wrong wire type)"
+                    ))
             }
             let reader = EventReader(arena: arena)
             var events: [CloudEvent] = []
@@ -246,9 +251,11 @@ private struct EventReader {
             if raw[0] == UInt8(ascii: "0"), raw[2] == UInt8(ascii: "3") { return .v0_3 }
         }
         guard let text = String(validating: raw, as: UTF8.self) else {
-            throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: [
-                Violation(attribute: "specversion", rule: .invalidUTF8),
-            ])))
+            throw EventFormatError(
+                .invalidEvent(
+                    CloudEventValidationError(violations: [
+                        Violation(attribute: "specversion", rule: .invalidUTF8)
+                    ])))
         }
         throw EventFormatError(.unsupportedSpecVersion(text))
     }
@@ -291,7 +298,8 @@ private struct EventReader {
             return String(validating: bytes, as: UTF8.self)
         }
         if let common = Self.commonString(bytes) { return common }
-        return String(decoding: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count), as: UTF8.self)
+        return String(
+            decoding: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: bytes.count), as: UTF8.self)
     }
 
     /// Common values as string literals, which cost no allocation (`application/json` is
@@ -301,8 +309,9 @@ private struct EventReader {
         guard bytes.count == 16 else { return nil }
         let expected = UnsafeRawPointer(literal.utf8Start)
         guard bytes.loadUnaligned(as: UInt64.self) == expected.loadUnaligned(as: UInt64.self),
-              bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                == expected.loadUnaligned(fromByteOffset: 8, as: UInt64.self) else { return nil }
+            bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                == expected.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        else { return nil }
         return "application/json"
     }
 
@@ -353,15 +362,18 @@ private struct EventReader {
             // An absent sub-message is the default Timestamp, the epoch.
             let seconds = value.pointee.ce_timestamp?.pointee.seconds ?? 0
             let nanos = value.pointee.ce_timestamp?.pointee.nanos ?? 0
-            let field = ProtobufTimestampRange.contains(seconds: seconds)
+            let field =
+                ProtobufTimestampRange.contains(seconds: seconds)
                 ? "nanos (0-999999999)" : "seconds (years 0001-9999)"
             do {
                 guard ProtobufTimestampRange.contains(seconds: seconds) else { throw TimestampError.fieldOutOfRange(field) }
                 return .timestamp(try Timestamp(secondsSinceEpoch: seconds, nanosecond: Int(nanos)))
             } catch {
-                violations.append(Violation(
-                    attribute: name,
-                    rule: .invalidTimestamp("google.protobuf.Timestamp(seconds: \(seconds), nanos: \(nanos))", .fieldOutOfRange(field))))
+                violations.append(
+                    Violation(
+                        attribute: name,
+                        rule: .invalidTimestamp(
+                            "google.protobuf.Timestamp(seconds: \(seconds), nanos: \(nanos))", .fieldOutOfRange(field))))
                 return nil
             }
         default:
@@ -370,8 +382,9 @@ private struct EventReader {
     }
 
     private static func unknownType(_ name: String) -> EventFormatError {
-        EventFormatError(.malformed(
-            "attribute '\(name)' has no value of a known type (no CloudEventAttributeValue case is set)"))
+        EventFormatError(
+            .malformed(
+                "attribute '\(name)' has no value of a known type (no CloudEventAttributeValue case is set)"))
     }
 
     // MARK: Data
@@ -394,9 +407,11 @@ private struct EventReader {
             if base64 {
                 // 0.3 with `datacontentencoding: base64`: the text is Base64 of the data.
                 guard let text = String(validating: bytes, as: UTF8.self),
-                      case .binary(let decoded)? = try? AttributeValue(canonicalString: text, as: .binary) else {
-                    throw EventFormatError(.invalidData(
-                        "'text_data' is not valid Base64 (RFC 4648, padded), which datacontentencoding: base64 requires"))
+                    case .binary(let decoded)? = try? AttributeValue(canonicalString: text, as: .binary)
+                else {
+                    throw EventFormatError(
+                        .invalidData(
+                            "'text_data' is not valid Base64 (RFC 4648, padded), which datacontentencoding: base64 requires"))
                 }
                 return .binary(decoded)
             }

@@ -1,11 +1,12 @@
 internal import CCloudEventsProtobuf
 import CloudEvents
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Validates events, builds the protobuf-c structs for them with a ``BumpAllocator`` and

@@ -1,11 +1,12 @@
 internal import CCloudEventsProtobuf
 import CloudEvents
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Builds the protobuf-c structs of events in a ``BumpAllocator`` for ``ProtobufEncoder``,
@@ -65,8 +66,9 @@ struct StructBuilder {
         message.pointee.type = string(event.type, isStringType: true)
 
         // At most the four optional core attributes, then the extensions.
-        var map = MapWriter(entries: allocate(
-            UnsafeMutablePointer<CAttributeEntry>?.self, count: 4 + event.extensions.count))
+        var map = MapWriter(
+            entries: allocate(
+                UnsafeMutablePointer<CAttributeEntry>?.self, count: 4 + event.extensions.count))
         if let dataContentType = event.dataContentType {
             map.addString(literal("datacontenttype"), string(dataContentType, isStringType: true), .ce_string, &self)
         } else if impliesJSONContentType(event) {
@@ -112,8 +114,10 @@ struct StructBuilder {
         case .text(let text):
             message.pointee.data_case = IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_TEXT_DATA
             guard let text = withUTF8(text, { checkedString($0) }) else {
-                throw EventFormatError(.invalidData(
-                    "text data contains U+0000, which text_data cannot carry (protobuf-c strings are NUL-terminated); use binary data"))
+                throw EventFormatError(
+                    .invalidData(
+                        "text data contains U+0000, which text_data cannot carry (protobuf-c strings are NUL-terminated); use binary data"
+                    ))
             }
             message.pointee.text_data = text
         }
@@ -250,9 +254,13 @@ struct StructBuilder {
         ) throws(EventFormatError) {
             let seconds = time.secondsSinceEpoch
             guard ProtobufTimestampRange.contains(seconds: seconds) else {
-                throw EventFormatError(.invalidEvent(CloudEventValidationError(violations: [Violation(
-                    attribute: name,
-                    rule: .invalidTimestamp(time.description, .fieldOutOfRange("year (Protobuf: 0001-9999 in UTC)")))])))
+                throw EventFormatError(
+                    .invalidEvent(
+                        CloudEventValidationError(violations: [
+                            Violation(
+                                attribute: name,
+                                rule: .invalidTimestamp(time.description, .fieldOutOfRange("year (Protobuf: 0001-9999 in UTC)")))
+                        ])))
             }
             let value = addEntry(key, &builder)
             let timestamp = builder.allocate(CTimestamp.self)

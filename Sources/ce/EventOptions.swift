@@ -34,9 +34,11 @@ struct EventOptions: ParsableArguments {
     @Option(help: "dataschema, an absolute URI.")
     var dataschema: String?
 
-    @Option(name: .customLong("ext"), help: ArgumentHelp(
-        "An extension attribute: name=value (a String), or name:type=value with type boolean, integer, string, binary, uri, urireference or timestamp.",
-        valueName: "name[:type]=value"))
+    @Option(
+        name: .customLong("ext"),
+        help: ArgumentHelp(
+            "An extension attribute: name=value (a String), or name:type=value with type boolean, integer, string, binary, uri, urireference or timestamp.",
+            valueName: "name[:type]=value"))
     var extensions: [ExtensionArgument] = []
 
     @Option(help: "The data, as text. Without --datacontenttype it must be JSON (application/json is implied).")
@@ -66,7 +68,9 @@ struct EventOptions: ParsableArguments {
             }
         } else {
             guard let version = SpecVersion(rawValue: specversion) else {
-                throw Console.fail("attribute 'specversion' has unsupported value '\(specversion)' (supported: 1.0, 0.3)", ExitStatus.invalidInput)
+                throw Console.fail(
+                    "attribute 'specversion' has unsupported value '\(specversion)' (supported: 1.0, 0.3)",
+                    ExitStatus.invalidInput)
             }
             // validate() made sure all three are there.
             event = CloudEvent(id: id ?? "", source: source ?? "", type: type ?? "", specVersion: version)
@@ -84,11 +88,13 @@ struct EventOptions: ParsableArguments {
             do {
                 event.time = time == "now" ? .now() : try Timestamp(rfc3339: time)
             } catch {
-                throw Console.fail("attribute 'time' must be an RFC 3339 timestamp, got '\(time)': \(error)", ExitStatus.invalidInput)
+                throw Console.fail(
+                    "attribute 'time' must be an RFC 3339 timestamp, got '\(time)': \(error)", ExitStatus.invalidInput)
             }
         }
         for argument in extensions {
-            do { event.extensions[argument.name] = try AttributeValue(canonicalString: argument.value, as: argument.type) } catch {
+            do { event.extensions[argument.name] = try AttributeValue(canonicalString: argument.value, as: argument.type) } catch
+            {
                 throw Console.fail("\(Violation(attribute: argument.name, rule: error))", ExitStatus.invalidInput)
             }
         }

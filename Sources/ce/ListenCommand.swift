@@ -156,7 +156,7 @@ enum ListenSource {
         case .memory(let channel):
             await StdinFeeder.feed(channel)
         case .http(let receiver):
-            do { try await receiver.run() } catch where !(error is CancellationError) {
+            do { try await receiver.run() } catch  where !(error is CancellationError) {
                 throw Console.fail("the HTTP receiver failed: \(error)", ExitStatus.transportFailed)
             }
         case .mqtt(let client, _):

@@ -6,7 +6,11 @@ import CloudEventsMQTT
 /// `--tls-ca`). For `ce listen https://`, `--tls-cert` and `--tls-key` are the server's
 /// identity and `--tls-ca` requires client certificates that authority signed.
 struct TLSOptions: ParsableArguments {
-    @Option(name: .customLong("tls-ca"), help: "mqtts/https: a PEM file of the certificate authorities to trust (listen https: require client certificates they signed).")
+    @Option(
+        name: .customLong("tls-ca"),
+        help:
+            "mqtts/https: a PEM file of the certificate authorities to trust (listen https: require client certificates they signed)."
+    )
     var caFile: String?
 
     @Option(name: .customLong("tls-cert"), help: "mqtts/https: a PEM certificate to present (listen https: the server's).")
@@ -62,7 +66,8 @@ enum MQTTTransport {
             throw Console.fail("\(error)", ExitStatus.transportFailed)
         }
         do {
-            let receiver = try await MQTTEventReceiver.subscribe(client: client, filter: mqtt.topic, qos: mqtt.qos, formats: Formats.registry)
+            let receiver = try await MQTTEventReceiver.subscribe(
+                client: client, filter: mqtt.topic, qos: mqtt.qos, formats: Formats.registry)
             // Once the broker granted the subscription, events published from now on arrive:
             // say so, so that a script can start its senders.
             Console.error("subscribed to '\(mqtt.topic)' at \(endpoint)")

@@ -31,7 +31,10 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "Event format for structured and batch mode (overrides the endpoint's format=).")
     var format: FormatName?
 
-    @Option(help: "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT: seconds to connect, and to get the acknowledgement.")
+    @Option(
+        help:
+            "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT: seconds to connect, and to get the acknowledgement."
+    )
     var timeout: Double = 30
 
     @Option(help: "HTTP: retries after a network error, 5xx, 404, 408, 409 or 429 (with backoff).")

@@ -96,12 +96,14 @@ struct ConvertCommandTests {
             input: [], mentions: ["'specversion'", "required"]),
         InvalidInput(
             description: "batch with mixed spec versions", arguments: ["--from", "json", "--to", "protobuf", "--batch"],
-            input: Array(#"[{"specversion":"1.0","id":"1","source":"/s","type":"t"},{"specversion":"0.3","id":"2","source":"/s","type":"t"}]"#.utf8),
+            input: Array(
+                #"[{"specversion":"1.0","id":"1","source":"/s","type":"t"},{"specversion":"0.3","id":"2","source":"/s","type":"t"}]"#
+                    .utf8),
             mentions: ["event 1 of the batch", "specversion"]),
         InvalidInput(
             description: "single event where a batch is expected", arguments: ["--from", "json", "--to", "json", "--batch"],
             input: Array(#"{"specversion":"1.0","id":"1","source":"/s","type":"t"}"#.utf8),
-            mentions: ["a batch must be a JSON array"]),
+            mentions: ["a batch must be a JSON array"])
     ]
 
     @Test(arguments: invalidInputs)

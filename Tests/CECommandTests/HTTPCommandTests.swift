@@ -9,7 +9,7 @@ struct HTTPCommandTests {
     static let eventOptions = [
         "--source", "/s", "--type", "t", "--subject", "sub", "--time", "2018-04-05T17:31:00Z",
         "--datacontenttype", "application/json", "--ext", "n:integer=5", "--ext", "flag:boolean=true",
-        "--ext", "color=blue", "--data", #"{"a": [1, 2]}"#,
+        "--ext", "color=blue", "--data", #"{"a": [1, 2]}"#
     ]
 
     static func expected(id: String) throws -> CloudEvent {
@@ -37,7 +37,7 @@ struct HTTPCommandTests {
             ("binary", [url]),
             ("json", [url + "?mode=structured&format=json"]),
             ("protobuf", [url, "--mode", "structured", "--format", "protobuf"]),
-            ("batch", [url, "--mode", "batch"]),
+            ("batch", [url, "--mode", "batch"])
         ]
         // A path the listener does not serve: 404, not retried with --retries 0.
         let wrongPath = url.replacingOccurrences(of: "/events", with: "/wrong")
@@ -81,7 +81,7 @@ struct HTTPCommandTests {
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         openssl.arguments = [
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key, "-out", certificate,
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"
         ]
         openssl.standardOutput = FileHandle.nullDevice
         openssl.standardError = FileHandle.nullDevice
@@ -128,7 +128,7 @@ struct HTTPCommandTests {
 
     @Test(arguments: [
         ("http://127.0.0.1/events", "give the port to listen on (0 for any free port)"),
-        ("https://127.0.0.1:0/events", "listening on https:// needs --tls-cert and --tls-key"),
+        ("https://127.0.0.1:0/events", "listening on https:// needs --tls-cert and --tls-key")
     ])
     func unusableListenEndpointExitsOne(endpoint: String, mentions: String) throws {
         let run = try CE.run("listen", endpoint, "--timeout", "5")

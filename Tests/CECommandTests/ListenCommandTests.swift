@@ -9,11 +9,13 @@ struct ListenCommandTests {
     /// (binary mode would add the implied one), minified JSON data (listen prints one line),
     /// UTC times (Protobuf keeps no offset), typed extensions.
     static let events = [
-        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "application/json",
-                   data: .json(try! RawJSON(validating: #"{"a":[1,2]}"#))),
-        CloudEvent(id: "2", source: "urn:x", type: "t", subject: "s", time: try! Timestamp(rfc3339: "2018-04-05T17:31:00Z"),
-                   extensions: ["n": 5, "flag": true], data: nil),
-        CloudEvent(id: "3", source: "/s", type: "t", dataContentType: "text/plain", data: .text("two\nlines")),
+        CloudEvent(
+            id: "1", source: "/s", type: "t", dataContentType: "application/json",
+            data: .json(try! RawJSON(validating: #"{"a":[1,2]}"#))),
+        CloudEvent(
+            id: "2", source: "urn:x", type: "t", subject: "s", time: try! Timestamp(rfc3339: "2018-04-05T17:31:00Z"),
+            extensions: ["n": 5, "flag": true], data: nil),
+        CloudEvent(id: "3", source: "/s", type: "t", dataContentType: "text/plain", data: .text("two\nlines"))
     ]
 
     static func lines(_ events: [CloudEvent]) throws -> String {
@@ -22,7 +24,7 @@ struct ListenCommandTests {
 
     @Test(arguments: [
         "memory://in", "memory://in?mode=structured", "memory://in?mode=batch",
-        "memory://in?mode=structured&format=protobuf", "memory://in?mode=batch&format=protobuf",
+        "memory://in?mode=structured&format=protobuf", "memory://in?mode=batch&format=protobuf"
     ])
     func printsEachEventAsOneJSONLineAndExitsAfterCount(endpoint: String) throws {
         let run = try CE.run("listen", endpoint, "--count", "3", input: try Self.lines(Self.events))
@@ -45,7 +47,10 @@ struct ListenCommandTests {
         let input = #"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":"x"}"# + "\n"
         let run = try CE.run("listen", "memory://in", "--count", "1", input: input)
         #expect(run.status == 0, "\(run)")
-        #expect(run.outputLines == [#"{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/json","data":"x"}"#])
+        #expect(
+            run.outputLines == [
+                #"{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/json","data":"x"}"#
+            ])
     }
 
     @Test func timeoutWithTooFewEventsExitsTwo() throws {
@@ -67,7 +72,10 @@ struct ListenCommandTests {
     @Test(arguments: [
         ("not json", "stdin line 2: invalid JSON at byte 0"),
         (#"{"specversion":"1.0","id":"x","source":"/s"}"#, "stdin line 2: attribute 'type' is required but missing"),
-        (#"{"specversion":"1.0","id":"x","source":"/s","type":"t","Bad":1}"#, "stdin line 2: attribute 'Bad' is not a valid attribute name"),
+        (
+            #"{"specversion":"1.0","id":"x","source":"/s","type":"t","Bad":1}"#,
+            "stdin line 2: attribute 'Bad' is not a valid attribute name"
+        )
     ])
     func invalidLineIsReportedAndNotCounted(line: String, message: String) throws {
         let events = try Self.lines(Self.events).split(separator: "\n").map(String.init)

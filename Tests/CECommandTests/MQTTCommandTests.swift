@@ -26,7 +26,7 @@ struct MQTTCommandTests {
         let sends: [(id: String, url: String)] = [
             ("binary", "mqtt://\(Self.broker)/\(base)/a?qos=1"),
             ("json", "mqtt://\(Self.broker)/\(base)/b?qos=2&mode=structured&format=json"),
-            ("protobuf", "mqtt://\(Self.broker)/\(base)/c?qos=0&mode=structured&format=protobuf"),
+            ("protobuf", "mqtt://\(Self.broker)/\(base)/c?qos=0&mode=structured&format=protobuf")
         ]
         for (id, url) in sends {
             let run = try CE.run(["send", url, "--id", id] + HTTPCommandTests.eventOptions)
@@ -45,11 +45,15 @@ struct MQTTCommandTests {
     @Test func mqtt311StructuredJSON() throws {
         let topic = "ce-cmd/\(UInt32.random(in: 0...UInt32.max))"
         let listener = try Self.listen("mqtt://\(Self.broker)/\(topic)?version=3.1.1", ["--count", "1", "--timeout", "20"])
-        let send = try CE.run(["send", "mqtt://\(Self.broker)/\(topic)?version=3.1.1", "--id", "v311"] + HTTPCommandTests.eventOptions)
+        let send = try CE.run(
+            ["send", "mqtt://\(Self.broker)/\(topic)?version=3.1.1", "--id", "v311"] + HTTPCommandTests.eventOptions)
         #expect(send.status == 0, "\(send)")
         let run = listener.finish()
         #expect(run.status == 0, "\(run)")
-        #expect(try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) } == [try HTTPCommandTests.expected(id: "v311")])
+        #expect(
+            try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) } == [
+                try HTTPCommandTests.expected(id: "v311")
+            ])
     }
 
     @Test func mqttsVerifiesTheBrokerAgainstTheGivenCA() throws {
@@ -67,7 +71,7 @@ struct MQTTCommandTests {
         ("mqtt://127.0.0.1:1/t", 3, "cannot connect"),
         ("mqtt://127.0.0.1:1883/t?version=3.1.1&mode=binary", 1, "no binary mode"),
         ("mqtt://127.0.0.1:1883/t?qos=5", 1, "qos must be"),
-        ("mqtt://127.0.0.1:1883/a/%23", 1, "not an MQTT topic name"),
+        ("mqtt://127.0.0.1:1883/a/%23", 1, "not an MQTT topic name")
     ])
     func failuresAreOneLineWithTheRightExitStatus(url: String, status: Int32, mentions: String) throws {
         let url = url.replacingOccurrences(of: "127.0.0.1:1883", with: Self.broker)

@@ -11,34 +11,38 @@ struct SendCommandTests {
     @Test func binaryModePutsAttributesInMetadataAndDataInTheBody() throws {
         let run = try CE.run(["send", "memory://t"] + Self.requiredOptions + ["--data", #"{"a": 1}"#])
         #expect(run.status == 0, "\(run)")
-        #expect(run.outputLines == [
-            "delivered over memory://t in binary mode",
-            "  specversion: 1.0  (String)",
-            "  id: 1  (String)",
-            "  source: /s  (URI-reference)",
-            "  type: t  (String)",
-            // JSON data implies application/json, written out when leaving the JSON format.
-            "  datacontenttype: application/json  (String)",
-            #"  body (8 bytes): {"a": 1}"#,
-        ])
+        #expect(
+            run.outputLines == [
+                "delivered over memory://t in binary mode",
+                "  specversion: 1.0  (String)",
+                "  id: 1  (String)",
+                "  source: /s  (URI-reference)",
+                "  type: t  (String)",
+                // JSON data implies application/json, written out when leaving the JSON format.
+                "  datacontenttype: application/json  (String)",
+                #"  body (8 bytes): {"a": 1}"#
+            ])
     }
 
     @Test(arguments: [["--mode", "structured"], ["memory://t?mode=structured"], ["--format", "json", "--mode", "structured"]])
     func structuredJSON(_ arguments: [String]) throws {
         let endpoint = arguments.first { $0.hasPrefix("memory:") } ?? "memory://t"
-        let run = try CE.run(["send", endpoint] + arguments.filter { !$0.hasPrefix("memory:") } + Self.requiredOptions + ["--data", "[1]"])
+        let run = try CE.run(
+            ["send", endpoint] + arguments.filter { !$0.hasPrefix("memory:") } + Self.requiredOptions + ["--data", "[1]"])
         #expect(run.status == 0, "\(run)")
         let body = #"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1]}"#
-        #expect(run.outputLines == [
-            "delivered over \(endpoint) in structured mode",
-            "  content type: application/cloudevents+json",
-            "  body (\(body.utf8.count) bytes): \(body)",
-        ])
+        #expect(
+            run.outputLines == [
+                "delivered over \(endpoint) in structured mode",
+                "  content type: application/cloudevents+json",
+                "  body (\(body.utf8.count) bytes): \(body)"
+            ])
     }
 
     @Test func structuredProtobuf() throws {
-        let run = try CE.run(["send", "memory://t", "--mode", "structured", "--format", "protobuf"] + Self.requiredOptions
-            + ["--datacontenttype", "text/plain", "--data", "hi"])
+        let run = try CE.run(
+            ["send", "memory://t", "--mode", "structured", "--format", "protobuf"] + Self.requiredOptions
+                + ["--datacontenttype", "text/plain", "--data", "hi"])
         #expect(run.status == 0, "\(run)")
         let lines = run.outputLines
         try #require(lines.count == 3, "\(run.output)")
@@ -50,7 +54,8 @@ struct SendCommandTests {
 
     @Test(arguments: ["json", "protobuf"])
     func batchModeSendsABatchOfOne(format: String) throws {
-        let run = try CE.run(["send", "memory://t", "--mode", "batch", "--format", format] + Self.requiredOptions + ["--subject", "x"])
+        let run = try CE.run(
+            ["send", "memory://t", "--mode", "batch", "--format", format] + Self.requiredOptions + ["--subject", "x"])
         #expect(run.status == 0, "\(run)")
         let lines = run.outputLines
         try #require(lines.count == 3, "\(run.output)")
@@ -66,23 +71,27 @@ struct SendCommandTests {
     }
 
     @Test func everyOptionReachesTheEvent() throws {
-        let run = try CE.run(["send", "memory://t", "--mode", "structured"] + Self.requiredOptions + [
-            "--subject", "sub", "--time", "2018-04-05T17:31:00.5+02:00", "--datacontenttype", "application/xml",
-            "--dataschema", "https://example.com/s.xsd", "--ext", "color=blue", "--ext", "n:integer=5",
-            "--ext", "flag:boolean=true", "--ext", "equation=a=b", "--data", "<a/>",
-        ])
+        let run = try CE.run(
+            ["send", "memory://t", "--mode", "structured"] + Self.requiredOptions + [
+                "--subject", "sub", "--time", "2018-04-05T17:31:00.5+02:00", "--datacontenttype", "application/xml",
+                "--dataschema", "https://example.com/s.xsd", "--ext", "color=blue", "--ext", "n:integer=5",
+                "--ext", "flag:boolean=true", "--ext", "equation=a=b", "--data", "<a/>"
+            ])
         #expect(run.status == 0, "\(run)")
         let event = try JSONEventFormat(extensionTypes: ["n": .integer]).decode(try Self.textBody(run))
-        #expect(event == CloudEvent(
-            id: "1", source: "/s", type: "t", dataContentType: "application/xml", dataSchema: "https://example.com/s.xsd",
-            subject: "sub", time: try Timestamp(rfc3339: "2018-04-05T17:31:00.5+02:00"),
-            extensions: ["color": "blue", "n": 5, "flag": true, "equation": "a=b"], data: .text("<a/>")))
+        #expect(
+            event
+                == CloudEvent(
+                    id: "1", source: "/s", type: "t", dataContentType: "application/xml", dataSchema: "https://example.com/s.xsd",
+                    subject: "sub", time: try Timestamp(rfc3339: "2018-04-05T17:31:00.5+02:00"),
+                    extensions: ["color": "blue", "n": 5, "flag": true, "equation": "a=b"], data: .text("<a/>")))
     }
 
     @Test func binaryModeKeepsExtensionTypes() throws {
-        let run = try CE.run(["send", "memory://t"] + Self.requiredOptions + [
-            "--ext", "n:integer=5", "--ext", "u:uri=https://x.example/", "--ext", "b:binary=AAE=", "--time", "now",
-        ])
+        let run = try CE.run(
+            ["send", "memory://t"] + Self.requiredOptions + [
+                "--ext", "n:integer=5", "--ext", "u:uri=https://x.example/", "--ext", "b:binary=AAE=", "--time", "now"
+            ])
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.contains("  n: 5  (Integer)"))
         #expect(run.outputLines.contains("  u: https://x.example/  (URI)"))
@@ -108,7 +117,8 @@ struct SendCommandTests {
     @Test func dataFileWithAJSONContentTypeMustBeJSON() throws {
         let file = try Self.temporaryFile(Array(#"{"ok":true}"#.utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try CE.run(["send", "memory://t"] + Self.requiredOptions + ["--datacontenttype", "application/json", "--data-file", file])
+        let run = try CE.run(
+            ["send", "memory://t"] + Self.requiredOptions + ["--datacontenttype", "application/json", "--data-file", file])
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.last == #"  body (11 bytes): {"ok":true}"#)
     }
@@ -121,9 +131,11 @@ struct SendCommandTests {
         let run = try CE.run("send", "memory://t", "--mode", "structured", "--event-file", file, "--subject", "added")
         #expect(run.status == 0, "\(run)")
         let event = try JSONEventFormat().decode(try Self.textBody(run))
-        #expect(event == CloudEvent(
-            id: "f", source: "/file", type: "t", subject: "added", extensions: ["n": 7],
-            data: .json(try RawJSON(validating: #""text""#))))
+        #expect(
+            event
+                == CloudEvent(
+                    id: "f", source: "/file", type: "t", subject: "added", extensions: ["n": 7],
+                    data: .json(try RawJSON(validating: #""text""#))))
     }
 
     @Test func eventFileFromStdin() throws {
@@ -143,7 +155,7 @@ struct SendCommandTests {
         (["--ext", "subject=x"], "attribute 'subject' is a reserved name"),
         (["--dataschema", "relative/path"], "attribute 'dataschema' must be an absolute URI"),
         (["--specversion", "2.0"], "attribute 'specversion' has unsupported value '2.0'"),
-        (["--data-file", "/nonexistent/file"], "cannot read file '/nonexistent/file'"),
+        (["--data-file", "/nonexistent/file"], "cannot read file '/nonexistent/file'")
     ]
 
     @Test(arguments: invalidSends)
@@ -158,7 +170,7 @@ struct SendCommandTests {
     @Test(arguments: [
         ("nats://localhost:4222/x", "scheme 'nats' is not supported yet (supported: memory, http, https, mqtt, mqtts)"),
         ("localhost", "expected scheme://host"),
-        ("memory://t?mode=sideways", "mode must be binary, structured or batch"),
+        ("memory://t?mode=sideways", "mode must be binary, structured or batch")
     ])
     func badEndpointExitsOneWithOneLine(endpoint: String, mentions: String) throws {
         let run = try CE.run(["send", endpoint] + Self.requiredOptions)
@@ -184,7 +196,7 @@ struct SendCommandTests {
         (requiredOptions + ["--ext", "novalue"], "'novalue' is invalid for '--ext"),
         (requiredOptions + ["--ext", "n:color=red"], "'n:color=red' is invalid for '--ext"),
         (requiredOptions + ["--mode", "sideways"], "'sideways' is invalid for '--mode"),
-        (requiredOptions + ["--format", "avro"], "'avro' is invalid for '--format"),
+        (requiredOptions + ["--format", "avro"], "'avro' is invalid for '--format")
     ])
     func usageErrorsExit64(arguments: [String], mentions: String) throws {
         let run = try CE.run(["send", "memory://t"] + arguments)

@@ -1,8 +1,9 @@
-@testable import CloudEventsHTTP
 import HTTPTypes
 import NIOHTTP1
 import NIOHTTPTypesHTTP1
 import Testing
+
+@testable import CloudEventsHTTP
 
 /// The receiver's own HTTP/1 request conversion gives what NIOHTTPTypesHTTP1's does.
 @Suite("HTTP/1 request conversion")
@@ -15,7 +16,7 @@ struct HTTP1ServerAdapterTests {
         head(.POST, "/", [("bad name", "dropped"), ("ce-source", "/s")]),
         head(.POST, "http://example.com/absolute?x=1", [("Host", "example.com")]),
         head(.RAW(value: "PATCH"), "/", []),
-        head(.POST, "/", [("Host", "")]),
+        head(.POST, "/", [("Host", "")])
     ]
 
     @Test(arguments: heads, [false, true])

@@ -1,8 +1,9 @@
 import CloudEvents
 import CloudEventsConformance
-@testable import CloudEventsHTTP
 import HTTPTypes
 import Testing
+
+@testable import CloudEventsHTTP
 
 /// The binary-mode fast paths (`CloudEvent.httpFields(mode: .binary)` and
 /// `CloudEvent(httpRequest:body:)`) against the general path through the message layer
@@ -21,21 +22,26 @@ struct HTTPBinaryModeFastPathTests {
         CloudEvent(id: "1", source: "/s", type: "t", data: .binary([0, 1, 2])),
         CloudEvent(id: "1", source: "/s", type: "t", specVersion: .v0_3, dataSchema: "schema/rel"),
         CloudEvent(id: "1", source: "/s", type: "t", dataSchema: "https://example.com/s%20chema"),
-        CloudEvent(id: "~!", source: "urn:x", type: "\u{A0}nbsp", extensions: [
-            "flag": true, "count": -7, "blob": .binary([0xFF, 0x00]), "link": .uri("https://e.com/a%2Fb"),
-            "ref": .uriReference("../x%20y"),
-            "at": .timestamp(try! Timestamp(rfc3339: "2020-01-01T00:00:00.5-00:00")),
-        ]),
+        CloudEvent(
+            id: "~!", source: "urn:x", type: "\u{A0}nbsp",
+            extensions: [
+                "flag": true, "count": -7, "blob": .binary([0xFF, 0x00]), "link": .uri("https://e.com/a%2Fb"),
+                "ref": .uriReference("../x%20y"),
+                "at": .timestamp(try! Timestamp(rfc3339: "2020-01-01T00:00:00.5-00:00"))
+            ]),
         // The extensions whose header names are built once, beside one that is not, and
         // the constant `Content-Type: application/json` field, with and without data.
-        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "application/json", extensions: [
-            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "k=v",
-            "partitionkey": "p 1", "sequence": "42", "dataref": .uri("https://e.com/d"), "traceparentx": "x",
-        ]),
-        CloudEvent(id: "1", source: "/s", type: "t", specVersion: .v0_3, dataContentType: "application/json",
-                   data: .json(try! RawJSON(validating: "[1]"))),
+        CloudEvent(
+            id: "1", source: "/s", type: "t", dataContentType: "application/json",
+            extensions: [
+                "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "k=v",
+                "partitionkey": "p 1", "sequence": "42", "dataref": .uri("https://e.com/d"), "traceparentx": "x"
+            ]),
+        CloudEvent(
+            id: "1", source: "/s", type: "t", specVersion: .v0_3, dataContentType: "application/json",
+            data: .json(try! RawJSON(validating: "[1]"))),
         CloudEvent(id: "1", source: "/s", type: "t", data: .json(try! RawJSON(validating: #"{"no":"content type"}"#))),
-        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "Application/JSON", data: .text("t")),
+        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "Application/JSON", data: .text("t"))
     ]
 
     static let invalidEvents: [CloudEvent] = [
@@ -47,7 +53,7 @@ struct HTTPBinaryModeFastPathTests {
         CloudEvent(id: "1", source: "/s", type: "t", subject: "non\u{FFFE}character"),
         CloudEvent(id: "1", source: "/s", type: "t", extensions: ["Bad": "x"]),
         CloudEvent(id: "1", source: "/s", type: "t", extensions: ["ok": "\u{0}"]),
-        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["id": "x"]),
+        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["id": "x"])
     ]
 
     static var events: [CloudEvent] {
@@ -114,16 +120,18 @@ struct HTTPBinaryModeFastPathTests {
     /// `Content-Type` from the fields built once, `ce-traceparent` from the names built once.
     @Test func theSampleEventsWireShape() throws {
         let (fields, body) = try Self.sample.httpFields(mode: .binary)
-        #expect(Self.wire(fields) == [
-            "ce-specversion: 1.0", "ce-id: 9b3c6d4e-2f7a-4e1b-8c5d-0a1b2c3d4e5f",
-            "ce-source: https://sensors.example.com/buildings/north/floor-3", "ce-type: com.example.sensor.reading.v1",
-            "Content-Type: application/json", "ce-subject: thermostat-42/temperature",
-            "ce-time: 2026-11-22T10:15:30.123456789Z",
-            "ce-traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        ])
-        #expect(fields.map(\.name.canonicalName) == [
-            "ce-specversion", "ce-id", "ce-source", "ce-type", "content-type", "ce-subject", "ce-time", "ce-traceparent",
-        ])
+        #expect(
+            Self.wire(fields) == [
+                "ce-specversion: 1.0", "ce-id: 9b3c6d4e-2f7a-4e1b-8c5d-0a1b2c3d4e5f",
+                "ce-source: https://sensors.example.com/buildings/north/floor-3", "ce-type: com.example.sensor.reading.v1",
+                "Content-Type: application/json", "ce-subject: thermostat-42/temperature",
+                "ce-time: 2026-11-22T10:15:30.123456789Z",
+                "ce-traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            ])
+        #expect(
+            fields.map(\.name.canonicalName) == [
+                "ce-specversion", "ce-id", "ce-source", "ce-type", "content-type", "ce-subject", "ce-time", "ce-traceparent"
+            ])
         #expect(body == Array(#"{"a":[1,2.5,"x"]}"#.utf8))
     }
 
@@ -193,7 +201,7 @@ struct HTTPBinaryModeFastPathTests {
         required + [("Content-Type", "application/cloudevents-batch+json")],
         required + [("Content-Type", "application/cloudevents+avro")],
         required + [("Content-Type", "not a media type")],
-        required + [("Content-Type", "text/plain; x=caf\u{E9}")],
+        required + [("Content-Type", "text/plain; x=caf\u{E9}")]
     ])
     func binaryDecodeOfUnusualFieldsMatchesTheGeneralPath(pairs: [(String, String)]) {
         let fields = Self.fields(pairs)
@@ -210,22 +218,25 @@ struct HTTPBinaryModeFastPathTests {
         Self.expectSameDecoding(Self.fields(Self.required + [("ce-at", "2020-01-01T00:00:00Z")]), extensionTypes: types)
     }
 
-    @Test(arguments: ["ce-id", "ce-source", "ce-type", "ce-time", "ce-subject", "ce-specversion", "ce-dataschema", "ce-x",
-                      "content-type", "ce-datacontenttype", "x-id", "ce-idx", "ce-typ"])
+    @Test(arguments: [
+        "ce-id", "ce-source", "ce-type", "ce-time", "ce-subject", "ce-specversion", "ce-dataschema", "ce-x",
+        "content-type", "ce-datacontenttype", "x-id", "ce-idx", "ce-typ"
+    ])
     func headerNamesAreClassifiedAsTheirCanonicalName(name: String) {
-        let expected: BinaryModeHeader = switch name {
-        case "ce-id": .id
-        case "ce-source": .source
-        case "ce-type": .type
-        case "ce-time": .time
-        case "ce-subject": .subject
-        case "ce-specversion": .specVersion
-        case "ce-dataschema": .dataSchema
-        case "content-type": .contentType
-        case "ce-datacontenttype": .dataContentType
-        case "x-id": .other
-        default: .extension(String(name.dropFirst(3)))
-        }
+        let expected: BinaryModeHeader =
+            switch name {
+            case "ce-id": .id
+            case "ce-source": .source
+            case "ce-type": .type
+            case "ce-time": .time
+            case "ce-subject": .subject
+            case "ce-specversion": .specVersion
+            case "ce-dataschema": .dataSchema
+            case "content-type": .contentType
+            case "ce-datacontenttype": .dataContentType
+            case "x-id": .other
+            default: .extension(String(name.dropFirst(3)))
+            }
         #expect(BinaryModeHeader(HTTPField.Name(name)!) == expected)
         #expect(BinaryModeHeader(HTTPField.Name(name.uppercased())!) == expected)
     }

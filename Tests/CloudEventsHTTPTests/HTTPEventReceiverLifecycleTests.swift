@@ -14,7 +14,7 @@ struct HTTPEventReceiverLifecycleTests {
         configuration.maximumHeaderSize = 512
         let requestFields = fields([
             ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t"),
-            ("ce-big", String(repeating: "x", count: 1024)),
+            ("ce-big", String(repeating: "x", count: 1024))
         ])
         try await withReceiver(configuration) { port, client, received in
             let response = try await post(client, port: port, fields: requestFields, body: [])

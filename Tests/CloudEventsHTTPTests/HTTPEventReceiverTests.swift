@@ -22,11 +22,18 @@ struct HTTPEventReceiverTests {
         let (requestFields, body): (HTTPFields, [UInt8])
         let expected: [CloudEvent]
         switch shape {
-        case .binary: (requestFields, body) = try event.httpFields(mode: .binary); expected = [event]
-        case .structuredJSON: (requestFields, body) = try event.httpFields(mode: .structured); expected = [event]
+        case .binary:
+            (requestFields, body) = try event.httpFields(mode: .binary)
+            expected = [event]
+        case .structuredJSON:
+            (requestFields, body) = try event.httpFields(mode: .structured)
+            expected = [event]
         case .structuredProtobuf:
-            (requestFields, body) = try event.httpFields(mode: .structured, format: ProtobufEventFormat()); expected = [event]
-        case .batchJSON: (requestFields, body) = try Message(batch: [event, other]).httpFields(); expected = [event, other]
+            (requestFields, body) = try event.httpFields(mode: .structured, format: ProtobufEventFormat())
+            expected = [event]
+        case .batchJSON:
+            (requestFields, body) = try Message(batch: [event, other]).httpFields()
+            expected = [event, other]
         case .batchProtobuf:
             (requestFields, body) = try Message(batch: [event, other], format: ProtobufEventFormat()).httpFields()
             expected = [event, other]

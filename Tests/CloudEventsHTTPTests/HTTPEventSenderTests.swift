@@ -10,7 +10,7 @@ struct HTTPEventSenderTests {
     static let fast = HTTPRetryPolicy(maximumAttempts: 4, backoff: .linear(step: .milliseconds(20)), jitter: 0)
 
     @Test(arguments: [
-        (ContentMode.binary, "json"), (.structured, "json"), (.structured, "protobuf"), (.batch, "json"), (.batch, "protobuf"),
+        (ContentMode.binary, "json"), (.structured, "json"), (.structured, "protobuf"), (.batch, "json"), (.batch, "protobuf")
     ])
     func sendsToTheReceiver(mode: ContentMode, formatName: String) async throws {
         let registry = EventFormatRegistry.standardWithProtobuf
@@ -64,7 +64,7 @@ struct HTTPEventSenderTests {
         let (replyFields, replyBody) = try reply.httpFields()
         let script: [ScriptedServer.Reply] = [
             .init(status: 503), .init(status: 429, headers: [("Retry-After", "0")]),
-            .init(status: 200, headers: replyFields.map { ($0.name.rawName, $0.value) }, body: replyBody),
+            .init(status: 200, headers: replyFields.map { ($0.name.rawName, $0.value) }, body: replyBody)
         ]
         try await ScriptedServer.with(script) { port, server in
             let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", retry: Self.fast)

@@ -25,10 +25,11 @@ struct HTTPMappingTests {
 
     @Test func binaryModeWireShape() throws {
         let (fields, body) = try event.httpFields(mode: .binary)
-        #expect(Self.names(fields) == [
-            "ce-specversion", "ce-id", "ce-source", "ce-type", "Content-Type", "ce-subject", "ce-time",
-            "ce-comexampleextension1",
-        ])
+        #expect(
+            Self.names(fields) == [
+                "ce-specversion", "ce-id", "ce-source", "ce-type", "Content-Type", "ce-subject", "ce-time",
+                "ce-comexampleextension1"
+            ])
         #expect(fields[HTTPField.Name("ce-specversion")!] == "1.0")
         #expect(fields[HTTPField.Name("ce-id")!] == "A%20234-1234-1234")
         #expect(fields[HTTPField.Name("ce-source")!] == "/mycontext/%2520x")
@@ -75,7 +76,7 @@ struct HTTPMappingTests {
 
     @Test(arguments: [
         ("with space", "with%20space"), ("\"quoted\"", "%22quoted%22"), ("100%", "100%25"),
-        ("€", "%E2%82%AC"), ("😀", "%F0%9F%98%80"), ("a+b/c=d:e", "a+b/c=d:e"),
+        ("€", "%E2%82%AC"), ("😀", "%F0%9F%98%80"), ("a+b/c=d:e", "a+b/c=d:e")
     ])
     func headerValueEncodingBothWays(value: String, wire: String) throws {
         let event = CloudEvent(id: "1", source: "/s", type: "t", subject: value)
@@ -88,7 +89,7 @@ struct HTTPMappingTests {
     @Test func lowercaseHexQuotedAndRawSpacesDecode() throws {
         let fields = Self.fields([
             ("ce-specversion", "1.0"), ("ce-id", "%e2%82%ac"), ("ce-source", "\"/a\\/b\""), ("ce-type", "raw space"),
-            ("ce-subject", "\"quoted value\""),
+            ("ce-subject", "\"quoted value\"")
         ])
         let decoded = try HTTPMessageReader(headerFields: fields, body: []).event()
         #expect(decoded.id == "€")
@@ -127,7 +128,7 @@ struct HTTPMappingTests {
     @Test func ceDataContentTypeIsRejectedInBinaryMode() throws {
         let fields = Self.fields([
             ("ce-specversion", "1.0"), ("ce-id", "1"), ("ce-source", "/s"), ("ce-type", "t"),
-            ("ce-datacontenttype", "text/plain"),
+            ("ce-datacontenttype", "text/plain")
         ])
         let error = try #require(throws: MessageError.self) { try HTTPMessageReader(headerFields: fields, body: []).event() }
         #expect(error.description.contains("ce-datacontenttype"))
@@ -163,7 +164,7 @@ struct HTTPMappingTests {
         ("application/CLOUDEVENTS-BATCH+json", .batch),
         ("application/cloudevents-batch+json; charset=utf-8", .batch),
         ("application/json", .binary),
-        ("TEXT/PLAIN", .binary),
+        ("TEXT/PLAIN", .binary)
     ])
     func modeDetectionIsCaseInsensitive(contentType: String, mode: ContentMode) {
         #expect(HTTPMessageReader.detectMode(contentType: contentType) == mode)

@@ -6,9 +6,9 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// HTTP/1 pipelining (the receiver holds requests that arrive behind one waiting for its
@@ -63,7 +63,8 @@ struct HTTPReceiverPipeliningTests {
             connection.send(body)
             #expect(await connection.receive(statusLines: 2).contains("HTTP/1.1 202 Accepted\r\n"))
 
-            let tooLarge = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n"
+            let tooLarge =
+                "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n"
                 + "ce-specversion: 1.0\r\nce-id: big\r\nce-source: /s\r\nce-type: t\r\n\r\n"
             let refused = try RawConnection(port: receiver.port)
             refused.send(tooLarge)

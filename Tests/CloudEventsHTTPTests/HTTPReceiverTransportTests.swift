@@ -72,7 +72,9 @@ struct HTTPReceiverTransportTests {
 
             let identified = HTTPSenderConfiguration(
                 url: "https://localhost:\(port)/", timeout: .seconds(10), retry: once,
-                tls: TLSSettings(trustedCertificatesFile: pki.caFile, certificateChainFile: pki.clientCertificate, privateKeyFile: pki.clientKey))
+                tls: TLSSettings(
+                    trustedCertificatesFile: pki.caFile, certificateChainFile: pki.clientCertificate,
+                    privateKeyFile: pki.clientKey))
             let response = try await HTTPEventSender.withSender(configuration: identified) { try await $0.exchange(event) }
             #expect(response.status.code == 202)
             #expect(received.all.count == 1)

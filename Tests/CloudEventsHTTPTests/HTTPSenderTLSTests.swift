@@ -65,22 +65,33 @@ struct TestPKI {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(
             to: directory.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
-        try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
-                 "-subj", "/CN=CloudEvents Swift HTTP Test CA"])
-        try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-                 "-subj", "/CN=localhost"])
-        try run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-days", "2", "-out", "server.pem", "-extfile", "server.ext"])
-        try run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
-                 "-subj", "/CN=CloudEvents Swift HTTP Test Client"])
-        try run(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-days", "2", "-out", "client.pem"])
+        try run([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem",
+            "-subj", "/CN=CloudEvents Swift HTTP Test CA"
+        ])
+        try run([
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=localhost"
+        ])
+        try run([
+            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-out", "server.pem", "-extfile", "server.ext"
+        ])
+        try run([
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+            "-subj", "/CN=CloudEvents Swift HTTP Test Client"
+        ])
+        try run([
+            "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-out", "client.pem"
+        ])
     }
 
     func serverContext() throws -> NIOSSLContext {
-        try NIOSSLContext(configuration: .makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(serverCertificate).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: serverKey, format: .pem))))
+        try NIOSSLContext(
+            configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(serverCertificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: serverKey, format: .pem))))
     }
 
     private func run(_ arguments: [String]) throws {

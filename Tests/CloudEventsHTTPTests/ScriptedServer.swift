@@ -68,8 +68,10 @@ final class ScriptedServer: Sendable {
                 let reply = nextReply()
                 var headers = HTTPHeaders(reply.headers)
                 headers.replaceOrAdd(name: "Content-Length", value: String(reply.body.count))
-                try await outbound.write(.head(HTTPResponseHead(
-                    version: .http1_1, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)))
+                try await outbound.write(
+                    .head(
+                        HTTPResponseHead(
+                            version: .http1_1, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)))
                 if !reply.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: reply.body)))) }
                 try await outbound.write(.end(nil))
             }

@@ -13,7 +13,9 @@ import Testing
     @Test func aRefusedSendIsToldOnceWhenTheConsumerHasTakenHalfTheBuffer() async throws {
         let (stream, continuation) = DeliveryStream.makeStream(capacity: 4)
         let calls = Atomic<Int>(0)
-        for id in 1...4 { #expect(continuation.trySend(Self.delivery(id), onRoom: { calls.add(1, ordering: .relaxed) }) == .enqueued) }
+        for id in 1...4 {
+            #expect(continuation.trySend(Self.delivery(id), onRoom: { calls.add(1, ordering: .relaxed) }) == .enqueued)
+        }
         #expect(continuation.trySend(Self.delivery(5), onRoom: { calls.add(1, ordering: .relaxed) }) == .full)
         #expect(calls.load(ordering: .relaxed) == 0, "not called while full")
 

@@ -24,7 +24,7 @@ struct MQTTClientTests {
             Case(version: .v5, mode: .binary, protobuf: false, qos: qos),
             Case(version: .v5, mode: .structured, protobuf: false, qos: qos),
             Case(version: .v5, mode: .structured, protobuf: true, qos: qos),
-            Case(version: .v311, mode: .structured, protobuf: false, qos: qos),
+            Case(version: .v311, mode: .structured, protobuf: false, qos: qos)
         ]
     }
 
@@ -32,7 +32,8 @@ struct MQTTClientTests {
     func eventsRoundTripThroughTheBroker(_ testCase: Case) async throws {
         let topic = Broker.uniqueTopic("roundtrip")
         try await MQTTClient.withClient(configuration: Broker.configuration(testCase.version)) { client in
-            let receiver = try await MQTTEventReceiver.subscribe(client: client, filter: topic, qos: testCase.qos, formats: Self.formats)
+            let receiver = try await MQTTEventReceiver.subscribe(
+                client: client, filter: topic, qos: testCase.qos, formats: Self.formats)
             let sender = try MQTTEventSender(
                 client: client, topic: topic, qos: testCase.qos, mode: testCase.mode,
                 format: testCase.protobuf ? ProtobufEventFormat() : JSONEventFormat())
@@ -69,7 +70,8 @@ struct MQTTClientTests {
                     group.addTask {
                         var event = sampleEvent
                         event.id = "\(index)"
-                        try await client.publish(try event.mqttMessage(topic: topic, qos: index % 2 == 0 ? .atLeastOnce : .exactlyOnce))
+                        try await client.publish(
+                            try event.mqttMessage(topic: topic, qos: index % 2 == 0 ? .atLeastOnce : .exactlyOnce))
                     }
                 }
                 try await group.waitForAll()
@@ -183,7 +185,9 @@ struct MQTTClientTests {
         let topic = Broker.uniqueTopic()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             let stream = try await client.subscribe(to: topic)
-            let required: [MQTTUserProperty] = [.init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")]
+            let required: [MQTTUserProperty] = [
+                .init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")
+            ]
             try await client.publish(MQTTMessage(topic: topic, userProperties: Array(required.dropFirst())))
             try await client.publish(MQTTMessage(topic: topic, userProperties: required + [.init("time", "not a time")]))
             try await client.publish(MQTTMessage(topic: topic, payload: [1, 2], contentType: "application/cloudevents+avro"))

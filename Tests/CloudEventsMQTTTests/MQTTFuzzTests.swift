@@ -7,13 +7,19 @@ import Testing
 /// Random PUBLISH packets through the reader: every one either decodes to a valid event or
 /// gives a `MessageError`; none crashes, and reading never throws before decoding.
 @Suite struct MQTTFuzzTests {
-    static let names = ["specversion", "id", "source", "type", "time", "subject", "dataschema", "datacontenttype",
-                        "ext", "n", "ID", "Trace-Id", "", "data", "é"]
-    static let values = ["1.0", "0.3", "2.0", "", "x", "/s", "https://e.com", "2020-01-01T00:00:00Z", "not a time",
-                         "\u{1}", String(Unicode.Scalar(0xFDD0)!), "a b", "%zz", String(repeating: "z", count: 300)]
-    static let contentTypes: [String?] = [nil, "application/json", "text/plain", "application/cloudevents+json",
-                                          "APPLICATION/CLOUDEVENTS+PROTOBUF", "application/cloudevents+avro",
-                                          "application/cloudevents-batch+json", ""]
+    static let names = [
+        "specversion", "id", "source", "type", "time", "subject", "dataschema", "datacontenttype",
+        "ext", "n", "ID", "Trace-Id", "", "data", "é"
+    ]
+    static let values = [
+        "1.0", "0.3", "2.0", "", "x", "/s", "https://e.com", "2020-01-01T00:00:00Z", "not a time",
+        "\u{1}", String(Unicode.Scalar(0xFDD0)!), "a b", "%zz", String(repeating: "z", count: 300)
+    ]
+    static let contentTypes: [String?] = [
+        nil, "application/json", "text/plain", "application/cloudevents+json",
+        "APPLICATION/CLOUDEVENTS+PROTOBUF", "application/cloudevents+avro",
+        "application/cloudevents-batch+json", ""
+    ]
 
     @Test(arguments: 0..<4)
     func randomMessagesDecodeOrFailWithATypedError(seed: UInt64) {
@@ -26,7 +32,8 @@ import Testing
             }
             if Bool.random(using: &random) {
                 // A valid core, so that what comes after it decides.
-                properties.insert(contentsOf: [.init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")], at: 0)
+                properties.insert(
+                    contentsOf: [.init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")], at: 0)
             }
             var payload = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             if Bool.random(using: &random) {

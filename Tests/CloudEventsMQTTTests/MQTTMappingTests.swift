@@ -68,7 +68,8 @@ import Testing
 
     @Test func aStructuredMessagePassesThroughUntouched() throws {
         let body = Array(#"{"specversion":"1.0","id":"1","source":"/s","type":"t","x":"kept as sent"}"#.utf8)
-        let message = Message(content: .structured(StructuredContent(mediaType: "application/cloudevents+json; charset=utf-8", body: body)))
+        let message = Message(
+            content: .structured(StructuredContent(mediaType: "application/cloudevents+json; charset=utf-8", body: body)))
         let mqtt = try message.mqttMessage(topic: "t")
         #expect(mqtt.payload == body)
         #expect(mqtt.contentType == "application/cloudevents+json; charset=utf-8")
@@ -76,12 +77,13 @@ import Testing
 
     // MARK: Reading
 
-    @Test(arguments: [
-        (nil, ContentMode.binary), ("application/json", .binary), ("text/plain", .binary),
-        ("application/cloudevents+json", .structured), ("Application/CloudEvents+JSON; charset=utf-8", .structured),
-        (" application/cloudevents+protobuf", .structured), ("application/cloudevents", .structured),
-        ("application/cloudevent", .binary),
-    ] as [(String?, ContentMode)])
+    @Test(
+        arguments: [
+            (nil, ContentMode.binary), ("application/json", .binary), ("text/plain", .binary),
+            ("application/cloudevents+json", .structured), ("Application/CloudEvents+JSON; charset=utf-8", .structured),
+            (" application/cloudevents+protobuf", .structured), ("application/cloudevents", .structured),
+            ("application/cloudevent", .binary)
+        ] as [(String?, ContentMode)])
     func modeDetection(contentType: String?, mode: ContentMode) {
         #expect(MQTTMessageReader.detectMode(contentType: contentType) == mode)
     }
@@ -89,9 +91,11 @@ import Testing
     @Test func withoutContentTypeAJSONLookingPayloadIsBinaryData() throws {
         // Edge case 30: MQTT 5 without Content Type is binary, whatever the payload looks like.
         let payload = try JSONEventFormat().encode(sampleEvent)
-        let message = MQTTMessage(topic: "t", payload: payload, userProperties: [
-            .init("specversion", "1.0"), .init("id", "x"), .init("source", "/s"), .init("type", "t"),
-        ])
+        let message = MQTTMessage(
+            topic: "t", payload: payload,
+            userProperties: [
+                .init("specversion", "1.0"), .init("id", "x"), .init("source", "/s"), .init("type", "t")
+            ])
         let event = try CloudEvent(mqttMessage: message)
         #expect(event.id == "x")
         #expect(event.data?.bodyBytes(contentType: nil) == payload)
@@ -111,7 +115,7 @@ import Testing
             userProperties: [
                 .init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t"),
                 .init("Trace-Id", "abc"), .init("ID", "upper case is not an attribute"), .init("x_app", "1"),
-                .init("Trace-Id", "def"), .init("myext", "kept"),
+                .init("Trace-Id", "def"), .init("myext", "kept")
             ])
         let reader = MQTTMessageReader(message)
         let event = try reader.event()
@@ -128,25 +132,31 @@ import Testing
     }
 
     @Test func aRepeatedAttributeIsADuplicateError() {
-        let message = MQTTMessage(topic: "t", userProperties: [
-            .init("specversion", "1.0"), .init("id", "1"), .init("id", "2"), .init("source", "/s"), .init("type", "t"),
-        ])
+        let message = MQTTMessage(
+            topic: "t",
+            userProperties: [
+                .init("specversion", "1.0"), .init("id", "1"), .init("id", "2"), .init("source", "/s"), .init("type", "t")
+            ])
         #expect(throws: MessageError(.duplicateAttribute("id"))) { try CloudEvent(mqttMessage: message) }
         #expect(throws: MessageError(.duplicateAttribute("id"))) { try MQTTMessageReader(message).message().event() }
     }
 
     @Test func aDatacontenttypeUserPropertyMustAgreeWithContentType() throws {
-        let required: [MQTTUserProperty] = [.init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")]
+        let required: [MQTTUserProperty] = [
+            .init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t")
+        ]
         // The spec's example: both, agreeing.
-        let agreeing = MQTTMessage(topic: "t", payload: [1], contentType: "application/octet-stream",
-                                   userProperties: required + [.init("datacontenttype", "application/octet-stream")])
+        let agreeing = MQTTMessage(
+            topic: "t", payload: [1], contentType: "application/octet-stream",
+            userProperties: required + [.init("datacontenttype", "application/octet-stream")])
         #expect(try CloudEvent(mqttMessage: agreeing).dataContentType == "application/octet-stream")
         // Only the user property: used.
         let only = MQTTMessage(topic: "t", payload: [1], userProperties: required + [.init("datacontenttype", "text/plain")])
         #expect(try CloudEvent(mqttMessage: only).dataContentType == "text/plain")
         // Contradicting: refused, naming both.
-        let contradicting = MQTTMessage(topic: "t", payload: [1], contentType: "text/plain",
-                                        userProperties: required + [.init("datacontenttype", "application/json")])
+        let contradicting = MQTTMessage(
+            topic: "t", payload: [1], contentType: "text/plain",
+            userProperties: required + [.init("datacontenttype", "application/json")])
         #expect { try CloudEvent(mqttMessage: contradicting) } throws: { error in
             "\(error)".contains("contradicts")
         }
@@ -158,9 +168,12 @@ import Testing
     @Test func invalidMessagesGiveTypedErrors() {
         let noSpecVersion = MQTTMessage(topic: "t", userProperties: [.init("id", "1"), .init("source", "/s"), .init("type", "t")])
         #expect(throws: MessageError(.missingSpecVersion)) { try CloudEvent(mqttMessage: noSpecVersion) }
-        let badTime = MQTTMessage(topic: "t", userProperties: [
-            .init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t"), .init("time", "yesterday"),
-        ])
+        let badTime = MQTTMessage(
+            topic: "t",
+            userProperties: [
+                .init("specversion", "1.0"), .init("id", "1"), .init("source", "/s"), .init("type", "t"),
+                .init("time", "yesterday")
+            ])
         #expect { try CloudEvent(mqttMessage: badTime) } throws: { error in
             (error as? MessageError)?.violations.contains { $0.attribute == "time" } == true
         }
@@ -183,7 +196,8 @@ import Testing
     }
 
     @Test func endpointOptions() throws {
-        let endpoint = try MQTTEndpoint(Endpoint("mqtts://u:p%40ss@broker.example:8884/sensors/%23?version=3.1.1&qos=2&retain=true&clientid=me"))
+        let endpoint = try MQTTEndpoint(
+            Endpoint("mqtts://u:p%40ss@broker.example:8884/sensors/%23?version=3.1.1&qos=2&retain=true&clientid=me"))
         #expect(endpoint.topic == "sensors/#")
         #expect(endpoint.qos == .exactlyOnce)
         #expect(endpoint.mode == .structured)

@@ -1,10 +1,12 @@
-@testable import CloudEventsMQTT
 import CloudEvents
 import Foundation
 import Synchronization
 import Testing
+
+@testable import CloudEventsMQTT
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reconnection, persistence, back-pressure and wills, against real brokers: the shared
@@ -114,7 +116,9 @@ struct MQTTResilienceTests {
         let topic = Broker.uniqueTopic()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             async let publishes: Void = withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<100 { group.addTask { try? await client.publish(try sampleEvent.mqttMessage(topic: topic, qos: .atMostOnce)) } }
+                for _ in 0..<100 {
+                    group.addTask { try? await client.publish(try sampleEvent.mqttMessage(topic: topic, qos: .atMostOnce)) }
+                }
                 try await group.waitForAll()
             }
             client.simulateConnectionLoss()
@@ -201,7 +205,7 @@ private func spawnWithDefaultSignals(_ executable: String, _ arguments: [String]
     posix_spawnattr_setsigdefault(&attributes, &all)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
+    defer { for pointer in argv { free(pointer) } }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, executable, nil, &attributes, argv, environ)
     guard rc == 0 else { throw TransportError(.connectionFailed, "cannot start \(executable): \(rc)") }

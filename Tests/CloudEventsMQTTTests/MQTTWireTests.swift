@@ -15,9 +15,11 @@ struct MQTTWireTests {
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             try await client.publish(retained)
         }
-        let sub = try ChildProcess(tool("mosquitto_sub"), [
-            "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", message.topic, "-C", "1", "-W", "10", "-F", "%j",
-        ])
+        let sub = try ChildProcess(
+            tool("mosquitto_sub"),
+            [
+                "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", message.topic, "-C", "1", "-W", "10", "-F", "%j"
+            ])
         let (status, output) = sub.finish()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             try await client.publish(MQTTMessage(topic: message.topic, payload: [], retain: true))
@@ -55,17 +57,19 @@ struct MQTTWireTests {
         let topic = Broker.uniqueTopic()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             let stream = try await client.subscribe(to: topic)
-            let pub = try ChildProcess(tool("mosquitto_pub"), [
-                "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", topic, "-q", "1", "-m", "21.5 °C",
-                "-D", "PUBLISH", "content-type", "text/plain; charset=utf-8",
-                "-D", "PUBLISH", "user-property", "specversion", "1.0",
-                "-D", "PUBLISH", "user-property", "id", "pub-1",
-                "-D", "PUBLISH", "user-property", "source", "urn:sensor:7",
-                "-D", "PUBLISH", "user-property", "type", "com.example.temperature",
-                "-D", "PUBLISH", "user-property", "time", "2026-11-22T10:00:00Z",
-                "-D", "PUBLISH", "user-property", "room", "kitchen",
-                "-D", "PUBLISH", "user-property", "Trace-Id", "t-42",
-            ])
+            let pub = try ChildProcess(
+                tool("mosquitto_pub"),
+                [
+                    "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", topic, "-q", "1", "-m", "21.5 °C",
+                    "-D", "PUBLISH", "content-type", "text/plain; charset=utf-8",
+                    "-D", "PUBLISH", "user-property", "specversion", "1.0",
+                    "-D", "PUBLISH", "user-property", "id", "pub-1",
+                    "-D", "PUBLISH", "user-property", "source", "urn:sensor:7",
+                    "-D", "PUBLISH", "user-property", "type", "com.example.temperature",
+                    "-D", "PUBLISH", "user-property", "time", "2026-11-22T10:00:00Z",
+                    "-D", "PUBLISH", "user-property", "room", "kitchen",
+                    "-D", "PUBLISH", "user-property", "Trace-Id", "t-42"
+                ])
             #expect(pub.finish().status == 0)
             let delivery = try #require(try await collect(1, from: stream).first)
             let event = try delivery.event()
@@ -85,9 +89,11 @@ struct MQTTWireTests {
         try await MQTTClient.withClient(configuration: Broker.configuration(.v311)) { client in
             let stream = try await client.subscribe(to: topic)
             let body = String(decoding: try JSONEventFormat().encode(sampleEvent), as: UTF8.self)
-            let pub = try ChildProcess(tool("mosquitto_pub"), [
-                "-V", "mqttv311", "-h", Broker.host, "-p", "\(Broker.port())", "-t", topic, "-q", "1", "-m", body,
-            ])
+            let pub = try ChildProcess(
+                tool("mosquitto_pub"),
+                [
+                    "-V", "mqttv311", "-h", Broker.host, "-p", "\(Broker.port())", "-t", topic, "-q", "1", "-m", body
+                ])
             #expect(pub.finish().status == 0)
             let delivery = try #require(try await collect(1, from: stream).first)
             #expect(delivery.message.contentMode == .structured)

@@ -14,7 +14,8 @@ enum Broker {
     static var isRunning: Bool {
         let running = environment["CE_TEST_MQTT_PORT"] != nil
         if !running {
-            print("⚠️ MQTT integration tests SKIPPED: no broker (run them through Scripts/test, or eval \"$(Scripts/brokers env)\")")
+            print(
+                "⚠️ MQTT integration tests SKIPPED: no broker (run them through Scripts/test, or eval \"$(Scripts/brokers env)\")")
         }
         return running
     }
@@ -51,7 +52,7 @@ let sampleEvent: CloudEvent = {
     event.dataContentType = "application/json"
     event.extensions = [
         "flag": true, "n": -5, "bin": .binary([1, 2, 0xFF]), "ref": .uriReference("/relative"),
-        "site": .uri("https://example.com"), "note": "a b:c %20 \"q\"",
+        "site": .uri("https://example.com"), "note": "a b:c %20 \"q\""
     ]
     event.data = .json(try! RawJSON(validating: #"{"a":1,"text":"hello"}"#))
     return event
@@ -65,7 +66,7 @@ let sampleUserProperties: [String: String] = [
     "type": "com.example.sample", "time": "2018-04-05T19:31:00.123456789+02:00",
     "subject": "grüße ✓ 🎉", "dataschema": "https://example.com/schema",
     "flag": "true", "n": "-5", "bin": "AQL/", "ref": "/relative", "site": "https://example.com",
-    "note": "a b:c %20 \"q\"",
+    "note": "a b:c %20 \"q\""
 ]
 
 /// The next `count` deliveries from `stream`, or those that came before `timeout` passed.

@@ -53,7 +53,7 @@ struct ProtobufAttributeTests {
         (.timestamp(try! Timestamp(rfc3339: "2018-04-05T17:31:00.123456789Z")), 7),
         (.timestamp(try! Timestamp(rfc3339: "0001-01-01T00:00:00Z")), 7),
         (.timestamp(try! Timestamp(rfc3339: "9999-12-31T23:59:59.999999999Z")), 7),
-        (.timestamp(try! Timestamp(rfc3339: "1969-12-31T23:59:59.5Z")), 7),
+        (.timestamp(try! Timestamp(rfc3339: "1969-12-31T23:59:59.5Z")), 7)
     ]
 
     @Test("every attribute type round-trips in its own oneof case", arguments: typedValues)
@@ -93,7 +93,10 @@ struct ProtobufAttributeTests {
         #expect(attributes["time"]?.number == 7)
         // google.protobuf.Timestamp { seconds = 1; nanos = 2 }
         let time = try #require(ProtoWireReader.fields(attributes["time"]!.payload))
-        #expect(time == [ProtoField(number: 1, wireType: 0, varint: 1_592_501_093), ProtoField(number: 2, wireType: 0, varint: 123_000_000)])
+        #expect(
+            time == [
+                ProtoField(number: 1, wireType: 0, varint: 1_592_501_093), ProtoField(number: 2, wireType: 0, varint: 123_000_000)
+            ])
         #expect(try format.decode(bytes) == original)
     }
 
@@ -126,9 +129,11 @@ struct ProtobufAttributeTests {
         #expect(isEquivalent(decoded, original))
     }
 
-    @Test("timestamps outside years 0001-9999 in UTC cannot be encoded", arguments: [
-        "0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-00:01",
-    ])
+    @Test(
+        "timestamps outside years 0001-9999 in UTC cannot be encoded",
+        arguments: [
+            "0000-12-31T23:59:59Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-00:01"
+        ])
     func timestampOutOfRange(_ text: String) throws {
         let original = event(extensions: ["when": .timestamp(try Timestamp(rfc3339: text))])
         let error = #expect(throws: EventFormatError.self) { try format.encode(original) }
@@ -153,9 +158,11 @@ struct ProtobufAttributeTests {
     /// The encoder checks the String type's characters itself (a printable-ASCII scan as it
     /// copies each string, full validation otherwise): every String-typed attribute, any
     /// excluded character, anywhere in short and long values.
-    @Test("the String type's excluded characters are refused on encode", arguments: [
-        "id", "type", "datacontenttype", "subject", "myext",
-    ])
+    @Test(
+        "the String type's excluded characters are refused on encode",
+        arguments: [
+            "id", "type", "datacontenttype", "subject", "myext"
+        ])
     func excludedCharactersAreNotEncoded(_ attribute: String) throws {
         for scalar: UInt32 in [0x01, 0x7F, 0x85, 0xFDD0, 0xFFFE] {
             let bad = String(Unicode.Scalar(scalar)!)
@@ -211,12 +218,18 @@ struct ProtobufDataTests {
         DataCase(label: "unicode text", data: .text("Grüße 👋"), contentType: "text/plain; charset=utf-8", field: 7),
         DataCase(label: "empty text", data: .text(""), contentType: "text/plain", field: 7),
         DataCase(label: "empty text, no content type", data: .text(""), contentType: nil, field: 7),
-        DataCase(label: "JSON object", data: .json(try! RawJSON(validating: #"{"a":[1,2,{"b":null}],"c":"d"}"#)), contentType: "application/json", field: 7),
-        DataCase(label: "JSON without content type", data: .json(try! RawJSON(validating: "[1,2,3]")), contentType: nil, field: 7),
-        DataCase(label: "JSON string", data: .json(try! RawJSON(validating: #""I'm just a string""#)), contentType: nil, field: 7),
+        DataCase(
+            label: "JSON object", data: .json(try! RawJSON(validating: #"{"a":[1,2,{"b":null}],"c":"d"}"#)),
+            contentType: "application/json", field: 7),
+        DataCase(
+            label: "JSON without content type", data: .json(try! RawJSON(validating: "[1,2,3]")), contentType: nil, field: 7),
+        DataCase(
+            label: "JSON string", data: .json(try! RawJSON(validating: #""I'm just a string""#)), contentType: nil, field: 7),
         DataCase(label: "JSON null", data: .json(.null), contentType: "application/json", field: 7),
         DataCase(label: "JSON number", data: .json(try! RawJSON(validating: "1.5")), contentType: "text/json", field: 7),
-        DataCase(label: "+json type", data: .json(try! RawJSON(validating: "{}")), contentType: "application/ld+json; charset=utf-8", field: 7),
+        DataCase(
+            label: "+json type", data: .json(try! RawJSON(validating: "{}")), contentType: "application/ld+json; charset=utf-8",
+            field: 7)
     ]
 
     @Test("data round-trips in the right field", arguments: cases)
@@ -309,7 +322,7 @@ struct ProtobufDataTests {
     @Test func protoDataBecomesTheSerializedAny() throws {
         var any = ProtoWire()
         any.string(1, "type.googleapis.com/google.protobuf.Duration")
-        any.lengthDelimited(2, [0x08, 0x2A]) // Duration { seconds: 42 }
+        any.lengthDelimited(2, [0x08, 0x2A])  // Duration { seconds: 42 }
         let bytes = ProtoWire.event { $0.lengthDelimited(8, any.bytes) }
         let decoded = try format.decode(bytes)
         #expect(decoded.data == .binary(any.bytes))
@@ -373,7 +386,9 @@ struct ProtobufBatchTests {
             switch index % 4 {
             case 0: item.data = .json(try! RawJSON(validating: "{\"n\":\(index)}"))
             case 1: item.data = .binary([UInt8(truncatingIfNeeded: index), 0])
-            case 2: item.data = .text("text \(index)"); item.dataContentType = "text/plain"
+            case 2:
+                item.data = .text("text \(index)")
+                item.dataContentType = "text/plain"
             default: break
             }
             return item

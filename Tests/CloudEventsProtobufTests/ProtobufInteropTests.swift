@@ -26,7 +26,7 @@ struct ProtobufInteropTests {
         event.dataContentType = "application/json"
         event.extensions = [
             "flag": true, "n": -5, "bin": .binary([1, 2, 0xFF]), "ref": .uriReference("/relative"),
-            "site": .uri("https://example.com"), "note": "grüße ✓",
+            "site": .uri("https://example.com"), "note": "grüße ✓"
         ]
         event.data = .json(try! RawJSON(validating: #"{"a":1}"#))
         return event
@@ -117,20 +117,25 @@ struct ProtobufInteropTests {
         event.extensions = [:]
         event.time = nil
         let binary = try ProtobufEventFormat(jsonDataField: .binary).encode(event)
-        let text = String(decoding: try Self.protoc(["--decode", "io.cloudevents.v1.CloudEvent", "cloudevents.proto"], input: binary), as: UTF8.self)
+        let text = String(
+            decoding: try Self.protoc(["--decode", "io.cloudevents.v1.CloudEvent", "cloudevents.proto"], input: binary),
+            as: UTF8.self)
         #expect(text.hasSuffix("binary_data: \"{\\\"a\\\":1}\"\n"))
 
         var empty = CloudEvent(id: "e", source: "/s", type: "t")
         empty.data = .binary([])
         let batch = try ProtobufEventFormat().encodeBatch([event, empty])
-        let batchText = String(decoding: try Self.protoc(["--decode", "io.cloudevents.v1.CloudEventBatch", "cloudevents.proto"], input: batch), as: UTF8.self)
+        let batchText = String(
+            decoding: try Self.protoc(["--decode", "io.cloudevents.v1.CloudEventBatch", "cloudevents.proto"], input: batch),
+            as: UTF8.self)
         #expect(batchText.components(separatedBy: "events {").count == 3)
         // Empty but present data is on the wire (oneof presence).
         #expect(batchText.contains("binary_data: \"\"\n"))
     }
 
     @Test func weDecodeProtocBytes() throws {
-        let bytes = try Self.protoc(["--encode", "io.cloudevents.v1.CloudEvent", "cloudevents.proto"], input: Array(Self.sampleText.utf8))
+        let bytes = try Self.protoc(
+            ["--encode", "io.cloudevents.v1.CloudEvent", "cloudevents.proto"], input: Array(Self.sampleText.utf8))
         let decoded = try ProtobufEventFormat().decode(bytes)
         #expect(isEquivalent(decoded, Self.sampleEvent))
         #expect(decoded.time?.description == "2018-04-05T17:31:00.123456789Z")
@@ -158,7 +163,8 @@ struct ProtobufInteropTests {
             type: "com.example.proto"
             proto_data { type_url: "type.googleapis.com/google.protobuf.Duration" value: "\010\052" }
             """#
-        let anyBytes = try Self.protoc(["--encode", "io.cloudevents.v1.CloudEvent", "cloudevents.proto"], input: Array(anyText.utf8))
+        let anyBytes = try Self.protoc(
+            ["--encode", "io.cloudevents.v1.CloudEvent", "cloudevents.proto"], input: Array(anyText.utf8))
         let decoded = try ProtobufEventFormat().decode(anyBytes)
         #expect(decoded.dataContentType == "application/protobuf")
         guard case .binary(let serializedAny)? = decoded.data else {
@@ -167,8 +173,9 @@ struct ProtobufInteropTests {
         }
         // The data is a google.protobuf.Any that protoc itself reads back.
         let anyDecoded = try Self.protoc(["--decode", "google.protobuf.Any", "google/protobuf/any.proto"], input: serializedAny)
-        #expect(String(decoding: anyDecoded, as: UTF8.self)
-            == "type_url: \"type.googleapis.com/google.protobuf.Duration\"\nvalue: \"\\010*\"\n")
+        #expect(
+            String(decoding: anyDecoded, as: UTF8.self)
+                == "type_url: \"type.googleapis.com/google.protobuf.Duration\"\nvalue: \"\\010*\"\n")
     }
 
     @Test func weDecodeAProtocBatch() throws {
@@ -178,7 +185,8 @@ struct ProtobufInteropTests {
                      attributes { key: "time" value { ce_timestamp { seconds: -62135596800 } } } }
             events { id: "3" source: "/s" spec_version: "1.0" type: "t" binary_data: "\000" }
             """#
-        let bytes = try Self.protoc(["--encode", "io.cloudevents.v1.CloudEventBatch", "cloudevents.proto"], input: Array(text.utf8))
+        let bytes = try Self.protoc(
+            ["--encode", "io.cloudevents.v1.CloudEventBatch", "cloudevents.proto"], input: Array(text.utf8))
         let events = try ProtobufEventFormat().decodeBatch(bytes)
         #expect(events.map(\.id) == ["1", "2", "3"])
         #expect(events[0].data == .text(""))
@@ -195,8 +203,9 @@ struct ProtobufInteropTests {
     /// Runs `protoc -I<proto directory> arguments` with `input` on stdin; its stdout.
     static func protoc(_ arguments: [String], input: [UInt8]) throws -> [UInt8] {
         guard let protoc = findExecutable("protoc") else {
-            throw ProtocFailure(description:
-                "protoc not found on PATH: install protobuf-compiler (Scripts/bootstrap does) to run the interop tests")
+            throw ProtocFailure(
+                description:
+                    "protoc not found on PATH: install protobuf-compiler (Scripts/bootstrap does) to run the interop tests")
         }
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("ce-protoc-\(UUID().uuidString)", isDirectory: true)
@@ -227,7 +236,8 @@ struct ProtobufInteropTests {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = (try? String(contentsOf: errorURL, encoding: .utf8)) ?? ""
-            throw ProtocFailure(description: "protoc \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(message)")
+            throw ProtocFailure(
+                description: "protoc \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(message)")
         }
         return Array(try Data(contentsOf: outputURL))
     }

@@ -60,9 +60,12 @@ struct ProtobufInvalidInputTests {
         // A 64-bit fixed field where a string is expected.
         #expect(isMalformed(decodeError([0x09, 1, 2, 3, 4, 5, 6, 7, 8])))
         // A Timestamp's seconds as length-delimited.
-        #expect(isMalformed(decodeError(ProtoWire.event {
-            $0.attribute("time") { $0.message(7) { $0.lengthDelimited(1, [1]) } }
-        })))
+        #expect(
+            isMalformed(
+                decodeError(
+                    ProtoWire.event {
+                        $0.attribute("time") { $0.message(7) { $0.lengthDelimited(1, [1]) } }
+                    })))
         // Wire types 6 and 7 do not exist.
         #expect(isMalformed(decodeError([0x0E])))
         // A batch whose events are varints.
@@ -127,14 +130,16 @@ struct ProtobufInvalidInputTests {
         #expect(try format.decode(bytes).extensions["myext"] == "value")
     }
 
-    @Test("invalid UTF-8 in a string field is named", arguments: [
-        [0xC3, 0x28] as [UInt8], // invalid continuation
-        [0xC0, 0xAF], // overlong '/'
-        [0xED, 0xA0, 0x80], // a UTF-16 surrogate encoded in UTF-8
-        [0xF4, 0x90, 0x80, 0x80], // beyond U+10FFFF
-        [0x61, 0xE2, 0x82], // truncated sequence
-        [0xFF],
-    ])
+    @Test(
+        "invalid UTF-8 in a string field is named",
+        arguments: [
+            [0xC3, 0x28] as [UInt8],  // invalid continuation
+            [0xC0, 0xAF],  // overlong '/'
+            [0xED, 0xA0, 0x80],  // a UTF-16 surrogate encoded in UTF-8
+            [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
+            [0x61, 0xE2, 0x82],  // truncated sequence
+            [0xFF]
+        ])
     func invalidUTF8(_ bad: [UInt8]) {
         let inID = decodeError(ProtoWire.event(id: bad))
         #expect(inID?.violations == [Violation(attribute: "id", rule: .invalidUTF8)])
@@ -191,8 +196,9 @@ struct ProtobufInvalidInputTests {
         return texts
     }
 
-    @Test("the String type's excluded characters are found anywhere in a string of any length",
-          arguments: [0x01, 0x1F, 0x7F, 0x85, 0xFDD0, 0xFFFE] as [UInt32])
+    @Test(
+        "the String type's excluded characters are found anywhere in a string of any length",
+        arguments: [0x01, 0x1F, 0x7F, 0x85, 0xFDD0, 0xFFFE] as [UInt32])
     func excludedCharacterAnywhere(_ scalar: UInt32) throws {
         let character = String(try #require(Unicode.Scalar(scalar)))
         for text in Self.texts(with: character) {
@@ -211,10 +217,11 @@ struct ProtobufInvalidInputTests {
     @Test("strings that are not ASCII but allowed decode exactly", arguments: ["é", "日", "😀", " ", "~"])
     func allowedCharacterAnywhere(_ character: String) throws {
         for text in Self.texts(with: character) {
-            let event = try format.decode(ProtoWire.event(id: Array(text.utf8)) {
-                $0.attribute("subject") { $0.string(3, text) }
-                $0.attribute("ext") { $0.string(3, text) }
-            })
+            let event = try format.decode(
+                ProtoWire.event(id: Array(text.utf8)) {
+                    $0.attribute("subject") { $0.string(3, text) }
+                    $0.attribute("ext") { $0.string(3, text) }
+                })
             #expect(event.id == text)
             #expect(event.subject == text)
             #expect(event.extensions["ext"] == .string(text))
@@ -229,40 +236,45 @@ struct ProtobufInvalidInputTests {
 
     @Test("a key that appears twice in the map is rejected", arguments: ["subject", "time", "myext", "dataschema"])
     func duplicateMapKey(_ key: String) {
-        let error = decodeError(ProtoWire.event {
-            for _ in 0..<2 {
-                if key == "time" {
-                    $0.attribute(key) { $0.message(7) { $0.varintField(1, 1) } }
-                } else {
-                    $0.attribute(key) { $0.string(5, "https://example.com/x") }
+        let error = decodeError(
+            ProtoWire.event {
+                for _ in 0..<2 {
+                    if key == "time" {
+                        $0.attribute(key) { $0.message(7) { $0.varintField(1, 1) } }
+                    } else {
+                        $0.attribute(key) { $0.string(5, "https://example.com/x") }
+                    }
                 }
-            }
-        })
+            })
         #expect(error?.reason == .duplicateAttribute(key))
     }
 
     /// Known keys are tracked apart from extension keys: a repeat is found among other keys,
     /// in either spec version (where the other version's names are extensions), and in maps
     /// large enough to be checked through a set.
-    @Test("a repeated key is found among others", arguments: [
-        ("1.0", "dataschema"), ("1.0", "schemaurl"), ("1.0", "datacontentencoding"), ("1.0", "datacontenttype"),
-        ("0.3", "schemaurl"), ("0.3", "dataschema"), ("0.3", "datacontentencoding"), ("0.3", "ext9"),
-    ])
+    @Test(
+        "a repeated key is found among others",
+        arguments: [
+            ("1.0", "dataschema"), ("1.0", "schemaurl"), ("1.0", "datacontentencoding"), ("1.0", "datacontenttype"),
+            ("0.3", "schemaurl"), ("0.3", "dataschema"), ("0.3", "datacontentencoding"), ("0.3", "ext9")
+        ])
     func repeatedKeyAmongOthers(_ version: String, _ key: String) throws {
         for others in [3, 20] {
-            let error = decodeError(ProtoWire.event(specVersion: Array(version.utf8)) {
-                $0.attribute(key) { $0.string(3, "base64") }
-                for index in 0..<others { $0.attribute("ext\(index)") { $0.string(3, "x") } }
-                $0.attribute("subject") { $0.string(3, "s") }
-                $0.attribute(key) { $0.string(3, "base64") }
-            })
+            let error = decodeError(
+                ProtoWire.event(specVersion: Array(version.utf8)) {
+                    $0.attribute(key) { $0.string(3, "base64") }
+                    for index in 0..<others { $0.attribute("ext\(index)") { $0.string(3, "x") } }
+                    $0.attribute("subject") { $0.string(3, "s") }
+                    $0.attribute(key) { $0.string(3, "base64") }
+                })
             #expect(error?.reason == .duplicateAttribute(key), "\(version) \(key) with \(others) others")
         }
         // Each key once is accepted.
-        let once = try format.decode(ProtoWire.event(specVersion: Array(version.utf8)) {
-            $0.attribute("subject") { $0.string(3, "s") }
-            for index in 0..<20 { $0.attribute("ext\(index)") { $0.string(3, "x") } }
-        })
+        let once = try format.decode(
+            ProtoWire.event(specVersion: Array(version.utf8)) {
+                $0.attribute("subject") { $0.string(3, "s") }
+                for index in 0..<20 { $0.attribute("ext\(index)") { $0.string(3, "x") } }
+            })
         #expect(once.subject == "s" && once.extensions.count == 20)
     }
 
@@ -270,7 +282,10 @@ struct ProtobufInvalidInputTests {
         let time = decodeError(ProtoWire.event { $0.attribute("time") { $0.varintField(2, 5) } })
         #expect(time?.violations == [Violation(attribute: "time", rule: .wrongType(expected: .timestamp, actual: .integer))])
         let contentType = decodeError(ProtoWire.event { $0.attribute("datacontenttype") { $0.varintField(1, 1) } })
-        #expect(contentType?.violations == [Violation(attribute: "datacontenttype", rule: .wrongType(expected: .string, actual: .boolean))])
+        #expect(
+            contentType?.violations == [
+                Violation(attribute: "datacontenttype", rule: .wrongType(expected: .string, actual: .boolean))
+            ])
     }
 
     @Test func leniencyForStringCases() throws {
@@ -300,19 +315,22 @@ struct ProtobufInvalidInputTests {
         #expect(Set(many?.violations.map(\.attribute) ?? []) == ["id", "source", "X"])
     }
 
-    @Test("timestamps outside google.protobuf.Timestamp's range are invalid", arguments: [
-        (-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 1_000_000_000), (Int64.min, 0),
-    ] as [(Int64, Int64)])
+    @Test(
+        "timestamps outside google.protobuf.Timestamp's range are invalid",
+        arguments: [
+            (-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 1_000_000_000), (Int64.min, 0)
+        ] as [(Int64, Int64)])
     func timestampOutOfRange(_ seconds: Int64, _ nanos: Int64) {
-        let error = decodeError(ProtoWire.event {
-            $0.attribute("time") {
-                $0.message(7) {
-                    $0.varintField(1, UInt64(bitPattern: seconds))
-                    // int32 on the wire: negative values are sign-extended to 64 bits.
-                    $0.varintField(2, UInt64(bitPattern: nanos))
+        let error = decodeError(
+            ProtoWire.event {
+                $0.attribute("time") {
+                    $0.message(7) {
+                        $0.varintField(1, UInt64(bitPattern: seconds))
+                        // int32 on the wire: negative values are sign-extended to 64 bits.
+                        $0.varintField(2, UInt64(bitPattern: nanos))
+                    }
                 }
-            }
-        })
+            })
         #expect(error?.violations.first?.attribute == "time")
     }
 
@@ -361,7 +379,9 @@ struct ProtobufInvalidInputTests {
                     bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
                 default:
                     let at = Int(random.next() % UInt64(bytes.count + 1))
-                    bytes.insert(contentsOf: (0..<1 + Int(random.next() % 4)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at)
+                    bytes.insert(
+                        contentsOf: (0..<1 + Int(random.next() % 4)).map { _ in UInt8(truncatingIfNeeded: random.next()) }, at: at
+                    )
                 }
             }
             do {

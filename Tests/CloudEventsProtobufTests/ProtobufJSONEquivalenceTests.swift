@@ -57,7 +57,7 @@ let jsonCorpus: [String] = [
     #"{"specversion":"0.3","id":"v03b","source":"/s","type":"t","datacontentencoding":"base64","data":"AAEC"}"#,
     #"{"specversion":"0.3","id":"v03c","source":"/s","type":"t","datacontenttype":"text/plain","data":"x","dataschema":"ext-in-0.3"}"#,
     // Escapes in strings.
-    #"{"specversion":"1.0","id":"e\u00e9\"\\","source":"/a%20b","type":"t\/u","subject":"\uD83D\uDE00"}"#,
+    #"{"specversion":"1.0","id":"e\u00e9\"\\","source":"/a%20b","type":"t\/u","subject":"\uD83D\uDE00"}"#
 ]
 
 @Suite("Protobuf format: JSON → Protobuf → JSON equivalence")
@@ -97,11 +97,14 @@ struct ProtobufJSONEquivalenceTests {
     /// The one documented difference: `data_base64` labelled JSON comes back as JSON
     /// (`data` instead of `data_base64` in JSON), the same bytes.
     @Test func base64JSONBecomesJSONData() throws {
-        let text = #"{"specversion":"1.0","id":"x","source":"/s","type":"t","datacontenttype":"application/json","data_base64":"eyJhIjoxfQ=="}"#
+        let text =
+            #"{"specversion":"1.0","id":"x","source":"/s","type":"t","datacontenttype":"application/json","data_base64":"eyJhIjoxfQ=="}"#
         let fromJSON = try Self.json.decode(Array(text.utf8))
         #expect(fromJSON.data == .binary(Array(#"{"a":1}"#.utf8)))
         let fromProtobuf = try ProtobufEventFormat().decode(try ProtobufEventFormat().encode(fromJSON))
         #expect(fromProtobuf.data == .json(try RawJSON(validating: #"{"a":1}"#)))
-        #expect(fromProtobuf.data?.bodyBytes(contentType: "application/json") == fromJSON.data?.bodyBytes(contentType: "application/json"))
+        #expect(
+            fromProtobuf.data?.bodyBytes(contentType: "application/json")
+                == fromJSON.data?.bodyBytes(contentType: "application/json"))
     }
 }

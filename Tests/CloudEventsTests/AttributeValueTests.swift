@@ -26,7 +26,7 @@ struct AttributeValueTests {
         (.uri("urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"), "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"),
         (.uriReference("/a%20b"), "/a%20b"),
         (.uriReference("1-555-123-4567"), "1-555-123-4567"),
-        (.timestamp(try! Timestamp(rfc3339: "2018-04-05T17:31:00.123456789+02:00")), "2018-04-05T17:31:00.123456789+02:00"),
+        (.timestamp(try! Timestamp(rfc3339: "2018-04-05T17:31:00.123456789+02:00")), "2018-04-05T17:31:00.123456789+02:00")
     ])
     func canonicalFormBothWays(value: AttributeValue, canonical: String) throws {
         #expect(value.canonicalString == canonical)
@@ -43,7 +43,7 @@ struct AttributeValueTests {
         ("a b", .uriReference), ("%G1", .uriReference), ("€", .uriReference), ("1a:b", .uriReference),
         ("2018-04-05", .timestamp), ("2018-04-05 17:31:00Z", .timestamp), ("2018-04-05T17:31:00", .timestamp),
         ("control\u{01}char", .string), ("del\u{7F}", .string), ("c1\u{85}", .string), ("non" + scalar(0xFDD0) + "char", .string),
-        ("non" + scalar(0xFFFE), .string), ("plane" + scalar(0x1FFFF), .string),
+        ("non" + scalar(0xFFFE), .string), ("plane" + scalar(0x1FFFF), .string)
     ])
     func invalidCanonicalStringsAreRejected(text: String, type: AttributeType) {
         #expect(throws: AttributeRule.self) { try AttributeValue(canonicalString: text, as: type) }
@@ -85,7 +85,7 @@ struct TimestampTests {
         "1990-12-31T15:59:60-08:00",
         "2020-02-29T00:00:00+00:00",
         "0001-01-01T00:00:00Z",
-        "9999-12-31T23:59:59.999999999-23:59",
+        "9999-12-31T23:59:59.999999999-23:59"
     ])
     func roundTripsExactly(text: String) throws {
         let timestamp = try Timestamp(rfc3339: text)
@@ -97,7 +97,7 @@ struct TimestampTests {
         "2018-04-05T17:31:00", "2018-04-05 17:31:00Z", "2018-4-05T17:31:00Z", "2018-04-05T7:31:00Z",
         "2018-04-05T17:31:00.Z", "2018-04-05T17:31:00+0200", "2018-04-05T17:31:00+02", "2018-02-30T00:00:00Z",
         "2019-02-29T00:00:00Z", "2018-13-01T00:00:00Z", "2018-04-05T24:00:00Z", "2018-04-05T17:60:00Z",
-        "2018-04-05T17:31:61Z", "2018-04-05T17:31:00+24:00", "2018-04-05T17:31:00Z ", "", "2018-04-05T17:31:00ZZ",
+        "2018-04-05T17:31:61Z", "2018-04-05T17:31:00+24:00", "2018-04-05T17:31:00Z ", "", "2018-04-05T17:31:00ZZ"
     ])
     func invalidTextIsRejected(text: String) {
         #expect(throws: TimestampError.self) { try Timestamp(rfc3339: text) }
@@ -125,7 +125,8 @@ struct TimestampTests {
         #expect(time.description == "1969-12-31T23:59:59.5Z")
         let offset = try Timestamp(secondsSinceEpoch: 1_522_942_260, utcOffsetMinutes: -330)
         #expect(offset.description == "2018-04-05T10:01:00-05:30")
-        #expect(try Timestamp(year: 2024, month: 2, day: 29, hour: 1, nanosecond: 120_000_000).description
+        #expect(
+            try Timestamp(year: 2024, month: 2, day: 29, hour: 1, nanosecond: 120_000_000).description
                 == "2024-02-29T01:00:00.12Z")
         #expect(throws: TimestampError.fieldOutOfRange("day")) { try Timestamp(year: 2023, month: 2, day: 29) }
     }
@@ -224,7 +225,7 @@ struct MediaTypeTests {
     @Test(arguments: [
         ("application/json", true), ("text/json", true), ("application/cloudevents+json", true),
         ("application/ld+json", true), ("APPLICATION/JSON; charset=UTF-8", true), ("Application/Vnd.Foo+JSON", true),
-        ("application/json-seq", false), ("application/geo+json-seq", false), ("text/plain", false), ("json", false),
+        ("application/json-seq", false), ("application/geo+json-seq", false), ("text/plain", false), ("json", false)
     ])
     func jsonMediaTypes(text: String, isJSON: Bool) {
         #expect(MediaType(text)?.isJSON ?? false == isJSON)

@@ -16,8 +16,9 @@ struct ConformanceYAMLTests {
 
     @Test func everyFileIsRead() throws {
         let cases = try Self.cases()
-        #expect(Dictionary(grouping: cases, by: \.file).mapValues(\.count)
-            == ["v1.yaml": 2, "v03.yaml": 1, "v1_minimum.yaml": 6, "v03_minimum.yaml": 6])
+        #expect(
+            Dictionary(grouping: cases, by: \.file).mapValues(\.count)
+                == ["v1.yaml": 2, "v03.yaml": 1, "v1_minimum.yaml": 6, "v03_minimum.yaml": 6])
         // The block-scalar extension of v1.yaml and v03.yaml (see `blockScalarNewline`).
         #expect(cases.filter { $0.extensions.contains { $0.value.hasSuffix("\n") } }.count == 3)
     }

@@ -1,6 +1,6 @@
 import CloudEvents
-import Foundation
 import CloudEventsConformance
+import Foundation
 import Testing
 
 private let format = JSONEventFormat()
@@ -33,7 +33,7 @@ struct JSONDataTests {
 
     @Test(arguments: [
         "application/json", "APPLICATION/JSON", "application/json; charset=utf-8", "text/json",
-        "application/cloudevents+json", "application/ld+json", "Application/Vnd.Example+JSON ; x=y",
+        "application/cloudevents+json", "application/ld+json", "Application/Vnd.Example+JSON ; x=y"
     ])
     func jsonContentTypesKeepDataAsJSON(contentType: String) throws {
         let event = try decode(#"{"# + head + #","datacontenttype":"\#(contentType)","data":"text"}"#)
@@ -112,7 +112,7 @@ struct JSONDataTests {
         (#""datacontenttype":"application/json","data":1.5"#, "1.5", "application/json"),
         (#""data":"I'm just a string""#, #""I'm just a string""#, "application/json"),
         (#""datacontenttype":"application/xml","data":"<much wow=\"xml\"/>""#, #"<much wow="xml"/>"#, "application/xml"),
-        (#""data_base64":"eyAieHl6IjogMTIzIH0=""#, #"{ "xyz": 123 }"#, nil),
+        (#""data_base64":"eyAieHl6IjogMTIzIH0=""#, #"{ "xyz": 123 }"#, nil)
     ])
     func workedEquivalences(members: String, body: String, contentType: String?) throws {
         let event = try decode(#"{"# + head + "," + members + "}")
@@ -195,7 +195,8 @@ struct JSONAttributeTests {
 
     @Test func registeredExtensionTypesAreParsedAndChecked() throws {
         let typed = JSONEventFormat(extensionTypes: .documented)
-        let event = try typed.decode(Array((#"{"# + head + #","expirytime":"2030-01-01T00:00:00Z","sampledrate":5,"dataref":"../x"}"#).utf8))
+        let event = try typed.decode(
+            Array((#"{"# + head + #","expirytime":"2030-01-01T00:00:00Z","sampledrate":5,"dataref":"../x"}"#).utf8))
         #expect(event.extensions["expirytime"] == .timestamp(try Timestamp(rfc3339: "2030-01-01T00:00:00Z")))
         #expect(event.extensions["dataref"] == .uriReference("../x"))
         #expect(event.extensions["sampledrate"] == .integer(5))
@@ -211,7 +212,8 @@ struct JSONAttributeTests {
         event.time = try Timestamp(rfc3339: "2018-04-05T17:31:00Z")
         event.subject = "x"
         event.extensions["bin"] = .binary([1])
-        #expect(try encodeToString(event)
+        #expect(
+            try encodeToString(event)
                 == #"{"# + head + #","subject":"x","time":"2018-04-05T17:31:00Z","zeta":-7,"bin":"AQ=="}"#)
     }
 
@@ -255,53 +257,71 @@ struct JSONInvalidInputTests {
         .init("null id", #"{"specversion":"1.0","id":null,"source":"/s","type":"t"}"#, InvalidJSONCase.violation("id", .missing)),
         .init("empty id", #"{"specversion":"1.0","id":"","source":"/s","type":"t"}"#, InvalidJSONCase.violation("id", .empty)),
         .init("missing specversion", #"{"id":"1","source":"/s","type":"t"}"#, { $0.reason == .missingSpecVersion }),
-        .init("null specversion", #"{"specversion":null,"id":"1","source":"/s","type":"t"}"#, { $0.reason == .missingSpecVersion }),
-        .init("unknown specversion", #"{"specversion":"1.1","id":"1","source":"/s","type":"t"}"#,
-              { $0.reason == .unsupportedSpecVersion("1.1") }),
-        .init("numeric specversion", #"{"specversion":1.0,"id":"1","source":"/s","type":"t"}"#,
-              InvalidJSONCase.violation("specversion")),
-        .init("numeric id", #"{"# + head.replacingOccurrences(of: #""id":"1""#, with: #""id":1"#) + "}",
-              InvalidJSONCase.violation("id", .invalidJSONType(expected: "a JSON string", found: "number"))),
-        .init("boolean subject", #"{"# + head + #","subject":true}"#,
-              InvalidJSONCase.violation("subject", .invalidJSONType(expected: "a JSON string", found: "boolean"))),
+        .init(
+            "null specversion", #"{"specversion":null,"id":"1","source":"/s","type":"t"}"#, { $0.reason == .missingSpecVersion }),
+        .init(
+            "unknown specversion", #"{"specversion":"1.1","id":"1","source":"/s","type":"t"}"#,
+            { $0.reason == .unsupportedSpecVersion("1.1") }),
+        .init(
+            "numeric specversion", #"{"specversion":1.0,"id":"1","source":"/s","type":"t"}"#,
+            InvalidJSONCase.violation("specversion")),
+        .init(
+            "numeric id", #"{"# + head.replacingOccurrences(of: #""id":"1""#, with: #""id":1"#) + "}",
+            InvalidJSONCase.violation("id", .invalidJSONType(expected: "a JSON string", found: "number"))),
+        .init(
+            "boolean subject", #"{"# + head + #","subject":true}"#,
+            InvalidJSONCase.violation("subject", .invalidJSONType(expected: "a JSON string", found: "boolean"))),
         .init("bad time", #"{"# + head + #","time":"2018-04-05T17:31:00"}"#, InvalidJSONCase.violation("time")),
         .init("numeric time", #"{"# + head + #","time":1522942260}"#, InvalidJSONCase.violation("time")),
-        .init("relative dataschema", #"{"# + head + #","dataschema":"schema.json"}"#,
-              InvalidJSONCase.violation("dataschema", .invalidURI("schema.json"))),
+        .init(
+            "relative dataschema", #"{"# + head + #","dataschema":"schema.json"}"#,
+            InvalidJSONCase.violation("dataschema", .invalidURI("schema.json"))),
         .init("empty subject", #"{"# + head + #","subject":""}"#, InvalidJSONCase.violation("subject", .empty)),
         .init("uppercase name", #"{"# + head + #","Ext":"x"}"#, InvalidJSONCase.violation("Ext", .invalidName)),
         .init("dash in name", #"{"# + head + #","my-ext":"x"}"#, InvalidJSONCase.violation("my-ext", .invalidName)),
         .init("empty name", #"{"# + head + #","":"x"}"#, InvalidJSONCase.violation("", .invalidName)),
-        .init("integer too large", #"{"# + head + #","big":2147483648}"#,
-              InvalidJSONCase.violation("big", .integerOutOfRange("2147483648"))),
-        .init("integer too small", #"{"# + head + #","small":-2147483649}"#,
-              InvalidJSONCase.violation("small", .integerOutOfRange("-2147483649"))),
+        .init(
+            "integer too large", #"{"# + head + #","big":2147483648}"#,
+            InvalidJSONCase.violation("big", .integerOutOfRange("2147483648"))),
+        .init(
+            "integer too small", #"{"# + head + #","small":-2147483649}"#,
+            InvalidJSONCase.violation("small", .integerOutOfRange("-2147483649"))),
         .init("fraction as integer", #"{"# + head + #","n":5.0}"#, InvalidJSONCase.violation("n", .invalidInteger("5.0"))),
         .init("exponent as integer", #"{"# + head + #","n":1e3}"#, InvalidJSONCase.violation("n", .invalidInteger("1e3"))),
         .init("object extension", #"{"# + head + #","o":{"a":1}}"#, InvalidJSONCase.violation("o")),
         .init("array extension", #"{"# + head + #","a":[1]}"#, InvalidJSONCase.violation("a")),
-        .init("invalid base64", #"{"# + head + #","data_base64":"not base64!"}"#,
-              { if case .invalidData(let message) = $0.reason { message.contains("Base64") } else { false } }),
-        .init("unpadded base64", #"{"# + head + #","data_base64":"aGVsbG8"}"#,
-              { if case .invalidData = $0.reason { true } else { false } }),
-        .init("numeric data_base64", #"{"# + head + #","data_base64":5}"#,
-              { if case .invalidData = $0.reason { true } else { false } }),
+        .init(
+            "invalid base64", #"{"# + head + #","data_base64":"not base64!"}"#,
+            { if case .invalidData(let message) = $0.reason { message.contains("Base64") } else { false } }),
+        .init(
+            "unpadded base64", #"{"# + head + #","data_base64":"aGVsbG8"}"#,
+            { if case .invalidData = $0.reason { true } else { false } }),
+        .init(
+            "numeric data_base64", #"{"# + head + #","data_base64":5}"#,
+            { if case .invalidData = $0.reason { true } else { false } }),
         .init("data and data_base64", #"{"# + head + #","data":{},"data_base64":""}"#, { $0.reason == .dataAndDataBase64 }),
         .init("duplicate core member", #"{"# + head + #","type":"u"}"#, { $0.reason == .duplicateAttribute("type") }),
         .init("duplicate extension", #"{"# + head + #","x":1,"x":2}"#, { $0.reason == .duplicateAttribute("x") }),
-        .init("lone surrogate in attribute", #"{"# + head + #","x":"\uD800"}"#,
-              InvalidJSONCase.violation("x", .invalidCharacter(scalar: 0xD800, reason: "lone surrogate"))),
-        .init("control character escape", #"{"# + head + #","x":"a\u0007"}"#,
-              InvalidJSONCase.violation("x", .invalidCharacter(scalar: 7, reason: "control character"))),
-        .init("raw DEL", "{" + head + ",\"x\":\"a\u{7F}\"}",
-              InvalidJSONCase.violation("x", .invalidCharacter(scalar: 0x7F, reason: "control character"))),
-        .init("noncharacter", "{" + head + ",\"x\":\"" + scalar(0xFDD0) + "\"}",
-              InvalidJSONCase.violation("x", .invalidCharacter(scalar: 0xFDD0, reason: "noncharacter"))),
+        .init(
+            "lone surrogate in attribute", #"{"# + head + #","x":"\uD800"}"#,
+            InvalidJSONCase.violation("x", .invalidCharacter(scalar: 0xD800, reason: "lone surrogate"))),
+        .init(
+            "control character escape", #"{"# + head + #","x":"a\u0007"}"#,
+            InvalidJSONCase.violation("x", .invalidCharacter(scalar: 7, reason: "control character"))),
+        .init(
+            "raw DEL", "{" + head + ",\"x\":\"a\u{7F}\"}",
+            InvalidJSONCase.violation("x", .invalidCharacter(scalar: 0x7F, reason: "control character"))),
+        .init(
+            "noncharacter", "{" + head + ",\"x\":\"" + scalar(0xFDD0) + "\"}",
+            InvalidJSONCase.violation("x", .invalidCharacter(scalar: 0xFDD0, reason: "noncharacter"))),
         .init("array instead of object", #"[1]"#, { if case .malformedJSON = $0.reason { true } else { false } }),
-        .init("trailing garbage", #"{"# + head + "} x", { if case .malformedJSON(let e) = $0.reason { e.reason == .trailingCharacters } else { false } }),
-        .init("v0.3 unsupported datacontentencoding",
-              #"{"specversion":"0.3","id":"1","source":"/s","type":"t","datacontentencoding":"gzip","data":"x"}"#,
-              InvalidJSONCase.violation("datacontentencoding", .unsupportedValue("gzip"))),
+        .init(
+            "trailing garbage", #"{"# + head + "} x",
+            { if case .malformedJSON(let e) = $0.reason { e.reason == .trailingCharacters } else { false } }),
+        .init(
+            "v0.3 unsupported datacontentencoding",
+            #"{"specversion":"0.3","id":"1","source":"/s","type":"t","datacontentencoding":"gzip","data":"x"}"#,
+            InvalidJSONCase.violation("datacontentencoding", .unsupportedValue("gzip")))
     ]
 
     @Test(arguments: cases)
@@ -325,8 +345,9 @@ struct JSONInvalidInputTests {
     /// Malformed JSON at every position: every prefix of a valid event fails with a syntax
     /// error located within the input, and never crashes.
     @Test func everyTruncationIsASyntaxError() throws {
-        let valid = Array((#"{"# + head + #","time":"2018-04-05T17:31:00Z","x":[1],"data":{"a":[1,2.5e-3,"\u20ac",true,null]}}"#)
-            .replacingOccurrences(of: #","x":[1]"#, with: "").utf8)
+        let valid = Array(
+            (#"{"# + head + #","time":"2018-04-05T17:31:00Z","x":[1],"data":{"a":[1,2.5e-3,"\u20ac",true,null]}}"#)
+                .replacingOccurrences(of: #","x":[1]"#, with: "").utf8)
         #expect(throws: Never.self) { try format.decode(valid) }
         for length in 0..<valid.count {
             let error = try #require(throws: EventFormatError.self) { try format.decode(Array(valid[..<length])) }
@@ -355,13 +376,14 @@ struct JSONInvalidInputTests {
         }
     }
 
-    @Test(arguments: [
-        ([0xC0, 0xA0], "overlong"), ([0xED, 0xA0, 0x80], "encoded surrogate"), ([0xFF], "invalid byte"),
-        ([0xE2, 0x82], "truncated"), ([0xF4, 0x90, 0x80, 0x80], "above U+10FFFF"),
-    ] as [([UInt8], String)])
+    @Test(
+        arguments: [
+            ([0xC0, 0xA0], "overlong"), ([0xED, 0xA0, 0x80], "encoded surrogate"), ([0xFF], "invalid byte"),
+            ([0xE2, 0x82], "truncated"), ([0xF4, 0x90, 0x80, 0x80], "above U+10FFFF")
+        ] as [([UInt8], String)])
     func invalidUTF8IsRejected(bytes: [UInt8], label: String) throws {
         for member in ["subject", "data"] {
-            let json = Array(#"{"# .utf8) + Array(head.utf8) + Array(#","\#(member)":""#.utf8) + bytes + Array(#""}"#.utf8)
+            let json = Array(#"{"#.utf8) + Array(head.utf8) + Array(#","\#(member)":""#.utf8) + bytes + Array(#""}"#.utf8)
             let error = try #require(throws: EventFormatError.self, "\(label) in \(member)") { try format.decode(json) }
             #expect(error.reason == .malformedJSON(JSONSyntaxError(.invalidUTF8, at: json.count - 2 - bytes.count)))
         }
@@ -406,7 +428,8 @@ struct JSONBatchTests {
         #expect(throws: EventFormatError(.mixedSpecVersions(first: .v1_0, other: .v0_3), batchIndex: 1)) {
             try format.encodeBatch([v1, v03])
         }
-        let text = "[" + String(decoding: try format.encode(v1), as: UTF8.self) + ","
+        let text =
+            "[" + String(decoding: try format.encode(v1), as: UTF8.self) + ","
             + String(decoding: try format.encode(v03), as: UTF8.self) + "]"
         #expect(throws: EventFormatError(.mixedSpecVersions(first: .v1_0, other: .v0_3), batchIndex: 1)) {
             try format.decodeBatch(Array(text.utf8))

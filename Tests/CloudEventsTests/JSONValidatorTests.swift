@@ -1,5 +1,6 @@
-@testable import CloudEvents
 import Testing
+
+@testable import CloudEvents
 
 /// ``JSONValidator`` (the yes/no validator behind ``RawJSON/init(validating:)``) against
 /// ``JSONScanner``, which defines what valid JSON is here: the same verdict and the same
@@ -28,7 +29,7 @@ struct JSONValidatorTests {
         #" { "a" : [ 1 , -2.5e+3 , 0.0E-0 , true , false , null , "x\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00" ] } "#,
         "[]", "{}", "[[],{},[{}]]", "0", "-0", "1e5", "\"\"", "\"€ 😀 \u{7F}\"", "null", "true", "false",
         "\t\r\n 42 \n", #"{"":{"":[""]}}"#, #"["a very long string that crosses several eight-byte words of input"]"#,
-        #"{"k":"v","k2":{"n":[1,2,3,{"deep":[null]}]}}"#,
+        #"{"k":"v","k2":{"n":[1,2,3,{"deep":[null]}]}}"#
     ]
 
     /// Inputs the grammar must reject (and a few near misses it must accept).
@@ -37,7 +38,7 @@ struct JSONValidatorTests {
         "01", "-", "-a", "1.", ".5", "1e", "1e+", "+1", "1.5e3.2", "tru", "nul", "falsey", "truex", "nulll",
         "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\", "\"a\u{1}b\"", "\"\u{7F}\"", "[1] [2]", "1 2",
         "\"\\uD800\"", "\"\\uDC00\\uD800\"", "[\"a\"\"b\"]", "{\"a\":1\"b\":2}", "[1}", "{\"a\":1]", "[[[]]", "[]]",
-        "NaN", "Infinity", "-Infinity", "0x10", "1_000", "\u{FEFF}1", "//c\n1", "'a'",
+        "NaN", "Infinity", "-Infinity", "0x10", "1_000", "\u{FEFF}1", "//c\n1", "'a'"
     ]
 
     static let invalidUTF8: [[UInt8]] = [
@@ -45,7 +46,7 @@ struct JSONValidatorTests {
         [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xF0, 0x80, 0x80, 0x80, 0x22], [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],
         [0x22, 0xF5, 0x80, 0x80, 0x80, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xE2, 0x82, 0x22], [0x22, 0x80, 0x22],
         [0x22, 0xFF, 0x22], [0x22, 0xE2, 0x82, 0xAC, 0x22], [0x22, 0xF0, 0x9F, 0x98, 0x80, 0x22], [0x22, 0xC3],
-        [0xC3, 0xA9], [0x5B, 0x80, 0x5D],
+        [0xC3, 0xA9], [0x5B, 0x80, 0x5D]
     ]
 
     @Test(arguments: seeds + edgeCases)

@@ -15,7 +15,10 @@ struct MessageTests {
             Issue.record("not binary")
             return
         }
-        #expect(attributes.map(\.name) == ["specversion", "id", "source", "type", "datacontenttype", "subject", "time", "count", "flag"])
+        #expect(
+            attributes.map(\.name) == [
+                "specversion", "id", "source", "type", "datacontenttype", "subject", "time", "count", "flag"
+            ])
         #expect(attributes.first { $0.name == "time" }?.value.type == .timestamp)
         #expect(attributes.first { $0.name == "count" }?.value == .integer(5))
         #expect(data == Array(#"{"a":1}"#.utf8))
@@ -43,7 +46,8 @@ struct MessageTests {
 
     @Test func structuredMediaTypeMatchesCaseInsensitivelyWithParameters() throws {
         let body = try JSONEventFormat().encode(event)
-        let message = Message(content: .structured(StructuredContent(mediaType: "Application/CloudEvents+JSON; charset=UTF-8", body: body)))
+        let message = Message(
+            content: .structured(StructuredContent(mediaType: "Application/CloudEvents+JSON; charset=UTF-8", body: body)))
         #expect(try message.event() == event)
     }
 
@@ -59,8 +63,10 @@ struct MessageTests {
 
     @Test func binaryAttributesAsStringsAreParsedForCoreAttributes() throws {
         var message = Message()
-        for (name, value) in [("specversion", "1.0"), ("id", "1"), ("source", "/s"), ("type", "t"),
-                              ("time", "2018-04-05T17:31:00Z"), ("count", "5")] {
+        for (name, value) in [
+            ("specversion", "1.0"), ("id", "1"), ("source", "/s"), ("type", "t"),
+            ("time", "2018-04-05T17:31:00Z"), ("count", "5")
+        ] {
             try message.writeAttribute(name, .string(value))
         }
         let event = try message.event()
@@ -83,7 +89,7 @@ struct MessageTests {
         (EventData.json(try! RawJSON(validating: #""s""#)), nil as String?, #""s""#, "application/json" as String?),
         (.text("plain"), "text/plain", "plain", "text/plain"),
         (.text("quoted"), nil, #""quoted""#, "application/json"),
-        (.binary([1, 2]), nil, "\u{1}\u{2}", nil),
+        (.binary([1, 2]), nil, "\u{1}\u{2}", nil)
     ])
     func binaryBodyFollowsTheContentType(data: EventData, contentType: String?, body: String, written: String?) throws {
         let event = CloudEvent(id: "1", source: "/s", type: "t", dataContentType: contentType, data: data)
@@ -155,11 +161,13 @@ struct TranscoderTests {
         #expect(structured.calls == ["structured"])
         var binary = RecordingWriter()
         try transcoder.transcode(structured.message, to: &binary, mode: .binary)
-        #expect(try binary.message.event() == {
-            var expected = event
-            expected.dataContentType = "application/json"  // made explicit when leaving JSON
-            return expected
-        }())
+        #expect(
+            try binary.message.event()
+                == {
+                    var expected = event
+                    expected.dataContentType = "application/json"  // made explicit when leaving JSON
+                    return expected
+                }())
     }
 
     @Test func batchToSingleEventBindingIsRefused() throws {

@@ -1,5 +1,6 @@
-@testable import CloudEvents
 import Testing
+
+@testable import CloudEvents
 
 /// ``Timestamp/init(commonForm:)``, the fixed-position parser of the form encoders write,
 /// against the general RFC 3339 parser: whenever the fast path returns a value it is the
@@ -19,9 +20,11 @@ struct TimestampFastPathTests {
         guard let fast = fast(text) else { return true }  // the general parser decides
         let general = general(text)
         guard fast == general, fast.description == general?.description,
-              fast.description == String(decoding: text, as: UTF8.self) else {
-            Issue.record("\(String(decoding: text, as: UTF8.self)): \(fast) vs \(String(describing: general))",
-                         sourceLocation: sourceLocation)
+            fast.description == String(decoding: text, as: UTF8.self)
+        else {
+            Issue.record(
+                "\(String(decoding: text, as: UTF8.self)): \(fast) vs \(String(describing: general))",
+                sourceLocation: sourceLocation)
             return false
         }
         return true
@@ -30,7 +33,7 @@ struct TimestampFastPathTests {
     static let samples = [
         "2026-11-22T10:15:30.123456789Z", "2026-11-22T10:15:30Z", "2026-11-22T10:15:30.1Z", "2026-11-22T10:15:30.12Z",
         "2026-11-22T10:15:30.000Z", "2026-11-22T10:15:30.120000000Z", "2016-12-31T23:59:60Z", "2024-02-29T00:00:00Z",
-        "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+        "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"
     ]
 
     @Test(arguments: samples)
@@ -45,7 +48,7 @@ struct TimestampFastPathTests {
         "2026-11-22t10:15:30Z", "2026-11-22T10:15:30z", "2026-11-22T10:15:30+00:00", "2026-11-22T10:15:30.1234567890Z",
         "2026-11-22T10:15:30.Z", "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
         "2026-04-31T00:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T23:60:00Z", "2026-11-22T23:59:61Z",
-        "2026-11-22 10:15:30Z", "2026-11-22T10:15:3Z", "2026-1-22T10:15:30Z",
+        "2026-11-22 10:15:30Z", "2026-11-22T10:15:3Z", "2026-1-22T10:15:30Z"
     ])
     func otherTextIsLeftToTheGeneralParser(text: String) {
         #expect(Self.fast(Array(text.utf8)) == nil)

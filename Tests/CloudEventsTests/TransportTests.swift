@@ -1,4 +1,5 @@
 import CloudEvents
+import Synchronization
 import Testing
 
 @Suite("In-process binding")
@@ -165,7 +166,8 @@ struct DeliveryStreamTests {
         // Deliberately different from what the message decodes to, to see which one is returned.
         let decoded = CloudEvent(id: "decoded", source: "/s", type: "t")
         let delivery = Delivery(
-            message: message, formats: .standard, extensionTypes: .none, decodedEvents: [decoded]) { _ in }
+            message: message, formats: .standard, extensionTypes: .none, decodedEvents: [decoded]
+        ) { _ in }
         #expect(try delivery.event() == decoded)
         #expect(try delivery.events() == [decoded])
         #expect(try delivery.event(extensionTypes: ExtensionTypes(["n": .integer])).extensions["n"] == 5)
@@ -180,8 +182,6 @@ final class Counter: Sendable {
     func increment() { storage.withLock { $0 += 1 } }
     var value: Int { storage.withLock { $0 } }
 }
-
-import Synchronization
 
 @Suite("Endpoints")
 struct EndpointTests {
@@ -210,7 +210,7 @@ struct EndpointTests {
     @Test(arguments: [
         "localhost:1883/topic", "mqtt://:1883/x", "mqtt://host:0/x", "mqtt://host:99999/x", "mqtt://host:abc/x",
         "mqtt://host/sensors/#", "mqtt://host/%G1", "mqtt://host/%C0%A0", "memory://x?mode=fast",
-        "memory://x?format=xml", "memory://x?mode=binary&mode=structured",
+        "memory://x?format=xml", "memory://x?mode=binary&mode=structured"
     ])
     func invalidEndpointsSayWhy(text: String) {
         #expect(throws: TransportError.self) { try Endpoint(text) }
@@ -231,7 +231,7 @@ struct PercentEncodingTests {
         ("a+b/c=d:e", "a+b/c=d:e"),
         ("2018-04-05T17:31:00+02:00", "2018-04-05T17:31:00+02:00"),
         ("tab\tand\u{7F}", "tab%09and%7F"),
-        ("", ""),
+        ("", "")
     ])
     func encodesExactlyTheRequiredSet(value: String, encoded: String) throws {
         #expect(PercentEncoding.encodeHeaderValue(value) == encoded)

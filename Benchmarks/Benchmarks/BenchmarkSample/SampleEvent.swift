@@ -4,7 +4,8 @@ public import CloudEvents
 /// subject, datacontenttype `application/json`, one string extension and ~220 bytes of
 /// JSON data; about 500 bytes in the JSON format.
 public enum SampleEvent {
-    public static let data = #"{"deviceId":"thermostat-42","reading":{"celsius":21.5,"humidity":48,"battery":0.87},"location":{"building":"north","floor":3,"room":"3.14"},"tags":["hvac","eu-west","calibrated"],"seq":1234567}"#
+    public static let data =
+        #"{"deviceId":"thermostat-42","reading":{"celsius":21.5,"humidity":48,"battery":0.87},"location":{"building":"north","floor":3,"room":"3.14"},"tags":["hvac","eu-west","calibrated"],"seq":1234567}"#
 
     public static let event: CloudEvent = {
         do {

@@ -2,8 +2,9 @@ import BenchmarkSample
 import CloudEvents
 import CloudEventsMQTT
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // The CloudEvents side of Scripts/bench-mqtt (issue #5): publish → receive throughput through
@@ -102,7 +103,9 @@ func run(host: String, port: Int, qos: MQTTQoS, messages: Int, window: Int, inTr
     // Bounded in time whatever happens: a run that does not finish fails.
     Task.detached {
         try await Task.sleep(for: .seconds(timeout))
-        fail("timed out after \(timeout) s: \(acknowledgedCount.load(ordering: .relaxed)) of \(messages) publishes acknowledged, \(received.value) received")
+        fail(
+            "timed out after \(timeout) s: \(acknowledgedCount.load(ordering: .relaxed)) of \(messages) publishes acknowledged, \(received.value) received"
+        )
     }
     let topic = "ce-bench/mqtt-throughput/swift-\(getpid())-\(time(nil))-\(UInt32.random(in: 0...UInt32.max))"
     func configuration(_ role: String) -> MQTTClientConfiguration {

@@ -3,10 +3,11 @@ import CloudEvents
 import CloudEventsHTTP
 import NIOCore
 import NIOPosix
+
 #if canImport(Darwin)
-import Darwin
+    import Darwin
 #else
-import Glibc
+    import Glibc
 #endif
 
 // The CloudEvents side of Scripts/bench-http: an HTTPEventReceiver on 127.0.0.1 (ONE

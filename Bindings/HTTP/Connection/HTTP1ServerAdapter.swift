@@ -78,7 +78,8 @@ final class HTTP1ServerAdapter: ChannelDuplexHandler, RemovableChannelHandler {
                 fields.append(HTTPField(name: name, value: value))
             }
         }
-        return HTTPRequest(method: method, scheme: secure ? "https" : "http", authority: authority, path: head.uri, headerFields: fields)
+        return HTTPRequest(
+            method: method, scheme: secure ? "https" : "http", authority: authority, path: head.uri, headerFields: fields)
     }
 
     /// Whether `name` is `Host`, in any case, without making a lowercased copy.

@@ -233,7 +233,8 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
                 request.discarded += buffer.readableBytes
                 // A client that keeps sending after 413 is cut off here.
                 if request.discarded > Swift.max(limits.maximumBodySize * 4, 4 << 20) {
-                    write(ReceiverResponder.text(.contentTooLarge, "body larger than \(limits.maximumBodySize) bytes", close: true))
+                    write(
+                        ReceiverResponder.text(.contentTooLarge, "body larger than \(limits.maximumBodySize) bytes", close: true))
                     return
                 }
             } else if request.body.count + buffer.readableBytes > limits.maximumBodySize {

@@ -50,7 +50,9 @@ extension CloudEvent {
 
     /// ``httpFields(mode:format:)`` through the message layer: the reference that the
     /// binary-mode fast path must match, and its fallback.
-    func generalHTTPFields(mode: ContentMode, format: any EventFormat) throws(MessageError) -> (headerFields: HTTPFields, body: [UInt8]) {
+    func generalHTTPFields(mode: ContentMode, format: any EventFormat) throws(MessageError) -> (
+        headerFields: HTTPFields, body: [UInt8]
+    ) {
         var writer = HTTPMessageWriter()
         try write(to: &writer, mode: mode, format: format)
         return (writer.headerFields, writer.body)

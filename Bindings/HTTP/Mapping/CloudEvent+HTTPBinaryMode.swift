@@ -53,9 +53,10 @@ extension CloudEvent {
             }
         }
         if let dataSchema {
-            fields.append(HTTPField(
-                name: specVersion == .v1_0 ? known.dataSchema : known.schemaURL,
-                value: PercentEncoding.encodeHeaderValue(dataSchema)))
+            fields.append(
+                HTTPField(
+                    name: specVersion == .v1_0 ? known.dataSchema : known.schemaURL,
+                    value: PercentEncoding.encodeHeaderValue(dataSchema)))
         }
         if let subject { fields.append(HTTPField(name: known.subject, value: encodedString(subject))) }
         // RFC 3339 text is digits, `-`, `:`, `.`, `+`, `T`/`t` and `Z`/`z`: nothing to encode.
@@ -65,10 +66,11 @@ extension CloudEvent {
                 // Unreachable for a valid event (names are `[a-z0-9]+`); the general path says why.
                 return try generalHTTPFields(mode: .binary, format: JSONEventFormat())
             }
-            let text = switch value {
-            case .string(let text): encodedString(text)
-            default: PercentEncoding.encodeHeaderValue(value.canonicalString)
-            }
+            let text =
+                switch value {
+                case .string(let text): encodedString(text)
+                default: PercentEncoding.encodeHeaderValue(value.canonicalString)
+                }
             fields.append(HTTPField(name: fieldName, value: text))
         }
         if !charactersChecked {
@@ -100,8 +102,13 @@ extension CloudEvent {
     /// is filled in place (not returned) so that it is not copied on its way out.
     mutating func decodeBinaryMode(headerFields: HTTPFields, body: [UInt8], extensionTypes: ExtensionTypes) -> Bool {
         var contentType: String?
-        var specVersion: String?, id: String?, source: String?, type: String?
-        var dataSchema: String?, subject: String?, time: String?
+        var specVersion: String?
+        var id: String?
+        var source: String?
+        var type: String?
+        var dataSchema: String?
+        var subject: String?
+        var time: String?
         var extensions = ExtensionAttributes()
         var charactersChecked = true
 
@@ -109,7 +116,7 @@ extension CloudEvent {
         /// `false` for a duplicate (`slot` already set) or a value that does not decode.
         func decode(_ index: Int, into slot: inout String?) -> Bool {
             guard slot == nil,
-                  let (text, isPrintableASCII) = try? PercentEncoding.decodeHeaderValueReportingASCII(headerFields[index].value)
+                let (text, isPrintableASCII) = try? PercentEncoding.decodeHeaderValueReportingASCII(headerFields[index].value)
             else { return false }
             if !isPrintableASCII { charactersChecked = false }
             slot = text
@@ -216,20 +223,22 @@ enum BinaryModeHeader: Equatable {
         }
         // "ce-" and at least one character, as HTTPMessageReader.attributeName(of:) requires.
         guard name.count > 3, name[0] == UInt8(ascii: "c"), name[1] == UInt8(ascii: "e"),
-              name[2] == UInt8(ascii: "-") else {
+            name[2] == UInt8(ascii: "-")
+        else {
             self = matches("content-type", from: 0) ? .contentType : .other
             return
         }
-        let core: BinaryModeHeader? = switch name.count - 3 {
-        case 2: matches("id", from: 3) ? .id : nil
-        case 4: matches("type", from: 3) ? .type : matches("time", from: 3) ? .time : nil
-        case 6: matches("source", from: 3) ? .source : nil
-        case 7: matches("subject", from: 3) ? .subject : nil
-        case 10: matches("dataschema", from: 3) ? .dataSchema : nil
-        case 11: matches("specversion", from: 3) ? .specVersion : nil
-        case 15: matches("datacontenttype", from: 3) ? .dataContentType : nil
-        default: nil
-        }
+        let core: BinaryModeHeader? =
+            switch name.count - 3 {
+            case 2: matches("id", from: 3) ? .id : nil
+            case 4: matches("type", from: 3) ? .type : matches("time", from: 3) ? .time : nil
+            case 6: matches("source", from: 3) ? .source : nil
+            case 7: matches("subject", from: 3) ? .subject : nil
+            case 10: matches("dataschema", from: 3) ? .dataSchema : nil
+            case 11: matches("specversion", from: 3) ? .specVersion : nil
+            case 15: matches("datacontenttype", from: 3) ? .dataContentType : nil
+            default: nil
+            }
         self = core ?? .extension(String(decoding: UnsafeBufferPointer(rebasing: name[3...]), as: UTF8.self))
     }
 }

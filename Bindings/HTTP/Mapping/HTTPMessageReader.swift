@@ -80,7 +80,8 @@ public struct HTTPMessageReader: MessageReader, Sendable {
     public static func detectMode(contentType: String?) -> ContentMode {
         guard let contentType else { return .binary }
         if let mode = detectModeASCII(contentType) { return mode }
-        let lowered = String(decoding: contentType.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 }).map(asciiLowercase), as: UTF8.self)
+        let lowered = String(
+            decoding: contentType.utf8.drop(while: { $0 == 0x20 || $0 == 0x09 }).map(asciiLowercase), as: UTF8.self)
         if lowered.hasPrefix("application/cloudevents-batch") { return .batch }
         if lowered.hasPrefix("application/cloudevents") { return .structured }
         return .binary
@@ -134,10 +135,13 @@ public struct HTTPMessageReader: MessageReader, Sendable {
         for (offset, field) in headerFields.enumerated() {
             guard let name = Self.attributeName(of: field.name) else { continue }
             guard name != "datacontenttype" else {
-                throw MessageError(.invalidMessage(
-                    "header '\(field.name.rawName)' must not be present in binary mode: 'datacontenttype' travels as Content-Type"))
+                throw MessageError(
+                    .invalidMessage(
+                        "header '\(field.name.rawName)' must not be present in binary mode: 'datacontenttype' travels as Content-Type"
+                    ))
             }
-            let isDuplicate = scanEarlierFields
+            let isDuplicate =
+                scanEarlierFields
                 ? headerFields.prefix(offset).contains { $0.name == field.name }
                 : !seen.insert(name).inserted
             guard !isDuplicate else { throw MessageError(.duplicateAttribute(name)) }

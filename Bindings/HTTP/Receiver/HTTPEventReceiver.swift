@@ -1,7 +1,6 @@
 public import CloudEvents
 internal import HTTPTypes
 public import Logging
-public import ServiceLifecycle
 internal import NIOCore
 internal import NIOExtras
 internal import NIOHTTP1
@@ -10,6 +9,7 @@ internal import NIOHTTPTypesHTTP1
 internal import NIOHTTPTypesHTTP2
 internal import NIOPosix
 internal import NIOSSL
+public import ServiceLifecycle
 import Synchronization
 
 /// A standalone HTTP server (SwiftNIO: HTTP/1.1, and HTTP/2 over TLS) that receives

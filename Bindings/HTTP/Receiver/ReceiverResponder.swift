@@ -42,7 +42,9 @@ final class ReceiverResponder: Sendable {
     func outcome(of request: HTTPRequest, body: [UInt8]) -> Outcome {
         if let path = configuration.path {
             let requestPath = request.path.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "" } ?? ""
-            guard requestPath == path else { return .respond(Self.text(.notFound, "no CloudEvents receiver at '\(requestPath)'")) }
+            guard requestPath == path else {
+                return .respond(Self.text(.notFound, "no CloudEvents receiver at '\(requestPath)'"))
+            }
         }
         if request.method == .options { return .respond(webhookHandshake(request)) }
         do {
@@ -53,7 +55,8 @@ final class ReceiverResponder: Sendable {
             // general path, on anything unusual).
             var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
             if reader.contentMode == .binary,
-                event.decodeBinaryMode(headerFields: request.headerFields, body: body, extensionTypes: configuration.extensionTypes)
+                event.decodeBinaryMode(
+                    headerFields: request.headerFields, body: body, extensionTypes: configuration.extensionTypes)
             {
                 let decoded = event
                 return .deliverDecoded(event) {

@@ -1,6 +1,6 @@
+internal import AsyncHTTPClient
 public import CloudEvents
 internal import HTTPTypes
-internal import AsyncHTTPClient
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
@@ -156,7 +156,11 @@ public final class HTTPEventSender: CloudEventSender {
             let outcome: Result<(HTTPClientResponse, [UInt8]), any Error>
             do {
                 let response = try await client.execute(request, timeout: Self.timeAmount(configuration.timeout))
-                outcome = .success((response, try await Self.body(of: response, operation: operation, limit: configuration.maximumResponseBodySize)))
+                outcome = .success(
+                    (
+                        response,
+                        try await Self.body(of: response, operation: operation, limit: configuration.maximumResponseBodySize)
+                    ))
             } catch let error as TransportError {
                 throw error  // the response arrived: not a network error, never retried
             } catch {
@@ -227,11 +231,13 @@ public final class HTTPEventSender: CloudEventSender {
             reader = try HTTPMessageReader(headerFields: headerFields, body: body, formats: configuration.formats)
         } catch {
             // Only a response that claims to carry an event can carry a broken one.
-            let claims = headerFields.contains { $0.name.canonicalName.hasPrefix("ce-") }
+            let claims =
+                headerFields.contains { $0.name.canonicalName.hasPrefix("ce-") }
                 || headerFields[.contentType]?.lowercased().contains("application/cloudevents") == true
             return (nil, claims ? error : nil)
         }
-        let carriesEvent = reader.contentMode != .binary
+        let carriesEvent =
+            reader.contentMode != .binary
             || reader.headerFields.contains { $0.name.canonicalName == "ce-specversion" }
         guard carriesEvent else { return (nil, nil) }
         do {

@@ -93,12 +93,14 @@ public struct HTTPRetryPolicy: Sendable, Hashable {
     static func parseHTTPDate(_ text: String) -> Int64? {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
-              let day = Int(parts[1]), let year = Int(parts[3]) else { return nil }
+            let day = Int(parts[1]), let year = Int(parts[3])
+        else { return nil }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard let monthIndex = months.firstIndex(of: String(parts[2])) else { return nil }
         let clock = parts[4].split(separator: ":")
         guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),
-              (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second), (1...31).contains(day) else {
+            (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second), (1...31).contains(day)
+        else {
             return nil
         }
         // Days from the civil date (Howard Hinnant's algorithm).

@@ -1,8 +1,9 @@
-public import CloudEvents
 import CMosquitto
+public import CloudEvents
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An MQTT 5 or 3.1.1 client on libmosquitto: one connection to one broker, its network

@@ -1,8 +1,9 @@
 public import CloudEvents
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How an ``MQTTClient`` connects, and how it behaves when the connection drops.
@@ -81,7 +82,8 @@ public struct MQTTClientConfiguration: Sendable {
     /// length and alphabet every MQTT 3.1.1 server must accept).
     public static func defaultClientID() -> String {
         var hostBuffer = [CChar](repeating: 0, count: 256)
-        let hostName = gethostname(&hostBuffer, hostBuffer.count) == 0
+        let hostName =
+            gethostname(&hostBuffer, hostBuffer.count) == 0
             ? String(decoding: hostBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "host"
         let program = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "swift"
         let allowed = "ce-\(hostName)-\(program)".unicodeScalars.filter {

@@ -1,7 +1,8 @@
-import CloudEvents
 import CMosquitto
+import CloudEvents
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// libmosquitto's process-wide state and its return codes, in one place.
@@ -64,12 +65,14 @@ struct MosquittoProperties: ~Copyable {
     mutating func add(_ message: MQTTMessage, version: MQTTProtocolVersion) throws(TransportError) {
         guard version == .v5 else {
             guard message.contentType == nil, message.userProperties.isEmpty else {
-                throw TransportError(.invalidMessage, "MQTT 3.1.1 has no Content Type or User Properties: publish structured JSON")
+                throw TransportError(
+                    .invalidMessage, "MQTT 3.1.1 has no Content Type or User Properties: publish structured JSON")
             }
             return
         }
         func fail(_ what: String) -> TransportError {
-            TransportError(.invalidMessage, "MQTT property \(what) cannot be sent (MQTT strings exclude NUL and control characters)")
+            TransportError(
+                .invalidMessage, "MQTT property \(what) cannot be sent (MQTT strings exclude NUL and control characters)")
         }
         if let contentType = message.contentType {
             guard Self.isMQTTString(contentType), addString(MQTT_PROP_CONTENT_TYPE, contentType) else {

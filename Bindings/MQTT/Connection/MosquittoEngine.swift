@@ -1,7 +1,8 @@
-import CloudEvents
 import CMosquitto
+import CloudEvents
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The machinery behind ``MQTTClient``: one `struct mosquitto *`, the network loop on a
@@ -118,8 +119,13 @@ final class MosquittoEngine: Sendable {
             throw invalid("a persistent session (cleanStart false) needs a client id")
         }
         var fds: [Int32] = [0, 0]
-        guard ce_mosquitto_wake_pipe(&fds) == 0 else { throw invalid("cannot create a pipe: \(String(cString: strerror(errno)))") }
-        guard let handle = mosquitto_new(configuration.clientID.isEmpty ? nil : configuration.clientID, configuration.cleanStart, nil) else {
+        guard ce_mosquitto_wake_pipe(&fds) == 0 else {
+            throw invalid("cannot create a pipe: \(String(cString: strerror(errno)))")
+        }
+        guard
+            let handle = mosquitto_new(
+                configuration.clientID.isEmpty ? nil : configuration.clientID, configuration.cleanStart, nil)
+        else {
             close(fds[0])
             close(fds[1])
             throw invalid("mosquitto_new failed: \(String(cString: strerror(errno)))")
@@ -140,7 +146,8 @@ final class MosquittoEngine: Sendable {
     private func configure() throws(TransportError) {
         func check(_ rc: Int32, _ what: String) throws(TransportError) {
             guard rc == Mosquitto.success else {
-                throw TransportError(.invalidEndpoint, "MQTT client for \(configuration.host): \(what): \(Mosquitto.describe(rc))")
+                throw TransportError(
+                    .invalidEndpoint, "MQTT client for \(configuration.host): \(what): \(Mosquitto.describe(rc))")
             }
         }
         let version = configuration.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
@@ -201,17 +208,20 @@ final class MosquittoEngine: Sendable {
             state.withLock { $0.started = continuation }
             let retained = Unmanaged.passRetained(self).toOpaque()
             var thread = pthread_t()
-            let rc = pthread_create(&thread, nil, { context in
-                let engine = Unmanaged<MosquittoEngine>.fromOpaque(context!).takeRetainedValue()
-                engine.runLoop()
-                return nil
-            }, retained)
+            let rc = pthread_create(
+                &thread, nil,
+                { context in
+                    let engine = Unmanaged<MosquittoEngine>.fromOpaque(context!).takeRetainedValue()
+                    engine.runLoop()
+                    return nil
+                }, retained)
             if rc == 0 {
                 pthread_detach(thread)
             } else {
                 Unmanaged<MosquittoEngine>.fromOpaque(retained).release()
                 state.withLock { $0.started = nil }
-                continuation.resume(returning: .failure(TransportError(.connectionFailed, "cannot start the MQTT network thread")))
+                continuation.resume(
+                    returning: .failure(TransportError(.connectionFailed, "cannot start the MQTT network thread")))
             }
         }
         try result.get()
@@ -268,7 +278,8 @@ final class MosquittoEngine: Sendable {
     /// can read the acknowledgement for it.
     func publish(_ message: MQTTMessage) async throws(TransportError) {
         guard MosquittoProperties.isMQTTString(message.topic) else {
-            throw TransportError(.invalidMessage, "MQTT topic '\(message.topic)' cannot be sent (MQTT strings exclude NUL and control characters)")
+            throw TransportError(
+                .invalidMessage, "MQTT topic '\(message.topic)' cannot be sent (MQTT strings exclude NUL and control characters)")
         }
         let deadline = ContinuousClock.now + configuration.operationTimeout
         let result = await withCheckedContinuation { (continuation: Completion) in
@@ -321,13 +332,19 @@ final class MosquittoEngine: Sendable {
                 break
             }
             guard rc == Mosquitto.success else {
-                request.continuation.resume(returning: .failure(TransportError(
-                    .invalidMessage, "publishing to MQTT topic '\(message.topic)': \(Mosquitto.describe(rc))")))
+                request.continuation.resume(
+                    returning: .failure(
+                        TransportError(
+                            .invalidMessage, "publishing to MQTT topic '\(message.topic)': \(Mosquitto.describe(rc))")))
                 continue
             }
-            submitted.append((mid, PendingPublish(
-                topic: message.topic, qos: Int32(message.qos.rawValue), deadline: request.deadline,
-                continuation: request.continuation)))
+            submitted.append(
+                (
+                    mid,
+                    PendingPublish(
+                        topic: message.topic, qos: Int32(message.qos.rawValue), deadline: request.deadline,
+                        continuation: request.continuation)
+                ))
         }
         state.withLock { state in
             for (mid, pending) in submitted { state.publishes[mid] = pending }
@@ -338,11 +355,16 @@ final class MosquittoEngine: Sendable {
     private func publishResult(reason: Int32, topic: String) -> Result<Void, TransportError> {
         guard reason >= 0x80 else { return .success(()) }
         let code: TransportError.Code = reason == 0x87 ? .notAuthorized : .rejected
-        return .failure(TransportError(code, "the broker refused the message for '\(topic)': \(Mosquitto.describeReason(reason)) (reason code \(reason))"))
+        return .failure(
+            TransportError(
+                code, "the broker refused the message for '\(topic)': \(Mosquitto.describeReason(reason)) (reason code \(reason))"
+            ))
     }
 
     private func timedOut(_ what: String) -> TransportError {
-        TransportError(.timedOut, "\(what) on \(configuration.host):\(configuration.effectivePort): no answer within \(configuration.operationTimeout)")
+        TransportError(
+            .timedOut,
+            "\(what) on \(configuration.host):\(configuration.effectivePort): no answer within \(configuration.operationTimeout)")
     }
 
     /// Returns when connected; waits (up to `deadline`) while the client reconnects.
@@ -399,7 +421,10 @@ final class MosquittoEngine: Sendable {
             let granted = try await sendSubscribe(id: id, subscription, deadline: deadline)
             guard granted < 0x80 else {
                 let code: TransportError.Code = granted == 0x87 ? .notAuthorized : .rejected
-                throw TransportError(code, "the broker refused the subscription to '\(filter)': \(Mosquitto.describeReason(granted)) (reason code \(granted))")
+                throw TransportError(
+                    code,
+                    "the broker refused the subscription to '\(filter)': \(Mosquitto.describeReason(granted)) (reason code \(granted))"
+                )
             }
             return stream
         } catch {
@@ -409,7 +434,9 @@ final class MosquittoEngine: Sendable {
         }
     }
 
-    private func sendSubscribe(id: Int32, _ subscription: Subscription, deadline: ContinuousClock.Instant) async throws(TransportError) -> Int32 {
+    private func sendSubscribe(id: Int32, _ subscription: Subscription, deadline: ContinuousClock.Instant)
+        async throws(TransportError) -> Int32
+    {
         var mid: Int32 = 0
         let rc = subscribeCall(id: id, subscription, mid: &mid, resubscribing: false)
         guard rc == Mosquitto.success else {
@@ -438,7 +465,8 @@ final class MosquittoEngine: Sendable {
             _ = properties.addVarint(MQTT_PROP_SUBSCRIPTION_IDENTIFIER, UInt32(id))
             if resubscribing { options = Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue) }
         }
-        return mosquitto_subscribe_v5(handle, &mid, subscription.filter, Int32(subscription.qos.rawValue), options, properties.list)
+        return mosquitto_subscribe_v5(
+            handle, &mid, subscription.filter, Int32(subscription.qos.rawValue), options, properties.list)
     }
 
     private func unsubscribe(id: Int32) {
@@ -456,12 +484,14 @@ final class MosquittoEngine: Sendable {
         var properties = MosquittoProperties()
         if configuration.protocolVersion == .v5 {
             if !configuration.cleanStart {
-                _ = properties.addInt32(MQTT_PROP_SESSION_EXPIRY_INTERVAL, UInt32(clamping: configuration.sessionExpiry.components.seconds))
+                _ = properties.addInt32(
+                    MQTT_PROP_SESSION_EXPIRY_INTERVAL, UInt32(clamping: configuration.sessionExpiry.components.seconds))
             }
             _ = properties.addInt16(MQTT_PROP_RECEIVE_MAXIMUM, UInt16(clamping: configuration.receiveMaximum))
         }
         let keepAlive = Int32(clamping: configuration.keepAlive.components.seconds)
-        let rc = mosquitto_connect_bind_v5(handle, configuration.host, Int32(configuration.effectivePort), keepAlive, nil, properties.list)
+        let rc = mosquitto_connect_bind_v5(
+            handle, configuration.host, Int32(configuration.effectivePort), keepAlive, nil, properties.list)
         if rc != Mosquitto.success {
             failStart(connectError(rc))
         } else {
@@ -474,7 +504,8 @@ final class MosquittoEngine: Sendable {
         let detail = state.withLock { $0.lastLogError }.map { " (\($0))" } ?? ""
         let reason = rc == Mosquitto.code(MOSQ_ERR_ERRNO) ? String(cString: strerror(errno)) : Mosquitto.describe(rc)
         return TransportError(
-            .connectionFailed, "cannot connect to MQTT broker \(configuration.host):\(configuration.effectivePort): \(reason)\(detail)")
+            .connectionFailed,
+            "cannot connect to MQTT broker \(configuration.host):\(configuration.effectivePort): \(reason)\(detail)")
     }
 
     private func failStart(_ error: TransportError) {
@@ -491,7 +522,10 @@ final class MosquittoEngine: Sendable {
         while true {
             let now = ContinuousClock.now
             let (stopRequested, drained, phase) = state.withLock { state in
-                (state.stopRequested, (state.publishes.isEmpty && state.publishRequests.isEmpty) || now >= state.drainDeadline ?? now, state.phase)
+                (
+                    state.stopRequested,
+                    (state.publishes.isEmpty && state.publishRequests.isEmpty) || now >= state.drainDeadline ?? now, state.phase
+                )
             }
             var socket = mosquitto_socket(handle)
             if stopRequested {
@@ -519,7 +553,9 @@ final class MosquittoEngine: Sendable {
             moveOverflow()
             // A tuple, not an array: no allocation per turn of the loop.
             var fds = (
-                pollfd(fd: socket, events: Int16(loop.paused ? 0 : POLLIN) | Int16(mosquitto_want_write(handle) ? POLLOUT : 0), revents: 0),
+                pollfd(
+                    fd: socket, events: Int16(loop.paused ? 0 : POLLIN) | Int16(mosquitto_want_write(handle) ? POLLOUT : 0),
+                    revents: 0),
                 pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)
             )
             // Paused, the loop is woken by the consumer making room (wakeOnRoom); the short
@@ -576,7 +612,8 @@ final class MosquittoEngine: Sendable {
         while ContinuousClock.now < end {
             let left = min(end - ContinuousClock.now, .milliseconds(100))
             var fds = [pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
-            let milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int32(
+                clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
             _ = poll(&fds, 1, max(1, milliseconds))
             drainWakePipe()
             expireDeadlines()
@@ -654,8 +691,12 @@ final class MosquittoEngine: Sendable {
             for id in waiters.keys { state.connectionWaiters[id] = nil }
             return (publishes, queued, subscribes, waiters)
         }
-        for pending in publishes.values { pending.continuation.resume(returning: .failure(timedOut("waiting for the acknowledgement of a publish"))) }
-        for request in queued { request.continuation.resume(returning: .failure(timedOut("waiting for the connection to publish"))) }
+        for pending in publishes.values {
+            pending.continuation.resume(returning: .failure(timedOut("waiting for the acknowledgement of a publish")))
+        }
+        for request in queued {
+            request.continuation.resume(returning: .failure(timedOut("waiting for the connection to publish")))
+        }
         for pending in subscribes.values { pending.continuation.resume(returning: .failure(timedOut("waiting for a SUBACK"))) }
         for waiter in waiters.values {
             let error = state.withLock { $0.lastConnectError }
@@ -679,7 +720,8 @@ final class MosquittoEngine: Sendable {
             }
             return (
                 state.publishes, state.subscribeRequests, state.connectionWaiters, state.subscriptions, state.exitWaiters,
-                state.started, state.publishRequests)
+                state.started, state.publishRequests
+            )
         }
         let closed = closedError()
         taken.5?.resume(returning: .failure(closed))
@@ -737,7 +779,8 @@ final class MosquittoEngine: Sendable {
         }
         let notAuthorized: Set<Int32> = [0x86, 0x87, 0x8C, 0x85]
         let code: TransportError.Code = notAuthorized.contains(reason) ? .notAuthorized : .connectionFailed
-        return TransportError(code, "\(where_) refused the connection: \(Mosquitto.describeReason(reason)) (reason code \(reason))")
+        return TransportError(
+            code, "\(where_) refused the connection: \(Mosquitto.describeReason(reason)) (reason code \(reason))")
     }
 
     fileprivate func didDisconnect(rc: Int32) {
@@ -750,7 +793,10 @@ final class MosquittoEngine: Sendable {
             for mid in lost.keys { state.publishes[mid] = nil }
             return (starting, lost)
         }
-        let error = TransportError(.connectionFailed, "the connection to MQTT broker \(configuration.host):\(configuration.effectivePort) was lost before the QoS 0 message was written")
+        let error = TransportError(
+            .connectionFailed,
+            "the connection to MQTT broker \(configuration.host):\(configuration.effectivePort) was lost before the QoS 0 message was written"
+        )
         for pending in lostPublishes.values { pending.continuation.resume(returning: .failure(error)) }
         if starting {
             let known = state.withLock { $0.lastConnectError }
@@ -831,7 +877,9 @@ private func engine(_ context: UnsafeMutableRawPointer?) -> MosquittoEngine {
     Unmanaged<MosquittoEngine>.fromOpaque(context!).takeUnretainedValue()
 }
 
-private func mosquittoOnConnect(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ reason: Int32, _: Int32, _: OpaquePointer?) {
+private func mosquittoOnConnect(
+    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ reason: Int32, _: Int32, _: OpaquePointer?
+) {
     engine(context).didConnect(reason: reason)
 }
 
@@ -839,7 +887,9 @@ private func mosquittoOnDisconnect(_: OpaquePointer?, _ context: UnsafeMutableRa
     engine(context).didDisconnect(rc: rc)
 }
 
-private func mosquittoOnPublish(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ mid: Int32, _ reason: Int32, _: OpaquePointer?) {
+private func mosquittoOnPublish(
+    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ mid: Int32, _ reason: Int32, _: OpaquePointer?
+) {
     engine(context).didPublish(mid: mid, reason: reason)
 }
 
@@ -851,11 +901,13 @@ private func mosquittoOnSubscribe(
 }
 
 private func mosquittoOnMessage(
-    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ message: UnsafePointer<mosquitto_message>?, _ properties: OpaquePointer?
+    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ message: UnsafePointer<mosquitto_message>?,
+    _ properties: OpaquePointer?
 ) {
     guard let message = message?.pointee, let topic = message.topic else { return }
     // libmosquitto frees the message when the callback returns: copy everything now.
-    let payload = message.payloadlen > 0 && message.payload != nil
+    let payload =
+        message.payloadlen > 0 && message.payload != nil
         ? [UInt8](UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
     let received = ReceivedProperties(properties)
     let mqttMessage = MQTTMessage(
@@ -864,7 +916,8 @@ private func mosquittoOnMessage(
     engine(context).didReceive(mqttMessage, subscriptionIdentifiers: received.subscriptionIdentifiers)
 }
 
-private func mosquittoOnLog(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ level: Int32, _ text: UnsafePointer<CChar>?) {
+private func mosquittoOnLog(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ level: Int32, _ text: UnsafePointer<CChar>?)
+{
     guard level == MOSQ_LOG_ERR, let text else { return }
     engine(context).didLog(level: level, String(cString: text))
 }

@@ -75,8 +75,10 @@ public struct MQTTMessageReader: MessageReader, Sendable {
         for property in mqttMessage.userProperties where Self.isAttributeName(property.name) {
             if property.name == "datacontenttype" {
                 if let contentType, contentType != property.value {
-                    throw MessageError(.invalidMessage(
-                        "user property 'datacontenttype' ('\(property.value)') contradicts the Content Type property ('\(contentType)')"))
+                    throw MessageError(
+                        .invalidMessage(
+                            "user property 'datacontenttype' ('\(property.value)') contradicts the Content Type property ('\(contentType)')"
+                        ))
                 }
                 contentType = property.value
                 continue
@@ -97,7 +99,7 @@ public struct MQTTMessageReader: MessageReader, Sendable {
         var metadata = [
             MetadataKey.topic: mqttMessage.topic,
             MetadataKey.qos: String(mqttMessage.qos.rawValue),
-            MetadataKey.retain: mqttMessage.retain ? "true" : "false",
+            MetadataKey.retain: mqttMessage.retain ? "true" : "false"
         ]
         for property in mqttMessage.userProperties {
             if contentMode == .binary, Self.isAttributeName(property.name) { continue }

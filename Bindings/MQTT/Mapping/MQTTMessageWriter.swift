@@ -47,8 +47,10 @@ public struct MQTTMessageWriter: MessageWriter, Sendable {
             mqttMessage.contentType = content.mediaType
         case .v311:
             guard JSONEventFormat().matches(mediaType: content.mediaType) else {
-                throw MessageError(.invalidMessage(
-                    "MQTT 3.1.1 carries the JSON event format only, not '\(content.mediaType)' (it has no content type to name another)"))
+                throw MessageError(
+                    .invalidMessage(
+                        "MQTT 3.1.1 carries the JSON event format only, not '\(content.mediaType)' (it has no content type to name another)"
+                    ))
             }
         }
         mqttMessage.payload = content.body

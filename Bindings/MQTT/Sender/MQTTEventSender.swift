@@ -59,7 +59,8 @@ public struct MQTTEventSender: CloudEventSender {
     public func send(_ message: Message) async throws {
         let mqttMessage: MQTTMessage
         do {
-            mqttMessage = try message.mqttMessage(topic: topic, qos: qos, retain: retain, protocolVersion: client.configuration.protocolVersion)
+            mqttMessage = try message.mqttMessage(
+                topic: topic, qos: qos, retain: retain, protocolVersion: client.configuration.protocolVersion)
         } catch {
             throw TransportError(.invalidMessage, "cannot publish the message to '\(topic)': \(error)", underlying: error)
         }

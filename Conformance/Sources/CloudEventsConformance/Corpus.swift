@@ -19,39 +19,63 @@ public enum Corpus {
         Case(name: "minimal", event: CloudEvent(id: "1", source: "/s", type: "t")),
         Case(name: "all core attributes, JSON object data", event: allCoreAttributes),
         Case(name: "every extension type", event: everyExtensionType),
-        Case(name: "JSON string data, no content type", event: CloudEvent(
-            id: "json-string", source: "/s", type: "t", data: .json(json(#""I'm just a string""#)))),
-        Case(name: "JSON number data", event: CloudEvent(
-            id: "json-number", source: "/s", type: "t", dataContentType: "application/json", data: .json(json("1.5")))),
-        Case(name: "JSON null data", event: CloudEvent(
-            id: "json-null", source: "/s", type: "t", dataContentType: "application/json", data: .json(.null))),
-        Case(name: "JSON array data, +json content type", event: CloudEvent(
-            id: "json-array", source: "/s", type: "t", dataContentType: "application/ld+json; charset=utf-8",
-            data: .json(json(#"["Hello","🌎!",{"nested":[true,false,null]}]"#)))),
-        Case(name: "text data", event: CloudEvent(
-            id: "text", source: "/s", type: "t", dataContentType: "text/plain; charset=utf-8",
-            data: .text("Hello, 🌎!\nSecond line with \"quotes\" and a tab\t."))),
-        Case(name: "XML text data", event: CloudEvent(
-            id: "xml", source: "/s", type: "t", dataContentType: "application/xml", data: .text(#"<much wow="xml"/>"#))),
-        Case(name: "binary data with content type", event: CloudEvent(
-            id: "binary", source: "/s", type: "t", dataContentType: "application/vnd.apache.thrift.binary",
-            data: .binary([0x00, 0x01, 0xFE, 0xFF, 0x80, 0x7F, 0x0A, 0x22]))),
-        Case(name: "binary data without content type", event: CloudEvent(
-            id: "binary-no-type", source: "/s", type: "t", data: .binary(Array(#"{ "xyz": 123 }"#.utf8)))),
-        Case(name: "empty binary data", event: CloudEvent(
-            id: "empty-binary", source: "/s", type: "t", dataContentType: "application/octet-stream", data: .binary([]))),
-        Case(name: "empty text data", event: CloudEvent(
-            id: "empty-text", source: "/s", type: "t", dataContentType: "text/plain", data: .text(""))),
+        Case(
+            name: "JSON string data, no content type",
+            event: CloudEvent(
+                id: "json-string", source: "/s", type: "t", data: .json(json(#""I'm just a string""#)))),
+        Case(
+            name: "JSON number data",
+            event: CloudEvent(
+                id: "json-number", source: "/s", type: "t", dataContentType: "application/json", data: .json(json("1.5")))),
+        Case(
+            name: "JSON null data",
+            event: CloudEvent(
+                id: "json-null", source: "/s", type: "t", dataContentType: "application/json", data: .json(.null))),
+        Case(
+            name: "JSON array data, +json content type",
+            event: CloudEvent(
+                id: "json-array", source: "/s", type: "t", dataContentType: "application/ld+json; charset=utf-8",
+                data: .json(json(#"["Hello","🌎!",{"nested":[true,false,null]}]"#)))),
+        Case(
+            name: "text data",
+            event: CloudEvent(
+                id: "text", source: "/s", type: "t", dataContentType: "text/plain; charset=utf-8",
+                data: .text("Hello, 🌎!\nSecond line with \"quotes\" and a tab\t."))),
+        Case(
+            name: "XML text data",
+            event: CloudEvent(
+                id: "xml", source: "/s", type: "t", dataContentType: "application/xml", data: .text(#"<much wow="xml"/>"#))),
+        Case(
+            name: "binary data with content type",
+            event: CloudEvent(
+                id: "binary", source: "/s", type: "t", dataContentType: "application/vnd.apache.thrift.binary",
+                data: .binary([0x00, 0x01, 0xFE, 0xFF, 0x80, 0x7F, 0x0A, 0x22]))),
+        Case(
+            name: "binary data without content type",
+            event: CloudEvent(
+                id: "binary-no-type", source: "/s", type: "t", data: .binary(Array(#"{ "xyz": 123 }"#.utf8)))),
+        Case(
+            name: "empty binary data",
+            event: CloudEvent(
+                id: "empty-binary", source: "/s", type: "t", dataContentType: "application/octet-stream", data: .binary([]))),
+        Case(
+            name: "empty text data",
+            event: CloudEvent(
+                id: "empty-text", source: "/s", type: "t", dataContentType: "text/plain", data: .text(""))),
         Case(name: "header-hostile values", event: headerHostile),
         Case(name: "timestamps", event: timestamps),
-        Case(name: "spec 0.3 with schemaurl and binary data", event: CloudEvent(
-            id: "v03", source: "/mycontext/subcontext", type: "com.example.someevent", specVersion: .v0_3,
-            dataContentType: "application/octet-stream", dataSchema: "schemas/v03.json",
-            time: timestamp("2018-04-05T03:56:24Z"), extensions: ["comexampleextension1": "value"],
-            data: .binary([1, 2, 3]))),
-        Case(name: "spec 0.3 with JSON data", event: CloudEvent(
-            id: "v03-json", source: "/s", type: "t", specVersion: .v0_3, dataContentType: "application/json",
-            data: .json(json(#"{"world":"hello"}"#)))),
+        Case(
+            name: "spec 0.3 with schemaurl and binary data",
+            event: CloudEvent(
+                id: "v03", source: "/mycontext/subcontext", type: "com.example.someevent", specVersion: .v0_3,
+                dataContentType: "application/octet-stream", dataSchema: "schemas/v03.json",
+                time: timestamp("2018-04-05T03:56:24Z"), extensions: ["comexampleextension1": "value"],
+                data: .binary([1, 2, 3]))),
+        Case(
+            name: "spec 0.3 with JSON data",
+            event: CloudEvent(
+                id: "v03-json", source: "/s", type: "t", specVersion: .v0_3, dataContentType: "application/json",
+                data: .json(json(#"{"world":"hello"}"#))))
     ]
 
     static let allCoreAttributes = CloudEvent(
@@ -74,7 +98,7 @@ public enum Corpus {
             "uriref": .uriReference("../relative/path"),
             "ts": .timestamp(timestamp("2020-02-29T23:59:60.5-05:30")),
             "opcuametadatamajorversion": .integer(25),
-            "1digitfirst": .string("names may start with a digit"),
+            "1digitfirst": .string("names may start with a digit")
         ])
 
     static let headerHostile = CloudEvent(
@@ -84,7 +108,7 @@ public enum Corpus {
             "percent": .string("%41 is not A"),
             "plus": .string("a+b=c/d:e"),
             "unicode": .string("中文 and ünïcödé"),
-            "spaces": .string("  padded  "),
+            "spaces": .string("  padded  ")
         ],
         data: .json(json(#"{"text":"€ \u20ac \\ \""}"#)))
 
@@ -95,7 +119,7 @@ public enum Corpus {
             "unknownoffset": .timestamp(timestamp("1996-12-19T16:39:57-00:00")),
             "negoffset": .timestamp(timestamp("1996-12-19T16:39:57-08:00")),
             "year1": .timestamp(timestamp("0001-01-01T00:00:00Z")),
-            "year9999": .timestamp(timestamp("9999-12-31T23:59:59.999999999+14:00")),
+            "year9999": .timestamp(timestamp("9999-12-31T23:59:59.999999999+14:00"))
         ])
 
     /// Test data is written by hand: a literal that does not parse is a bug in the corpus.
@@ -113,6 +137,6 @@ extension Corpus {
     public static let extensionTypes: ExtensionTypes = [
         "bin": .binary, "uri": .uri, "uriref": .uriReference, "ts": .timestamp,
         "nanos": .timestamp, "unknownoffset": .timestamp, "negoffset": .timestamp, "year1": .timestamp,
-        "year9999": .timestamp,
+        "year9999": .timestamp
     ]
 }

@@ -66,8 +66,9 @@ public struct Equivalence: Sendable {
             }
         }
         if dataByBytes {
-            compare("data", expected.data.map { $0.bodyBytes(contentType: expectedContentType) },
-                    actual.data.map { $0.bodyBytes(contentType: actual.dataContentType) })
+            compare(
+                "data", expected.data.map { $0.bodyBytes(contentType: expectedContentType) },
+                actual.data.map { $0.bodyBytes(contentType: actual.dataContentType) })
         } else {
             compare("data", expected.data, actual.data)
         }

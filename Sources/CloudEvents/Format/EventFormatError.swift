@@ -53,7 +53,8 @@ public struct EventFormatError: Error, Sendable, Hashable, CustomStringConvertib
         case .malformed(let message): what = message
         case .notAnEvent(let message): what = message
         case .missingSpecVersion: what = "attribute 'specversion' is required but missing"
-        case .unsupportedSpecVersion(let value): what = "attribute 'specversion' has unsupported value '\(value)' (supported: 1.0, 0.3)"
+        case .unsupportedSpecVersion(let value):
+            what = "attribute 'specversion' has unsupported value '\(value)' (supported: 1.0, 0.3)"
         case .duplicateAttribute(let name): what = "attribute '\(name)' appears more than once"
         case .invalidEvent(let error): what = error.description
         case .dataAndDataBase64: what = "'data' and 'data_base64' must not both be present"

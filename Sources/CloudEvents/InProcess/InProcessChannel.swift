@@ -1,4 +1,3 @@
-
 /// An in-process binding, like sdk-go's `gochan`: a sender and a receiver joined by a
 /// bounded queue, with real settlement semantics, for tests and for wiring components of
 /// one process together.
@@ -76,10 +75,11 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
             let (settlements, settled) = AsyncStream<Settlement>.makeStream(bufferingPolicy: .bufferingNewest(1))
             // Handed over as a temporary: the sender must not keep the delivery alive while
             // it waits, or a consumer dropping it unsettled would never release it.
-            try await continuation.send(Delivery(message: message, formats: formats) { settlement in
-                settled.yield(settlement)
-                settled.finish()
-            })
+            try await continuation.send(
+                Delivery(message: message, formats: formats) { settlement in
+                    settled.yield(settlement)
+                    settled.finish()
+                })
             var iterator = settlements.makeAsyncIterator()
             guard let settlement = await iterator.next() else { throw CancellationError() }
             switch settlement {
@@ -111,7 +111,9 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
     /// - Throws: ``TransportError`` (`.invalidEndpoint`) for another scheme, an unknown
     ///   format, or a `mode`/`format` that contradicts the existing channel of that name
     ///   (rather than silently sending in a mode the caller did not ask for).
-    public static func channel(for endpoint: Endpoint, formats: EventFormatRegistry = .standard) throws(TransportError) -> InProcessChannel {
+    public static func channel(for endpoint: Endpoint, formats: EventFormatRegistry = .standard) throws(TransportError)
+        -> InProcessChannel
+    {
         guard endpoint.scheme == "memory" else {
             throw TransportError(.invalidEndpoint, "\(endpoint) is not a memory:// endpoint")
         }
@@ -132,7 +134,8 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
         }
         if let conflict {
             throw TransportError(
-                .invalidEndpoint, "\(endpoint) contradicts the existing in-process channel '\(endpoint.host)', which uses \(conflict)")
+                .invalidEndpoint,
+                "\(endpoint) contradicts the existing in-process channel '\(endpoint.host)', which uses \(conflict)")
         }
         return channel
     }

@@ -48,7 +48,9 @@ public struct CloudEventBuilder: BinaryMessageWriter {
         }
         var event = CloudEvent(id: "", source: "", type: "", specVersion: specVersion)
         var violations: [Violation] = []
-        var seenID = false, seenSource = false, seenType = false
+        var seenID = false
+        var seenSource = false
+        var seenType = false
         for attribute in attributes where attribute.name != "specversion" {
             do {
                 try event.setAttribute(attribute.name, to: try typed(attribute, specVersion: specVersion))

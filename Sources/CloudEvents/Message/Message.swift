@@ -29,7 +29,9 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
     /// The message for `event` in `mode` (structured and batch encode with `format`).
     ///
     /// - Throws: ``MessageError`` when the event is invalid.
-    public init(_ event: CloudEvent, mode: ContentMode = .binary, format: any EventFormat = JSONEventFormat()) throws(MessageError) {
+    public init(_ event: CloudEvent, mode: ContentMode = .binary, format: any EventFormat = JSONEventFormat())
+        throws(MessageError)
+    {
         self.init()
         try event.write(to: &self, mode: mode, format: format)
     }

@@ -42,15 +42,19 @@ enum AttributeRules {
             let length: Int
             switch byte {
             case ..<0x80:
-                scalar = UInt32(byte); length = 1
+                scalar = UInt32(byte)
+                length = 1
             case 0xC0..<0xE0:
-                scalar = UInt32(byte & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F); length = 2
+                scalar = UInt32(byte & 0x1F) << 6 | UInt32(bytes[index + 1] & 0x3F)
+                length = 2
             case 0xE0..<0xF0:
-                scalar = UInt32(byte & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6
+                scalar =
+                    UInt32(byte & 0x0F) << 12 | UInt32(bytes[index + 1] & 0x3F) << 6
                     | UInt32(bytes[index + 2] & 0x3F)
                 length = 3
             default:
-                scalar = UInt32(byte & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
+                scalar =
+                    UInt32(byte & 0x07) << 18 | UInt32(bytes[index + 1] & 0x3F) << 12
                     | UInt32(bytes[index + 2] & 0x3F) << 6 | UInt32(bytes[index + 3] & 0x3F)
                 length = 4
             }
@@ -125,7 +129,8 @@ enum AttributeRules {
                 continue
             }
             guard byte == UInt8(ascii: "%"), index &+ 2 < count, Hex.value(of: bytes[index &+ 1]) != nil,
-                  Hex.value(of: bytes[index &+ 2]) != nil else { return false }
+                Hex.value(of: bytes[index &+ 2]) != nil
+            else { return false }
             index &+= 3
         }
         return true

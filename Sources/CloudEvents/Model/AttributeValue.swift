@@ -94,7 +94,8 @@ public enum AttributeValue: Sendable, Hashable {
         }
         // JSON's integer grammar: no leading zeros ("007"), no '+', at least one digit.
         guard !utf8.isEmpty, utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              utf8.count == 1 || utf8.first != UInt8(ascii: "0") else {
+            utf8.count == 1 || utf8.first != UInt8(ascii: "0")
+        else {
             throw .invalidInteger(text)
         }
         guard utf8.count <= 10 else { throw .integerOutOfRange(text) }

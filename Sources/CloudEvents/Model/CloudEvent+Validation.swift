@@ -94,7 +94,10 @@ extension CloudEvent {
 
     /// Whether ``validate()`` passes.
     public var isValid: Bool {
-        do { try validate(); return true } catch { return false }
+        do {
+            try validate()
+            return true
+        } catch { return false }
     }
 
     static func checkValue(_ value: AttributeValue) throws(AttributeRule) {

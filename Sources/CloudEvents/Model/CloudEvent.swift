@@ -71,8 +71,9 @@ extension CloudEvent {
         try body("type", .string(type))
         if let dataContentType { try body("datacontenttype", .string(dataContentType)) }
         if let dataSchema {
-            try body(specVersion.dataSchemaAttributeName,
-                     specVersion == .v1_0 ? .uri(dataSchema) : .uriReference(dataSchema))
+            try body(
+                specVersion.dataSchemaAttributeName,
+                specVersion == .v1_0 ? .uri(dataSchema) : .uriReference(dataSchema))
         }
         if let subject { try body("subject", .string(subject)) }
         if let time { try body("time", .timestamp(time)) }

@@ -38,7 +38,8 @@ public enum EventData: Sendable, Hashable {
             return
         }
         if mediaType.isText, mediaType.hasUTF8CompatibleCharset,
-                  let text = String(validating: bytes, as: UTF8.self) {
+            let text = String(validating: bytes, as: UTF8.self)
+        {
             self = .text(text)
         } else {
             self = .binary(bytes)

@@ -39,7 +39,7 @@ public struct ExtensionTypes: Sendable, Hashable, ExpressibleByDictionaryLiteral
         "opcuastatus": .integer,
         "recordedtime": .timestamp,
         "sampledrate": .integer,
-        "severitynumber": .integer,
+        "severitynumber": .integer
     ]
 
     public subscript(name: String) -> AttributeType? {

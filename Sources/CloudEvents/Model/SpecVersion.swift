@@ -33,8 +33,10 @@ public enum SpecVersion: String, Sendable, Hashable, CaseIterable, CustomStringC
         case .v1_0:
             ["specversion", "id", "source", "type", "datacontenttype", "dataschema", "subject", "time"]
         case .v0_3:
-            ["specversion", "id", "source", "type", "datacontenttype", "schemaurl", "subject", "time",
-             "datacontentencoding"]
+            [
+                "specversion", "id", "source", "type", "datacontenttype", "schemaurl", "subject", "time",
+                "datacontentencoding"
+            ]
         }
     }
 

@@ -71,7 +71,9 @@ extension Timestamp {
         var zulu = false
         switch try reader.next("UTC offset ('Z' or ±hh:mm)") {
         case UInt8(ascii: "Z"): zulu = true
-        case UInt8(ascii: "z"): zulu = true; keepVerbatim = true
+        case UInt8(ascii: "z"):
+            zulu = true
+            keepVerbatim = true
         case let sign where sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"):
             let hours = try reader.number(digits: 2, field: "offset hour")
             try reader.expect(UInt8(ascii: ":"), "':' in the UTC offset")
@@ -122,9 +124,9 @@ extension Timestamp {
         let minute = twoDigits(14)
         let second = twoDigits(17)
         guard !invalid, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
-              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[count &- 1] == UInt8(ascii: "Z"),
-              month >= 1, month <= 12, day >= 1, day <= CivilCalendar.daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 60
+            bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[count &- 1] == UInt8(ascii: "Z"),
+            month >= 1, month <= 12, day >= 1, day <= CivilCalendar.daysInMonth(year: year, month: month),
+            hour <= 23, minute <= 59, second <= 60
         else { return nil }
         var nanosecond = 0
         var fractionDigits = 0

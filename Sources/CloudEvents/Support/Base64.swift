@@ -105,8 +105,10 @@ enum Base64 {
                 var i = 0
                 let fullQuads = (input.count / 4) - (padding > 0 ? 1 : 0)
                 for _ in 0..<fullQuads {
-                    let a = table[Int(input[i])], b = table[Int(input[i + 1])]
-                    let c = table[Int(input[i + 2])], d = table[Int(input[i + 3])]
+                    let a = table[Int(input[i])]
+                    let b = table[Int(input[i + 1])]
+                    let c = table[Int(input[i + 2])]
+                    let d = table[Int(input[i + 3])]
                     if (a | b | c | d) & 0xC0 != 0 { return false }
                     let value = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
                     out[o] = UInt8(truncatingIfNeeded: value >> 16)
@@ -116,7 +118,8 @@ enum Base64 {
                     o += 3
                 }
                 guard padding > 0 else { return true }
-                let a = table[Int(input[i])], b = table[Int(input[i + 1])]
+                let a = table[Int(input[i])]
+                let b = table[Int(input[i + 1])]
                 if (a | b) & 0xC0 != 0 { return false }
                 if padding == 2 {
                     guard b & 0x0F == 0 else { return false }

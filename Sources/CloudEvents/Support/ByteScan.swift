@@ -112,7 +112,8 @@ enum ByteScan {
         var index = start
         while index &+ 8 <= end {
             let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            let marks = marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x22, word)
+            let marks =
+                marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x22, word)
                 | marks(equalTo: 0x5C, word)
             if marks != 0 { return index &+ marks.trailingZeroBitCount &>> 3 }
             index &+= 8
@@ -158,7 +159,8 @@ enum ByteScan {
     /// RFC 7230 `tchar`, as a 128-bit set.
     @inline(__always)
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
-        byte < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) >> byte & 1 == 1
+        byte < 64
+            ? (0x03FF_6CFA_0000_0000 as UInt64) >> byte & 1 == 1
             : byte < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) >> (byte - 64) & 1 == 1
     }
 }

@@ -128,7 +128,8 @@ public enum PercentEncoding {
                 continue
             }
             guard index + 2 < bytes.count,
-                  let high = Hex.value(of: bytes[index + 1]), let low = Hex.value(of: bytes[index + 2]) else {
+                let high = Hex.value(of: bytes[index + 1]), let low = Hex.value(of: bytes[index + 2])
+            else {
                 throw .malformedEscape(offset: index)
             }
             output.append(high << 4 | low)

@@ -1,4 +1,3 @@
-
 /// The deliveries of a receiver, as an `AsyncSequence` with back-pressure: the binding's
 /// producer waits while `capacity` deliveries are waiting for the consumer, so a slow
 /// consumer slows the source instead of growing memory or losing events.
@@ -165,7 +164,10 @@ final class DeliveryQueue: Sendable {
     var isTerminated: Bool { state.withLock { $0.terminated } }
 
     func trySend(_ delivery: Delivery, onRoom: (@Sendable () -> Void)? = nil) -> DeliveryStream.TrySendResult {
-        enum Action { case resume(CheckedContinuation<Delivery?, any Error>), done(DeliveryStream.TrySendResult) }
+        enum Action {
+            case resume(CheckedContinuation<Delivery?, any Error>)
+            case done(DeliveryStream.TrySendResult)
+        }
         let action: Action = state.withLock { state in
             if state.terminated || state.finished { return .done(.terminated) }
             if !state.consumers.isEmpty { return .resume(state.consumers.removeFirst().continuation) }
@@ -197,7 +199,12 @@ final class DeliveryQueue: Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                enum Action { case wait, resumeConsumer(CheckedContinuation<Delivery?, any Error>), fail(any Error), enqueued }
+                enum Action {
+                    case wait
+                    case resumeConsumer(CheckedContinuation<Delivery?, any Error>)
+                    case fail(any Error)
+                    case enqueued
+                }
                 let action: Action = state.withLock { state in
                     if Task.isCancelled { return .fail(CancellationError()) }
                     if state.terminated || state.finished {
@@ -321,7 +328,8 @@ final class DeliveryQueue: Sendable {
         // A paused producer wakes to find the stream terminated.
         onRoom?()
         for consumer in consumers {
-            consumer.continuation.resume(throwing: consumer.id == id ? CancellationError() : TransportError(.closed, "the stream was cancelled"))
+            consumer.continuation.resume(
+                throwing: consumer.id == id ? CancellationError() : TransportError(.closed, "the stream was cancelled"))
         }
         for producer in producers {
             producer.continuation.resume(throwing: TransportError(.closed, "the consumer stopped receiving"))

@@ -170,7 +170,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         let rest = text[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
-              let colon = rest[..<at].firstIndex(of: ":") else { return text }
+            let colon = rest[..<at].firstIndex(of: ":")
+        else { return text }
         return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What one run of the `ce` binary did.
@@ -28,7 +29,8 @@ struct CERun: CustomStringConvertible {
 /// target depends on the `ce` target).
 enum CE {
     static let executable: String = {
-        let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let bundle =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("ce").path
     }()
@@ -45,7 +47,9 @@ enum CE {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        let stdin = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
@@ -111,7 +115,8 @@ final class CEProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: CE.executable)
         process.arguments = arguments
-        let stdout = Pipe(), stderr = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
@@ -130,7 +135,8 @@ final class CEProcess: @unchecked Sendable {
     func firstErrorLine(timeLimit: Double = 20) -> String? {
         let deadline = Date().addingTimeInterval(timeLimit)
         while Date() < deadline {
-            let line = errors.withLock { bytes in bytes.firstIndex(of: 0x0A).map { String(decoding: bytes[..<$0], as: UTF8.self) } }
+            let line = errors.withLock { bytes in bytes.firstIndex(of: 0x0A).map { String(decoding: bytes[..<$0], as: UTF8.self) }
+            }
             if let line { return line }
             if !process.isRunning { break }
             Thread.sleep(forTimeInterval: 0.02)

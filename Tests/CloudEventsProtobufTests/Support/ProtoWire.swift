@@ -138,7 +138,7 @@ func isEquivalent(_ lhs: CloudEvent, _ rhs: CloudEvent) -> Bool {
     func sameTime(_ a: Timestamp?, _ b: Timestamp?) -> Bool {
         switch (a, b) {
         case (nil, nil): true
-        case let (a?, b?): a.isSameInstant(as: b)
+        case (let a?, let b?): a.isSameInstant(as: b)
         default: false
         }
     }
@@ -147,8 +147,9 @@ func isEquivalent(_ lhs: CloudEvent, _ rhs: CloudEvent) -> Bool {
         return a == b
     }
     guard lhs.specVersion == rhs.specVersion, lhs.id == rhs.id, lhs.source == rhs.source, lhs.type == rhs.type,
-          lhs.dataContentType == rhs.dataContentType, lhs.dataSchema == rhs.dataSchema, lhs.subject == rhs.subject,
-          sameTime(lhs.time, rhs.time), lhs.data == rhs.data,
-          lhs.extensions.count == rhs.extensions.count else { return false }
+        lhs.dataContentType == rhs.dataContentType, lhs.dataSchema == rhs.dataSchema, lhs.subject == rhs.subject,
+        sameTime(lhs.time, rhs.time), lhs.data == rhs.data,
+        lhs.extensions.count == rhs.extensions.count
+    else { return false }
     return lhs.extensions.allSatisfy { sameValue($0.value, rhs.extensions[$0.name]) }
 }

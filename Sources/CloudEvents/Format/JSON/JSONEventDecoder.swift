@@ -264,8 +264,10 @@ struct JSONEventDecoder {
     private func specVersion(_ token: ValueToken?) throws(EventFormatError) -> SpecVersion {
         guard let token, token.kind != .null else { throw EventFormatError(.missingSpecVersion) }
         guard let string = token.string else {
-            throw EventFormatError(Violation(
-                attribute: "specversion", rule: .invalidJSONType(expected: "a JSON string", found: Self.name(of: token.kind))))
+            throw EventFormatError(
+                Violation(
+                    attribute: "specversion", rule: .invalidJSONType(expected: "a JSON string", found: Self.name(of: token.kind)))
+            )
         }
         let raw = UnsafeRawBufferPointer(rebasing: scanner.bytes[string.start..<string.end])
         if raw.count == 3, raw[1] == UInt8(ascii: ".") {
@@ -291,8 +293,9 @@ struct JSONEventDecoder {
 
     private func stringValue(_ token: ValueToken, _ name: String, _ violations: inout [Violation]) -> String? {
         guard let string = token.string else {
-            violations.append(Violation(
-                attribute: name, rule: .invalidJSONType(expected: "a JSON string", found: Self.name(of: token.kind))))
+            violations.append(
+                Violation(
+                    attribute: name, rule: .invalidJSONType(expected: "a JSON string", found: Self.name(of: token.kind))))
             return nil
         }
         return self.string(string, name, &violations)
@@ -331,9 +334,10 @@ struct JSONEventDecoder {
     private func timestamp(_ token: ValueToken?, _ violations: inout [Violation]) -> Timestamp? {
         guard let token, token.kind != .null else { return nil }
         guard let string = token.string else {
-            violations.append(Violation(
-                attribute: "time",
-                rule: .invalidJSONType(expected: "a JSON string (Timestamp)", found: Self.name(of: token.kind))))
+            violations.append(
+                Violation(
+                    attribute: "time",
+                    rule: .invalidJSONType(expected: "a JSON string (Timestamp)", found: Self.name(of: token.kind))))
             return nil
         }
         do {
@@ -372,9 +376,10 @@ struct JSONEventDecoder {
                 return nil
             }
         case .object, .array:
-            violations.append(Violation(
-                attribute: name,
-                rule: .invalidJSONType(expected: "a string, number or boolean", found: Self.name(of: token.kind))))
+            violations.append(
+                Violation(
+                    attribute: name,
+                    rule: .invalidJSONType(expected: "a string, number or boolean", found: Self.name(of: token.kind))))
             return nil
         }
     }
@@ -389,7 +394,8 @@ struct JSONEventDecoder {
 
         if let base64Token {
             guard let string = base64Token.string else {
-                throw EventFormatError(.invalidData("'data_base64' must be a JSON string, got a JSON \(Self.name(of: base64Token.kind))"))
+                throw EventFormatError(
+                    .invalidData("'data_base64' must be a JSON string, got a JSON \(Self.name(of: base64Token.kind))"))
             }
             return .binary(try base64Bytes(string, member: "data_base64"))
         }
@@ -460,7 +466,10 @@ private func memcmpEqual(_ left: UnsafeRawPointer, _ right: UnsafeRawPointer, _ 
     var offset = 0
     while offset &+ 8 <= count {
         if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+            != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        {
+            return false
+        }
         offset &+= 8
     }
     while offset < count {

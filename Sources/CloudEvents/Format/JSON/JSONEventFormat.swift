@@ -137,9 +137,18 @@ enum JSONEventEncoder {
         try plan.add(event.id, checkCharacters: true)
         plan.addKnownPlain(event.source)
         try plan.add(event.type, checkCharacters: true)
-        if let value = event.dataContentType { plan.size += 20; try plan.add(value, checkCharacters: true) }
-        if let value = event.dataSchema { plan.size += 16; plan.addKnownPlain(value) }
-        if let value = event.subject { plan.size += 12; try plan.add(value, checkCharacters: true) }
+        if let value = event.dataContentType {
+            plan.size += 20
+            try plan.add(value, checkCharacters: true)
+        }
+        if let value = event.dataSchema {
+            plan.size += 16
+            plan.addKnownPlain(value)
+        }
+        if let value = event.subject {
+            plan.size += 12
+            try plan.add(value, checkCharacters: true)
+        }
         if let time = event.time { plan.size += 12 + time.maximumRFC3339Size }
         for (name, value) in event.extensions {
             plan.size += 2

@@ -96,7 +96,7 @@ struct JSONScanner {
         guard index + 1 < bytes.count else { throw JSONSyntaxError(.unexpectedEnd(expected: "escape sequence"), at: index) }
         switch bytes[index + 1] {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
             index += 2
         case UInt8(ascii: "u"):
             guard index + 6 <= bytes.count else { throw JSONSyntaxError(.unexpectedEnd(expected: "4 hex digits"), at: index) }
@@ -126,22 +126,31 @@ struct JSONScanner {
             try continuation(1)
             return 2
         case 0xE0:
-            try continuation(1, 0xA0...0xBF); try continuation(2)
+            try continuation(1, 0xA0...0xBF)
+            try continuation(2)
             return 3
         case 0xE1...0xEC, 0xEE...0xEF:
-            try continuation(1); try continuation(2)
+            try continuation(1)
+            try continuation(2)
             return 3
         case 0xED:
-            try continuation(1, 0x80...0x9F); try continuation(2)
+            try continuation(1, 0x80...0x9F)
+            try continuation(2)
             return 3
         case 0xF0:
-            try continuation(1, 0x90...0xBF); try continuation(2); try continuation(3)
+            try continuation(1, 0x90...0xBF)
+            try continuation(2)
+            try continuation(3)
             return 4
         case 0xF1...0xF3:
-            try continuation(1); try continuation(2); try continuation(3)
+            try continuation(1)
+            try continuation(2)
+            try continuation(3)
             return 4
         case 0xF4:
-            try continuation(1, 0x80...0x8F); try continuation(2); try continuation(3)
+            try continuation(1, 0x80...0x8F)
+            try continuation(2)
+            try continuation(3)
             return 4
         default:
             throw JSONSyntaxError(.invalidUTF8, at: position)
@@ -177,7 +186,8 @@ struct JSONScanner {
                 if scalar >= 0xD800 && scalar <= 0xDBFF {
                     // A high surrogate must be followed by `\u` and a low surrogate.
                     guard position + 6 <= token.end, bytes[position] == UInt8(ascii: "\\"),
-                          bytes[position + 1] == UInt8(ascii: "u") else {
+                        bytes[position + 1] == UInt8(ascii: "u")
+                    else {
                         throw JSONSyntaxError(.loneSurrogate, at: position - 6)
                     }
                     let low = hex4(at: position + 2)

@@ -35,7 +35,9 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
         switch reason {
         case .unexpectedEnd(let expected): what = "unexpected end of input, expected \(expected)"
         case .unexpectedByte(let byte, let expected):
-            let shown = byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
+            let shown =
+                byte >= 0x20 && byte < 0x7F
+                ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
             what = "unexpected \(shown), expected \(expected)"
         case .invalidEscape: what = "invalid escape sequence in string"
         case .controlCharacterInString: what = "unescaped control character in string"

@@ -129,7 +129,7 @@ enum JSONValidator {
                 guard index &+ 1 < count else { return nil }
                 switch bytes[index &+ 1] {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                     index &+= 2
                 case UInt8(ascii: "u"):
                     guard index &+ 6 <= count else { return nil }
