@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "CloudEventsConformance", targets: ["CloudEventsConformance"]),
         .library(name: "CloudEventsHTTP", targets: ["CloudEventsHTTP"]),
         .library(name: "CloudEventsMQTT", targets: ["CloudEventsMQTT"]),
+        .library(name: "CloudEventsTransports", targets: ["CloudEventsTransports"]),
         .executable(name: "ce", targets: ["ce"]),
     ],
     dependencies: [
@@ -41,6 +42,48 @@ let package = Package(
         .target(
             name: "CloudEvents",
             path: "Sources/CloudEvents",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: Binding registry
+        // The provider protocol every binding implements and the table of registered
+        // bindings that `ce`, the conformance runner and the bridge look endpoints up in.
+        .target(
+            name: "CloudEventsTransports",
+            dependencies: [
+                "CloudEvents",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CloudEventsTransports",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsTransportsTests",
+            dependencies: [
+                "CloudEventsTransports", "CloudEvents",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CloudEventsTransportsTests",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: C-library loop driver
+        // The thread, wake-up, poll and deadline loop that drives a C client library's network
+        // loop (libmosquitto now, qpid-proton's proactor next). Internal: no product.
+        .target(
+            name: "CloudEventsLoopDriver",
+            dependencies: [
+                "CloudEvents",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CloudEventsLoopDriver",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsLoopDriverTests",
+            dependencies: ["CloudEventsLoopDriver", "CloudEvents"],
+            path: "Tests/CloudEventsLoopDriverTests",
             swiftSettings: upcomingFeatures
         ),
 
@@ -86,6 +129,7 @@ let package = Package(
             name: "CloudEventsHTTP",
             dependencies: [
                 "CloudEvents",
+                "CloudEventsTransports",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -108,6 +152,7 @@ let package = Package(
             dependencies: [
                 "CloudEventsHTTP",
                 "CloudEvents",
+                "CloudEventsTransports",
                 "CloudEventsProtobuf",
                 "CloudEventsConformance",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -135,13 +180,25 @@ let package = Package(
         ),
         .target(
             name: "CloudEventsMQTT",
-            dependencies: ["CloudEvents", "CMosquitto"],
+            dependencies: [
+                "CloudEvents",
+                "CloudEventsTransports",
+                "CloudEventsLoopDriver",
+                "CMosquitto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Bindings/MQTT",
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
             name: "CloudEventsMQTTTests",
-            dependencies: ["CloudEventsMQTT", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CMosquitto"],
+            dependencies: [
+                "CloudEventsMQTT", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTransports",
+                "CloudEventsLoopDriver", "CMosquitto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/CloudEventsMQTTTests",
             swiftSettings: upcomingFeatures
         ),
@@ -154,7 +211,9 @@ let package = Package(
                 "CloudEventsProtobuf",
                 "CloudEventsHTTP",
                 "CloudEventsMQTT",
+                "CloudEventsTransports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ce",
             swiftSettings: upcomingFeatures

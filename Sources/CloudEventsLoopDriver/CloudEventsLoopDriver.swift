@@ -1,0 +1,2 @@
+// The C-library network loop driver.
+import CloudEvents

@@ -1,0 +1,2 @@
+// The binding registry: see EventBinding and BindingRegistry.
+public import CloudEvents
