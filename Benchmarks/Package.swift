@@ -60,7 +60,11 @@ let package = Package(
             path: "Benchmarks/HTTPBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // Load-test servers for Scripts/bench-http (not benchmark targets: no plugin).
+        // Executables that are not benchmarks live in LoadServers/, not Benchmarks/: the
+        // benchmark plugin (ordo-one/benchmark 1.38.1, BenchmarkCommandPlugin.swift) runs as a
+        // benchmark every executable target whose folder's parent is named `Benchmarks`,
+        // plugin or not, so `Scripts/bench` would start these and fail on their usage text.
+        // Load-test servers for Scripts/bench-http.
         .executableTarget(
             name: "BareHTTPServer",
             dependencies: [
@@ -68,7 +72,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Benchmarks/BareHTTPServer"
+            path: "LoadServers/BareHTTPServer"
         ),
         .executableTarget(
             name: "ReceiverServer",
@@ -80,7 +84,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            path: "Benchmarks/ReceiverServer"
+            path: "LoadServers/ReceiverServer"
         ),
         // The Swift side of Scripts/bench-mqtt; the C side is MQTTThroughput/mqtt_throughput.c,
         // built by the script.
@@ -91,7 +95,7 @@ let package = Package(
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
                 .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
             ],
-            path: "Benchmarks/MQTTThroughput"
+            path: "LoadServers/MQTTThroughput"
         ),
     ]
 )
