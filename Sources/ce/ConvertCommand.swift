@@ -21,8 +21,8 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        let source = try from.format
-        let target = try to.format
+        let source = from.format
+        let target = to.format
         let output: [UInt8]
         do {
             if batch {
@@ -34,6 +34,6 @@ struct ConvertCommand: ParsableCommand {
             throw Console.fail("\(error)", ExitStatus.invalidInput)
         }
         // JSON is text: end it with a newline, as text tools expect.
-        Console.write(to == .json ? output + [0x0A] : output)
+        Console.write(MediaType.isJSON(target.mediaType) ? output + [0x0A] : output)
     }
 }

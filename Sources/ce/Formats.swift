@@ -2,18 +2,22 @@ import ArgumentParser
 import CloudEvents
 import CloudEventsProtobuf
 
-/// The formats `ce` knows, by name.
-enum FormatName: String, ExpressibleByArgument, CaseIterable {
-    case json
-    case protobuf
+/// A `--format`, `--from` or `--to` value: the name of a format in ``Formats/registry``.
+struct FormatName: ExpressibleByArgument, Hashable {
+    /// The format's name, lowercased.
+    let name: String
 
+    init?(argument: String) {
+        guard let format = Formats.registry.format(named: argument) else { return nil }
+        name = format.name
+    }
+
+    static var allValueStrings: [String] { Formats.registry.formats.map(\.name) }
+
+    /// The format named.
     var format: any EventFormat {
-        get throws {
-            guard let format = Formats.registry.format(named: rawValue) else {
-                throw Console.fail("the \(rawValue) format is not available in this build", ExitStatus.invalidInput)
-            }
-            return format
-        }
+        // init?(argument:) took the name from the registry.
+        Formats.registry.format(named: name) ?? JSONEventFormat()
     }
 }
 

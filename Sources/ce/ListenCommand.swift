@@ -1,7 +1,6 @@
 import ArgumentParser
 import CloudEvents
-import CloudEventsHTTP
-import CloudEventsMQTT
+import CloudEventsTransports
 import Foundation
 
 /// `ce listen`: prints each event received at an endpoint as one line of JSON.
@@ -36,6 +35,8 @@ struct ListenCommand: AsyncParsableCommand {
 
     @OptionGroup var tls: TLSOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(help: "Exit 0 after this many events.")
     var count: Int?
 
@@ -47,13 +48,37 @@ struct ListenCommand: AsyncParsableCommand {
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
-    private enum Outcome { case received, timedOut, sourceEnded, drainTimedOut }
+    private enum Outcome: Sendable { case received, timedOut, fed }
 
     func run() async throws {
-        let (source, label) = try await ListenSource.open(endpoint, tls: tls.settings)
-        let outcome = try await withThrowingTaskGroup(of: Outcome.self, returning: Outcome.self) { group in
+        let source = try Bindings.endpoint(endpoint, listening: true)
+        let binding = try Bindings.binding(for: source)
+        let options = BindingOptions(formats: Formats.registry, tls: tls.settings, logger: logging.logger)
+        let (outcome, label): (Outcome, String)
+        do {
+            (outcome, label) = try await Bindings.registry.withReceiver(for: source, options: options) { receiver in
+                if let ready = receiver.readyMessage { Console.error(ready) }
+                let outcome = try await receive(from: receiver, feeding: binding.isInProcess ? source : nil, options: options)
+                return (outcome, receiver.endpoint.description)
+            }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw Console.fail("\(error)", Bindings.status(for: error))
+        }
+        if outcome == .timedOut {
+            throw Console.fail("timed out after \(timeout ?? 0) s waiting for events on \(label)", ExitStatus.timedOut)
+        }
+    }
+
+    /// Prints events until `count` arrived, the deliveries end, or the timeout. With
+    /// `feeding`, stdin's lines are sent to that endpoint meanwhile (in-process senders).
+    private func receive(from receiver: any BoundReceiver, feeding: Endpoint?, options: BindingOptions) async throws
+        -> Outcome
+    {
+        try await withThrowingTaskGroup(of: Outcome.self, returning: Outcome.self) { group in
             group.addTask {
-                try await receive(from: source.receiver)
+                try await printEvents(from: receiver)
                 return .received
             }
             if let timeout {
@@ -62,42 +87,24 @@ struct ListenCommand: AsyncParsableCommand {
                     return .timedOut
                 }
             }
-            group.addTask {
-                try await source.serve()
-                return .sourceEnded
-            }
-            // The end of stdin ends nothing: the events sent may still arrive, or the timeout.
-            var received = false
-            while let outcome = try await group.next() {
-                switch outcome {
-                case .received where source.drainsOnShutdown:
-                    // Let the last responses go out: the source stops taking work and ends
-                    // by itself (.sourceEnded), within a bound.
-                    received = true
-                    source.beginShutdown()
-                    group.addTask {
-                        try await Task.sleep(for: .seconds(5))
-                        return .drainTimedOut
-                    }
-                case .sourceEnded where !received:
-                    continue
-                case .sourceEnded, .drainTimedOut:
-                    group.cancelAll()
-                    return .received
-                case .received, .timedOut:
-                    group.cancelAll()
-                    return outcome
+            if let feeding {
+                group.addTask {
+                    try await Bindings.registry.withSender(for: feeding, options: options) { await StdinFeeder.feed($0) }
+                    return .fed
                 }
             }
+            // The end of stdin ends nothing: the events sent may still arrive, or the timeout.
+            while let outcome = try await group.next() {
+                if outcome == .fed { continue }
+                group.cancelAll()
+                return outcome
+            }
             return .received
-        }
-        if outcome == .timedOut {
-            throw Console.fail("timed out after \(timeout ?? 0) s waiting for events on \(label)", ExitStatus.timedOut)
         }
     }
 
     /// Prints events until `count` arrived (or the stream ends).
-    private func receive(from receiver: any CloudEventReceiver) async throws {
+    private func printEvents(from receiver: any BoundReceiver) async throws {
         var printed = 0
         for try await delivery in receiver.deliveries() {
             do {
@@ -115,73 +122,10 @@ struct ListenCommand: AsyncParsableCommand {
     }
 }
 
-/// What `ce listen` receives from, and what runs beside its deliveries until cancelled.
-enum ListenSource {
-    /// An in-process channel; its senders are stdin's lines.
-    case memory(InProcessChannel)
-    /// A bound HTTP server.
-    case http(HTTPEventReceiver)
-    /// An MQTT subscription.
-    case mqtt(MQTTClient, MQTTEventReceiver)
-
-    /// The source for endpoint `text`, ready to serve, and how to name it in messages.
-    static func open(_ text: String, tls: TLSSettings) async throws -> (ListenSource, label: String) {
-        let (text, anyPort) = HTTPTransport.withoutPortZero(text)
-        let endpoint = try Transports.endpoint(text, mode: nil, format: nil)
-        switch endpoint.scheme {
-        case "memory":
-            return (.memory(try InProcessChannel.channel(for: endpoint, formats: Formats.registry)), endpoint.description)
-        case "http", "https":
-            let (receiver, url) = try await HTTPTransport.bind(endpoint, anyPort: anyPort, tls: tls)
-            return (.http(receiver), url)
-        case "mqtt", "mqtts":
-            let (client, receiver) = try await MQTTTransport.subscribe(endpoint, tls: tls)
-            return (.mqtt(client, receiver), endpoint.description)
-        default:
-            throw Transports.unsupported(endpoint)
-        }
-    }
-
-    var receiver: any CloudEventReceiver {
-        switch self {
-        case .memory(let channel): channel
-        case .http(let receiver): receiver
-        case .mqtt(_, let receiver): receiver
-        }
-    }
-
-    /// Feeds stdin into the channel; serves HTTP until cancelled (which closes the server).
-    func serve() async throws {
-        switch self {
-        case .memory(let channel):
-            await StdinFeeder.feed(channel)
-        case .http(let receiver):
-            do { try await receiver.run() } catch  where !(error is CancellationError) {
-                throw Console.fail("the HTTP receiver failed: \(error)", ExitStatus.transportFailed)
-            }
-        case .mqtt(let client, _):
-            // The client's own thread does the work; when cancelled, disconnect cleanly.
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-            await client.shutdown()
-        }
-    }
-
-    /// Whether the source has responses to finish after the last event (HTTP: the last
-    /// accepted delivery's 202), so that `beginShutdown()` must be awaited through `serve()`.
-    var drainsOnShutdown: Bool {
-        if case .http = self { true } else { false }
-    }
-
-    /// Stops taking work and lets requests in progress finish; `serve()` then returns.
-    func beginShutdown() {
-        if case .http(let receiver) = self { receiver.shutdown() }
-    }
-}
-
 /// Feeds stdin's lines, each one JSON event, into an in-process channel. A line that is not
 /// a valid event is reported (one line on stderr, with its line number) and skipped.
 enum StdinFeeder {
-    static func feed(_ channel: InProcessChannel) async {
+    static func feed(_ sender: any BoundSender) async {
         let lines = AsyncStream<String> { continuation in
             Thread {
                 while let line = readLine() { continuation.yield(line) }
@@ -193,7 +137,7 @@ enum StdinFeeder {
             number += 1
             if line.allSatisfy(\.isWhitespace) { continue }
             do {
-                try await channel.send(try JSONEventFormat().decode(Array(line.utf8)))
+                _ = try await sender.send(try JSONEventFormat().decode(Array(line.utf8)))
             } catch {
                 if Task.isCancelled { return }
                 Console.error("stdin line \(number): \(error)")

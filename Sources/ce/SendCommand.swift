@@ -1,5 +1,6 @@
 import ArgumentParser
 import CloudEvents
+import CloudEventsTransports
 
 /// `ce send`: sends one event to an endpoint.
 struct SendCommand: AsyncParsableCommand {
@@ -44,67 +45,55 @@ struct SendCommand: AsyncParsableCommand {
 
     @OptionGroup var tls: TLSOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     func validate() throws {
         if timeout <= 0 { throw ValidationError("--timeout must be positive") }
         if retries < 0 { throw ValidationError("--retries must not be negative") }
     }
 
     func run() async throws {
-        let target = try Transports.endpoint(endpoint, mode: mode?.mode, format: format)
-        switch target.scheme {
-        case "memory":
-            let channel = try InProcessChannel.channel(for: target, formats: Formats.registry)
-            try await sendInProcess(try event.event(), over: channel, endpoint: target)
-        case "http", "https":
-            try await HTTPTransport.send(
-                try event.event(), to: target, url: endpoint, tls: tls.settings, timeout: timeout, retries: retries)
-        case "mqtt", "mqtts":
-            try await MQTTTransport.send(try event.event(), to: target, tls: tls.settings, timeout: timeout)
-        default:
-            throw Transports.unsupported(target)
-        }
-    }
-
-    /// Sends through the channel while a receiver in this process prints what arrived.
-    private func sendInProcess(_ event: CloudEvent, over channel: InProcessChannel, endpoint: Endpoint) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for try await delivery in channel.deliveries() {
-                    MessagePrinter.describe(delivery.message, endpoint: endpoint)
-                    delivery.accept()
-                    return
+        let target = try Bindings.endpoint(endpoint, mode: mode?.mode, format: format)
+        let binding = try Bindings.binding(for: target)
+        let event = try event.event()
+        let options = BindingOptions(
+            formats: Formats.registry, tls: tls.settings, timeout: .seconds(timeout), retries: retries, logger: logging.logger)
+        let outcome: SendOutcome
+        do {
+            outcome = try await Bindings.registry.withSender(for: target, options: options) { sender in
+                // In-process, nobody else receives: ce does, and the outcome describes what arrived.
+                guard binding.isInProcess else { return try await sender.send(event) }
+                return try await withThrowingTaskGroup(of: SendOutcome?.self) { group in
+                    group.addTask { try await Self.acceptOne(at: target, options: options) }
+                    group.addTask { try await sender.send(event) }
+                    var outcome: SendOutcome?
+                    while let result = try await group.next() { outcome = outcome ?? result }
+                    // Both tasks ended; the sender's is the one with an outcome.
+                    guard let outcome else { throw TransportError(.closed, "\(target): nothing was sent") }
+                    return outcome
                 }
             }
-            do { try await channel.send(event) } catch {
-                throw Console.fail("sending to \(endpoint) failed: \(error)", ExitStatus.transportFailed)
-            }
-            try await group.waitForAll()
+        } catch let error as TransportError where error.code == .invalidEndpoint {
+            throw Console.fail("\(error)", ExitStatus.invalidInput)
+        } catch {
+            throw Console.fail("sending to \(target) failed: \(error)", Bindings.status(for: error))
         }
-    }
-}
-
-/// Prints a message as a binding carries it.
-enum MessagePrinter {
-    static func describe(_ message: Message, endpoint: Endpoint) {
-        Console.line("delivered over \(endpoint) in \(message.contentMode) mode")
-        switch message.content {
-        case .binary(let attributes, let data):
-            for attribute in attributes {
-                Console.line("  \(attribute.name): \(attribute.value.canonicalString)  (\(attribute.value.type))")
+        Console.line(outcome.summary)
+        if let reply = outcome.reply {
+            do { try Console.event(try reply.event(formats: Formats.registry)) } catch {
+                Console.error("the reply is not a valid event: \(error)")
             }
-            if let data { Console.line("  body (\(data.count) bytes): \(printable(data))") } else { Console.line("  no body") }
-        case .structured(let content), .batch(let content):
-            Console.line("  content type: \(content.mediaType)")
-            Console.line("  body (\(content.body.count) bytes): \(printable(content.body))")
         }
     }
 
-    /// UTF-8 text without control characters as it is; anything else (a Protobuf body,
-    /// binary data) as hex.
-    private static func printable(_ bytes: [UInt8]) -> String {
-        if let text = String(validating: bytes, as: UTF8.self), !text.unicodeScalars.contains(where: { $0.value < 0x20 }) {
-            return text
+    /// Receives at `endpoint` in this process and accepts the first delivery.
+    private static func acceptOne(at endpoint: Endpoint, options: BindingOptions) async throws -> SendOutcome? {
+        try await Bindings.registry.withReceiver(for: endpoint, options: options) { receiver in
+            for try await delivery in receiver.deliveries() {
+                delivery.accept()
+                break
+            }
+            return nil
         }
-        return bytes.map { ($0 < 0x10 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 }

@@ -10,15 +10,22 @@
 ///
 /// The path is percent-decoded exactly once, strictly, so an MQTT filter's `#` is written
 /// `%23` (`mqtt://localhost:1883/sensors/%23`); a raw `#` would start a URL fragment and is
-/// refused with that hint. `mode` and `format` are checked here; each binding checks the
-/// options it owns.
+/// refused with that hint. `mode` and `format` are checked here (`format` against the
+/// formats given to ``init(_:formats:allowingPortZero:)``); each binding checks the options
+/// it owns. ``url(maskingPassword:)`` prints an endpoint back as a URL that parses to an
+/// equal endpoint.
 public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// The scheme, lowercased: `http`, `mqtts`, `memory`, ...
     public var scheme: String
+    /// The user name of the URL's user info, percent-decoded.
     public var user: String?
+    /// The password of the URL's user info, percent-decoded. Never logged: ``description``
+    /// and ``url(maskingPassword:)`` mask it.
     public var password: String?
     /// The host (an IPv6 address without brackets); for `memory://name`, the channel name.
     public var host: String
+    /// The port, if the URL gives one. `0` (only with `allowingPortZero`) asks a listener
+    /// for any free port.
     public var port: Int?
     /// The path without its leading `/`, percent-decoded: the MQTT topic or filter, the AMQP
     /// address, the NATS subject.
@@ -28,12 +35,21 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// Query options, in order; names are lowercased.
     public var options: [(name: String, value: String)]
     /// The text the endpoint was parsed from, with any password masked.
-    public let description: String
+    public private(set) var description: String
 
     /// Parses an endpoint URL.
     ///
+    /// - Parameters:
+    ///   - text: the URL.
+    ///   - formats: the formats a `format=` option may name (JSON only by default).
+    ///   - allowingPortZero: whether port `0` is accepted, for a listener that binds any free
+    ///     port; senders refuse it.
     /// - Throws: ``TransportError`` with code `.invalidEndpoint`, saying what is wrong.
-    public init(_ text: String) throws(TransportError) {
+    public init(_ text: String, formats: EventFormatRegistry = .standard, allowingPortZero: Bool = false)
+        throws(TransportError)
+    {
+        let ports = allowingPortZero ? 0...65535 : 1...65535
+        let portRule = "port must be a number from \(ports.lowerBound) to 65535"
         func fail(_ why: String) -> TransportError {
             TransportError(.invalidEndpoint, "'\(Self.masked(text))' is not a valid endpoint: \(why)")
         }
@@ -74,8 +90,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
             host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
             let afterHost = hostPort[hostPort.index(after: close)...]
             if afterHost.hasPrefix(":") {
-                guard let number = Int(afterHost.dropFirst()), (1...65535).contains(number) else {
-                    throw fail("port must be a number from 1 to 65535")
+                guard let number = Int(afterHost.dropFirst()), ports.contains(number) else {
+                    throw fail(portRule)
                 }
                 port = number
             } else if !afterHost.isEmpty {
@@ -83,8 +99,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
             }
         } else if let colon = hostPort.lastIndex(of: ":") {
             host = String(hostPort[..<colon])
-            guard let number = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(number) else {
-                throw fail("port must be a number from 1 to 65535")
+            guard let number = Int(hostPort[hostPort.index(after: colon)...]), ports.contains(number) else {
+                throw fail(portRule)
             }
             port = number
         } else {
@@ -111,8 +127,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         if let mode = option("mode"), ContentMode(rawValue: mode.asciiLowercased()) == nil {
             throw fail("mode must be binary, structured or batch, got '\(mode)'")
         }
-        if let format = option("format"), !["json", "protobuf"].contains(format.asciiLowercased()) {
-            throw fail("format must be json or protobuf, got '\(format)'")
+        if let format = option("format"), formats.format(named: format) == nil {
+            throw fail("format must be \(Self.alternatives(formats.formats.map(\.name))), got '\(format)'")
         }
     }
 
@@ -126,7 +142,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         option("mode").flatMap { ContentMode(rawValue: $0.asciiLowercased()) }
     }
 
-    /// The `format` option (`json`, `protobuf`), lowercased.
+    /// The `format` option (`json`, `protobuf`, ...), lowercased.
     public var formatName: String? {
         option("format")?.asciiLowercased()
     }
@@ -136,17 +152,85 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         ["https", "mqtts", "amqps", "tls", "natss", "wss"].contains(scheme)
     }
 
+    /// Whether two endpoints are the same: every part, options in order; ``description``
+    /// (the text parsed) does not count.
     public static func == (lhs: Endpoint, rhs: Endpoint) -> Bool {
         lhs.scheme == rhs.scheme && lhs.user == rhs.user && lhs.password == rhs.password && lhs.host == rhs.host
             && lhs.port == rhs.port && lhs.rawPath == rhs.rawPath
             && lhs.options.map(\.name) == rhs.options.map(\.name) && lhs.options.map(\.value) == rhs.options.map(\.value)
     }
 
+    /// Hashes the scheme, host, port and path.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(scheme)
         hasher.combine(host)
         hasher.combine(port)
         hasher.combine(rawPath)
+    }
+
+    /// The endpoint as a URL that parses back to an equal endpoint: the user info and the
+    /// query values percent-encoded where needed, the path as written.
+    ///
+    /// - Parameter maskingPassword: whether the password is printed as `***` (the default:
+    ///   secrets are never logged). Pass `false` only to hand the URL to a client.
+    public func url(maskingPassword: Bool = true) -> String {
+        var text = scheme + "://"
+        if let user {
+            text += Self.encode(user, keeping: Self.unreservedAndSubDelimiters)
+            if let password {
+                text += ":" + (maskingPassword ? "***" : Self.encode(password, keeping: Self.unreservedAndSubDelimiters))
+            }
+            text += "@"
+        }
+        // The host is not percent-decoded when parsed, so it is printed as it is.
+        text += host.contains(":") ? "[\(host)]" : host
+        if let port { text += ":\(port)" }
+        text += rawPath
+        if !options.isEmpty {
+            let query = options.map { option in
+                // Names are not percent-decoded when parsed; values are.
+                option.name
+                    + (option.value.isEmpty ? "" : "=" + Self.encode(option.value, keeping: Self.queryCharacters))
+            }
+            text += "?" + query.joined(separator: "&")
+        }
+        return text
+    }
+
+    /// The endpoint with `port`, for a listener that bound port 0 to report where it listens.
+    /// Its ``description`` is the new URL, password masked.
+    public func withPort(_ port: Int) -> Endpoint {
+        var copy = self
+        copy.port = port
+        copy.description = copy.url()
+        return copy
+    }
+
+    /// ASCII letters, digits, `-._~` and the sub-delimiters `!$'()*+,;`, which user info
+    /// may hold as they are.
+    private static let unreservedAndSubDelimiters = Set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$'()*+,;".utf8)
+    /// What a query value may hold as it is (no `&`, `=`, `#`, `%`, `+`).
+    private static let queryCharacters = Set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$'()*,;:@/?".utf8)
+
+    private static func encode(_ text: String, keeping allowed: Set<UInt8>) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            if allowed.contains(byte) {
+                bytes.append(byte)
+            } else {
+                bytes += [0x25, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `a`, `a or b`, `a, b or c`.
+    private static func alternatives(_ names: [String]) -> String {
+        guard names.count > 1 else { return names.first ?? "(none)" }
+        return names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1]
     }
 
     /// The range of the first `://`.

@@ -1,2 +1,0 @@
-// The binding registry: see EventBinding and BindingRegistry.
-public import CloudEvents

@@ -1,0 +1,67 @@
+import ArgumentParser
+import CloudEvents
+import CloudEventsHTTP
+import CloudEventsMQTT
+import CloudEventsTransports
+
+/// The bindings `ce` can use: one registration line per binding. `send` and `listen` look
+/// endpoints up here and never switch on a scheme.
+enum Bindings {
+    /// Every binding this build of `ce` links.
+    // The schemes are distinct by construction, which the registry checks: a duplicate is a
+    // programming error caught by every test run.
+    static let registry = try! BindingRegistry([
+        InProcessBinding(),
+        HTTPBinding(),
+        MQTTBinding()
+    ])
+
+    /// Parses `text` with the formats `ce` knows; `mode` and `format`, when given, replace
+    /// the URL's options of that name (flags win over the URL).
+    ///
+    /// - Parameter listening: whether port 0 (any free port) is allowed.
+    static func endpoint(_ text: String, mode: ContentMode? = nil, format: FormatName? = nil, listening: Bool = false)
+        throws -> Endpoint
+    {
+        var endpoint: Endpoint
+        do {
+            endpoint = try Endpoint(text, formats: Formats.registry, allowingPortZero: listening)
+        } catch {
+            throw Console.fail("\(error)", ExitStatus.invalidInput)
+        }
+        if let mode { endpoint.setOption("mode", mode.rawValue) }
+        if let format { endpoint.setOption("format", format.name) }
+        return endpoint
+    }
+
+    /// The binding for `endpoint`; an unknown scheme or option is invalid input.
+    static func binding(for endpoint: Endpoint) throws -> any EventBinding {
+        do {
+            return try registry.binding(for: endpoint)
+        } catch {
+            throw Console.fail(message(for: error), ExitStatus.invalidInput)
+        }
+    }
+
+    /// The line `ce` prints for a registry error.
+    private static func message(for error: BindingRegistryError) -> String {
+        guard case .unsupportedScheme(let scheme, let supported) = error else { return "\(error)" }
+        return "scheme '\(scheme)' is not supported yet (supported: \(supported.joined(separator: ", ")))"
+    }
+
+    /// The exit status for a binding's failure: invalid input for an endpoint or message the
+    /// binding refuses, a transport failure otherwise.
+    static func status(for error: any Error) -> ExitCode {
+        guard let error = error as? TransportError else { return ExitStatus.transportFailed }
+        return error.code == .invalidEndpoint || error.code == .invalidMessage
+            ? ExitStatus.invalidInput : ExitStatus.transportFailed
+    }
+}
+
+extension Endpoint {
+    /// Replaces query option `name` (or adds it).
+    fileprivate mutating func setOption(_ name: String, _ value: String) {
+        options.removeAll { $0.name == name }
+        options.append((name, value))
+    }
+}
