@@ -1,3 +1,4 @@
+internal import Logging
 internal import NIOCore
 
 /// On the listening channel: stops accepting while `limit` connections are open, and
@@ -13,12 +14,14 @@ final class ConnectionLimitHandler: ChannelDuplexHandler {
     typealias OutboundIn = Never
 
     private let limit: Int
+    private let logger: Logger
     private var open = 0
     private var readWithheld = false
     private var context: ChannelHandlerContext?
 
-    init(limit: Int) {
+    init(limit: Int, logger: Logger) {
         self.limit = Swift.max(1, limit)
+        self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -41,6 +44,11 @@ final class ConnectionLimitHandler: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         if open >= limit {
+            if !readWithheld {
+                logger.warning(
+                    "HTTP connection limit reached: new connections wait in the accept queue until one closes",
+                    metadata: ["limit": "\(limit)", "reason": "connection limit"])
+            }
             readWithheld = true
         } else {
             context.read()

@@ -2,67 +2,8 @@ internal import CloudEvents
 internal import HTTPTypes
 internal import Logging
 internal import NIOCore
+internal import NIOHTTP1
 internal import NIOHTTPTypes
-import Synchronization
-
-/// What every connection of one receiver shares: how to answer, where deliveries go, and
-/// the connections (so that cancelling the receiver can answer the requests waiting for
-/// their settlement 503 at once).
-final class ReceiverCore: Sendable {
-    let responder: ReceiverResponder
-    let continuation: DeliveryStream.Continuation
-    let logger: Logger
-    /// From the configuration, read per request (without copying the whole configuration).
-    let maximumBodySize: Int
-    let maximumHeaderSize: Int
-    let formats: EventFormatRegistry
-    let extensionTypes: ExtensionTypes
-    /// Once set, new requests get 503 instead of reaching the consumer.
-    private let aborting = Atomic<Bool>(false)
-    private let waiting = Locked(Waiting())
-
-    private struct Waiting {
-        var nextID: UInt64 = 0
-        /// Per connection (or HTTP/2 stream): answers its waiting request 503, if it has one.
-        var aborts: [UInt64: @Sendable () -> Void] = [:]
-    }
-
-    init(responder: ReceiverResponder, continuation: DeliveryStream.Continuation, logger: Logger) {
-        self.responder = responder
-        self.continuation = continuation
-        self.logger = logger
-        maximumBodySize = responder.configuration.maximumBodySize
-        maximumHeaderSize = responder.configuration.maximumHeaderSize
-        formats = responder.configuration.formats
-        extensionTypes = responder.configuration.extensionTypes
-    }
-
-    var isAborting: Bool { aborting.load(ordering: .relaxed) }
-
-    /// Registers a connection; `abort` answers its waiting request 503, if it has one.
-    func register(abort: @escaping @Sendable () -> Void) -> UInt64 {
-        waiting.withLock { waiting in
-            waiting.nextID += 1
-            waiting.aborts[waiting.nextID] = abort
-            return waiting.nextID
-        }
-    }
-
-    func unregister(_ id: UInt64) {
-        waiting.withLock { _ = $0.aborts.removeValue(forKey: id) }
-    }
-
-    /// Answers every waiting request 503 and refuses new ones.
-    /// (Per connection rather than per request: registering costs a lock and an allocation.)
-    func abort() {
-        aborting.store(true, ordering: .relaxed)
-        let aborts = waiting.withLock { waiting in
-            defer { waiting.aborts = [:] }
-            return Array(waiting.aborts.values)
-        }
-        for abort in aborts { abort() }
-    }
-}
 
 /// Serves the requests of one HTTP/1.1 connection, or the one request of an HTTP/2 stream,
 /// entirely on the channel's event loop: it collects the request, decides what happens to
@@ -80,7 +21,13 @@ final class ReceiverCore: Sendable {
 /// that a client pipelines behind it is held (with whatever else that read brought) and
 /// only then does the handler withhold `read()`, so a slow consumer still stops the
 /// connection instead of buffering its requests.
-final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// Timeouts: one deadline per connection, for whatever the connection is waiting for (a
+/// request head, body progress, the next request, a settlement), and one scheduled
+/// callback that fires no earlier than it. Moving the deadline later (what every request
+/// does) only stores a time; the callback, when it fires early, schedules itself again for
+/// the deadline. So a request costs a clock read or two, not a timer.
+final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandler, NIOScheduledCallbackHandler {
     typealias InboundIn = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
@@ -91,6 +38,21 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         /// `request` is the handler's own count.
         case awaitingSettlement(request: UInt64, closeAfter: Bool)
         case closed
+    }
+
+    /// What the connection's deadline is for.
+    private enum Wait {
+        /// A whole request head: from the connection's start, or from the first bytes of a
+        /// request after a kept-alive one.
+        case head
+        /// Progress on the request body.
+        case body
+        /// The next request on a kept-alive connection.
+        case keepAlive
+        /// The consumer's settlement (or room in the delivery stream).
+        case settlement
+        /// Nothing (the connection is closing).
+        case none
     }
 
     /// One request being read.
@@ -120,8 +82,24 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var quiescing = false
     private var requestCount: UInt64 = 0
     private var context: ChannelHandlerContext?
-    /// This handler's entry in the core, for ``ReceiverCore/abort()``.
+    /// This handler's entry in the core, for ``ReceiverCore/Notice``s.
     private var registration: UInt64?
+    /// A delivery refused by a full stream, offered again when the core says there is room.
+    private var waitingDelivery: Delivery?
+
+    /// What the deadline is for, and when it is.
+    private var wait = Wait.head
+    private var deadline = NIODeadline.uptimeNanoseconds(0)
+    /// `wait` changed or progress was made: `deadline` is recomputed at the end of the read
+    /// or response (one clock read for all the parts a read brings).
+    private var deadlineIsStale = false
+    /// The scheduled callback, and when it fires (never later than `deadline`).
+    private var timer: NIOScheduledCallback?
+    private var timerFiresAt = NIODeadline.distantFuture
+    /// A request part arrived during the current read.
+    private var partsInRead = false
+    /// Bytes of a request have arrived since the last response (a timeout then answers 408).
+    private var requestBegun = false
 
     init(core: ReceiverCore, isHTTP2: Bool) {
         self.core = core
@@ -131,25 +109,45 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        registration = core.register {
-            handler.eventLoop.execute { handler.value.abortWaitingRequest() }
+        registration = core.register { notice in
+            handler.eventLoop.execute {
+                switch notice {
+                case .abort: handler.value.abortWaitingRequest()
+                case .room: handler.value.offerWaitingDelivery()
+                }
+            }
         }
+        // The head timeout runs from the connection's start (an HTTP/2 stream's head is
+        // already there).
+        wait = .head
+        deadlineIsStale = true
+        refreshDeadline()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         if let registration { core.unregister(registration) }
         registration = nil
         state = .closed
+        waitingDelivery = nil
+        cancelTimer(eventLoop: context.eventLoop)
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
+        waitingDelivery = nil
+        cancelTimer(eventLoop: context.eventLoop)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        core.logger.debug("HTTP connection failed", metadata: ["error": "\(error)"])
+        if error is HTTPParserError {
+            // HTTPServerProtocolErrorHandler has answered it 400.
+            logRefusal(status: 400, reason: "malformed HTTP request: \(error)")
+        } else {
+            core.logger.debug(
+                "HTTP connection failed", metadata: ["remote_address": "\(remoteAddress)", "error": "\(error)"])
+        }
         context.close(promise: nil)
     }
 
@@ -182,6 +180,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        partsInRead = true
         if case .awaitingSettlement = state {
             pipelined.append(part)
         } else if !pipelined.isEmpty {
@@ -189,6 +188,21 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         } else {
             handle(part)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !partsInRead, case .idle = state {
+            // Bytes that make no request part yet: a request head has begun. After a kept-alive
+            // request, its head timeout starts now; a head that trickles in does not extend it.
+            requestBegun = true
+            if wait == .keepAlive {
+                wait = .head
+                deadlineIsStale = true
+            }
+        }
+        partsInRead = false
+        if deadlineIsStale { refreshDeadline() }
+        context.fireChannelReadComplete()
     }
 
     /// One part of the request being read.
@@ -225,16 +239,21 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
                 }
             }
             state = .reading(request)
+            requestBegun = true
+            wait = .body
+            deadlineIsStale = true
             if expectsContinue { answerExpectation(request) }
         case .body(let buffer):
             guard case .reading(var request) = state else { return }
             state = .idle  // keeps the body uniquely referenced while appending
+            deadlineIsStale = true  // progress
             if request.bodyTooLarge || request.headersTooLarge {
                 request.discarded += buffer.readableBytes
                 // A client that keeps sending after 413 is cut off here.
                 if request.discarded > Swift.max(limits.maximumBodySize * 4, 4 << 20) {
-                    write(
-                        ReceiverResponder.text(.contentTooLarge, "body larger than \(limits.maximumBodySize) bytes", close: true))
+                    let reason = "body larger than \(limits.maximumBodySize) bytes"
+                    logRefusal(status: 413, reason: reason)
+                    write(ReceiverResponder.text(.contentTooLarge, reason, close: true))
                     return
                 }
             } else if request.body.count + buffer.readableBytes > limits.maximumBodySize {
@@ -291,6 +310,9 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
                 return
             }
         }
+        if response.head.status.kind == .clientError {
+            logRefusal(status: response.head.status.code, reason: String(decoding: response.body, as: UTF8.self))
+        }
         response.closesConnection = response.closesConnection || request.closeRequested
         write(response)
     }
@@ -299,7 +321,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// given) to the consumer, and waits for its settlement.
     private func deliver(closeAfter: Bool, _ makeDelivery: (@escaping @Sendable (Settlement) -> Void) -> Delivery) {
         guard let context, !core.isAborting else {
-            write(core.responder.unavailable("the receiver is shutting down"))
+            write(core.responder.settlement.unavailable("the receiver is shutting down"))
             return
         }
         requestCount += 1
@@ -316,22 +338,38 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             }
         }
         state = .awaitingSettlement(request: request, closeAfter: closeAfter)
+        wait = .settlement
+        deadlineIsStale = true
         // Not kept here: a consumer that drops the delivery unsettled releases it.
-        let delivery = makeDelivery { answer(responder.response(to: $0)) }
+        let delivery = makeDelivery { answer(responder.settlement.response(to: $0)) }
         switch core.continuation.trySend(delivery) {
         case .enqueued:
             break
         case .terminated:
-            answer(responder.unavailable("the receiver is not taking events"))
+            answer(responder.settlement.unavailable("the receiver is not taking events"))
         case .full:
-            // The consumer is behind: wait for room off the event loop. This connection serves
-            // nothing more meanwhile (a request pipelined behind this one is held).
-            let continuation = core.continuation
-            Task {
-                do { try await continuation.send(delivery) } catch {
-                    answer(responder.unavailable("the receiver is not taking events"))
-                }
-            }
+            // The consumer is behind: the delivery waits here, on the event loop, until the
+            // core says there is room (or the settlement timeout answers it). This connection
+            // serves nothing more meanwhile (a request pipelined behind this one is held).
+            waitingDelivery = delivery
+            offerWaitingDelivery()
+        }
+    }
+
+    /// Offers the delivery that waits for room in the stream, again.
+    private func offerWaitingDelivery() {
+        guard let delivery = waitingDelivery else { return }
+        guard case .awaitingSettlement(let request, _) = state, let registration else {
+            waitingDelivery = nil
+            return
+        }
+        switch core.offerWaitingForRoom(delivery, connection: registration) {
+        case .enqueued:
+            waitingDelivery = nil
+        case .full:
+            break
+        case .terminated:
+            settled(request, core.responder.settlement.unavailable("the receiver is not taking events"))
         }
     }
 
@@ -341,14 +379,18 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard case .awaitingSettlement(request, let closeAfter) = state else { return }
         var response = response
         response.closesConnection = response.closesConnection || closeAfter
-        write(response)
+        // A delivery still waiting for room is dropped after the response: dropping it
+        // unsettled answers again (synchronously, here), and that answer is ignored.
+        let dropped = waitingDelivery
+        waitingDelivery = nil
+        withExtendedLifetime(dropped) { write(response) }
     }
 
     /// The receiver was cancelled: the request waiting for its settlement gets 503 now (a
     /// settlement that comes later is ignored), and the connection closes.
     private func abortWaitingRequest() {
         guard case .awaitingSettlement(let request, _) = state else { return }
-        var response = core.responder.unavailable("the receiver is shutting down")
+        var response = core.responder.settlement.unavailable("the receiver is shutting down")
         response.closesConnection = true
         settled(request, response)
     }
@@ -369,12 +411,17 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         if response.closesConnection {
             state = .closed
+            wait = .none
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
         } else {
             state = .idle
+            wait = .keepAlive
+            requestBegun = false
+            deadlineIsStale = true
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             servePipelined(context: context)
+            if deadlineIsStale { refreshDeadline() }
         }
     }
 
@@ -395,6 +442,137 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         if readWithheld {
             readWithheld = false
             context.read()
+        }
+    }
+
+    // MARK: Timeouts
+
+    /// Recomputes the deadline for what the connection now waits for; schedules the callback
+    /// only if it would otherwise fire after the deadline.
+    private func refreshDeadline() {
+        deadlineIsStale = false
+        let timeout: TimeAmount
+        switch wait {
+        case .head: timeout = core.headerReadTimeout
+        case .body: timeout = core.bodyReadTimeout
+        case .keepAlive: timeout = core.keepAliveIdleTimeout
+        case .settlement: timeout = core.settlementTimeout
+        case .none: return
+        }
+        deadline = .now() + timeout
+        if timer == nil || timerFiresAt > deadline { schedule(at: deadline) }
+    }
+
+    private func schedule(at time: NIODeadline) {
+        guard let context else { return }
+        let eventLoop = context.eventLoop.assumeIsolated()
+        if let timer { eventLoop.cancelScheduledCallback(timer) }
+        do {
+            timer = try eventLoop.scheduleCallback(at: time, handler: self)
+            timerFiresAt = time
+        } catch {
+            // The event loop is shutting down: so is the connection.
+            timer = nil
+        }
+    }
+
+    private func cancelTimer(eventLoop: any EventLoop) {
+        wait = .none
+        guard let timer else { return }
+        self.timer = nil
+        eventLoop.assumeIsolated().cancelScheduledCallback(timer)
+    }
+
+    /// The timer fired: the deadline may have moved since it was scheduled.
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        timer = nil
+        guard context != nil, wait != .none else { return }
+        if deadlineIsStale { refreshDeadline() }
+        if timer != nil { return }
+        let now = NIODeadline.now()
+        if deadline > now {
+            schedule(at: deadline)
+            return
+        }
+        expire()
+    }
+
+    /// What the connection waited for did not come in time.
+    private func expire() {
+        let waited = wait
+        wait = .none
+        switch (waited, state) {
+        case (.head, .idle):
+            logTimeout(
+                status: requestBegun ? "408" : "none",
+                "request head not complete within \(core.responder.configuration.headerReadTimeout)")
+            if requestBegun {
+                write(ReceiverResponder.text(.requestTimeout, "the request head did not arrive in time", close: true))
+            } else {
+                close()
+            }
+        case (.body, .reading):
+            logTimeout(status: "408", "request body made no progress for \(core.responder.configuration.bodyReadTimeout)")
+            write(ReceiverResponder.text(.requestTimeout, "the request body did not arrive in time", close: true))
+        case (.keepAlive, .idle):
+            core.logger.info(
+                "closing an idle HTTP connection",
+                metadata: [
+                    "remote_address": "\(remoteAddress)",
+                    "reason": "no request within \(core.responder.configuration.keepAliveIdleTimeout)"
+                ])
+            close()
+        case (.settlement, .awaitingSettlement(let request, _)):
+            core.logger.warning(
+                "a delivery was not settled in time: answered as released",
+                metadata: [
+                    "remote_address": "\(remoteAddress)", "status": "503",
+                    "reason": "not settled within \(core.responder.settlement.settlementTimeoutText)"
+                ])
+            settled(request, core.responder.settlement.settlementTimedOut())
+        case (_, .idle):
+            wait = .keepAlive
+            deadlineIsStale = true
+            refreshDeadline()
+        case (_, .reading):
+            wait = .body
+            deadlineIsStale = true
+            refreshDeadline()
+        case (_, .awaitingSettlement):
+            wait = .settlement
+            deadlineIsStale = true
+            refreshDeadline()
+        case (_, .closed):
+            break
+        }
+    }
+
+    private func close() {
+        state = .closed
+        context?.close(promise: nil)
+    }
+
+    // MARK: Logging
+
+    private func logRefusal(status: Int, reason: String) {
+        core.logger.warning(
+            "refused an HTTP request",
+            metadata: ["status": "\(status)", "reason": "\(reason)", "remote_address": "\(remoteAddress)"])
+    }
+
+    private func logTimeout(status: String, _ reason: String) {
+        core.logger.warning(
+            "closing an HTTP connection that timed out",
+            metadata: ["status": "\(status)", "reason": "\(reason)", "remote_address": "\(remoteAddress)"])
+    }
+
+    /// The peer's address as `host:port`, for logs.
+    private var remoteAddress: String {
+        guard let address = context?.channel.remoteAddress else { return "unknown" }
+        switch address {
+        case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: return "\(address)"
         }
     }
 }

@@ -82,19 +82,17 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
     /// Binds the listening socket. Call ``run()`` to serve; until then connections wait
     /// in the accept queue.
     ///
-    /// - Parameters:
-    ///   - configuration: where to listen and how to answer.
-    ///   - logger: receives debug-level connection events.
+    /// - Parameter configuration: where to listen, how to answer, and where to log
+    ///   (``HTTPReceiverConfiguration/logger``).
     /// - Throws: ``TransportError`` with `.connectionFailed` when the address cannot be
     ///   bound, `.invalidEndpoint` when the TLS certificate or key cannot be loaded.
     public static func bind(
-        configuration: HTTPReceiverConfiguration = HTTPReceiverConfiguration(),
-        logger: Logger = Logger(label: "cloudevents.http.receiver")
+        configuration: HTTPReceiverConfiguration = HTTPReceiverConfiguration()
     ) async throws -> HTTPEventReceiver {
         let tls = try configuration.tls.map { try ReceiverTLS.context($0, allowsHTTP2: configuration.allowsHTTP2) }
         let (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.capacity)
-        let core = ReceiverCore(
-            responder: ReceiverResponder(configuration: configuration), continuation: continuation, logger: logger)
+        let core = ReceiverCore(responder: ReceiverResponder(configuration: configuration), continuation: continuation)
+        let logger = configuration.logger
         let group = MultiThreadedEventLoopGroup.singleton
         let quiescing = ServerQuiescingHelper(group: group)
         let limit = configuration.maximumConnections
@@ -108,7 +106,8 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(
-                            quiescing.makeServerChannelHandler(channel: channel), ConnectionLimitHandler(limit: limit))
+                            quiescing.makeServerChannelHandler(channel: channel),
+                            ConnectionLimitHandler(limit: limit, logger: logger))
                     }
                 }
                 .childChannelInitializer { channel in
@@ -118,11 +117,29 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
                 .get()
         } catch {
             continuation.finish()
+            logger.error(
+                "cannot listen", metadata: ["endpoint": "\(configuration.host):\(configuration.port)", "error": "\(error)"])
             throw TransportError(
                 .connectionFailed, "cannot listen on \(configuration.host):\(configuration.port)", underlying: error)
         }
+        logger.info(
+            "HTTP receiver listening",
+            metadata: ["endpoint": "\(configuration.host):\(serverChannel.localAddress?.port ?? configuration.port)"])
         return HTTPEventReceiver(
             configuration: configuration, serverChannel: serverChannel, quiescing: quiescing, stream: stream, core: core)
+    }
+
+    /// Binds the listening socket, logging to `logger` (which replaces the configuration's
+    /// ``HTTPReceiverConfiguration/logger``).
+    ///
+    /// - Parameters:
+    ///   - configuration: where to listen and how to answer.
+    ///   - logger: where the receiver logs.
+    /// - Throws: what ``bind(configuration:)`` throws.
+    public static func bind(configuration: HTTPReceiverConfiguration, logger: Logger) async throws -> HTTPEventReceiver {
+        var configuration = configuration
+        configuration.logger = logger
+        return try await bind(configuration: configuration)
     }
 
     /// The pipeline of one accepted connection: plain HTTP/1.1, or TLS with ALPN choosing
@@ -158,15 +175,20 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
             http1ChannelConfigurator: http1)
     }
 
-    /// Binds a receiver, serves while `body` runs, then shuts it down.
+    /// Binds a receiver, serves while `body` runs, then stops it on every path (requests
+    /// still waiting for their settlement are answered 503) and waits until every
+    /// connection has closed.
     ///
-    /// - Throws: what ``bind(configuration:logger:)`` or `body` throws.
+    /// - Parameters:
+    ///   - configuration: where to listen, how to answer, and where to log.
+    ///   - body: runs with the serving receiver; consume ``deliveries()`` here.
+    /// - Returns: what `body` returns.
+    /// - Throws: what ``bind(configuration:)`` or `body` throws.
     public static func withReceiver<Result>(
         configuration: HTTPReceiverConfiguration = HTTPReceiverConfiguration(),
-        logger: Logger = Logger(label: "cloudevents.http.receiver"),
         _ body: (HTTPEventReceiver) async throws -> Result
     ) async throws -> Result {
-        let receiver = try await bind(configuration: configuration, logger: logger)
+        let receiver = try await bind(configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
             group.addTask { try await receiver.run() }
             defer { group.cancelAll() }

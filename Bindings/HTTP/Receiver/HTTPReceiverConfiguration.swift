@@ -1,5 +1,6 @@
 public import CloudEvents
 public import HTTPTypes
+public import Logging
 
 /// How an ``HTTPEventReceiver`` listens and answers.
 public struct HTTPReceiverConfiguration: Sendable {
@@ -45,6 +46,26 @@ public struct HTTPReceiverConfiguration: Sendable {
     /// The `Retry-After` sent with a 503 (a released delivery, or a receiver that is no
     /// longer taking events), rounded up to whole seconds; 1 s by default, `nil` for none.
     public var retryAfterWhenReleased: Duration?
+    /// The longest a request head may take to arrive whole: from the connection's start, or
+    /// from the first byte of a request that follows another on a kept-alive connection;
+    /// 10 s by default. A connection over it is answered 408 (when a request had begun)
+    /// and closed, so that clients that connect and stall cannot hold every connection slot.
+    public var headerReadTimeout: Duration
+    /// The longest a request body may go without progress (no bytes arriving); 30 s by
+    /// default. A connection over it is answered 408 and closed.
+    public var bodyReadTimeout: Duration
+    /// The longest a kept-alive HTTP/1.1 connection may wait for its next request; 60 s by
+    /// default. It is then closed, without a response.
+    public var keepAliveIdleTimeout: Duration
+    /// The longest a delivery may stay unsettled; 60 s by default. The request is then
+    /// answered as a released delivery is (503 with `Retry-After`), the connection closes,
+    /// and the delivery's later settlement is ignored.
+    public var settlementTimeout: Duration
+    /// Where the receiver logs: refusals (400, 404, 413, 415, 431) and timeouts at `warning`
+    /// with `status`, `reason` and `remote_address`, the connection limit being reached at
+    /// `warning`, settlement timeouts at `warning`, idle connections closed at `info`. A
+    /// no-op logger by default.
+    public var logger: Logger
 
     /// A configuration with the documented defaults.
     public init(
@@ -53,7 +74,10 @@ public struct HTTPReceiverConfiguration: Sendable {
         acceptedStatus: HTTPResponse.Status = .accepted, capacity: Int = 64,
         webhookAllowedOrigins: Set<String>? = nil, webhookAllowedRate: Int? = nil, extensionTypes: ExtensionTypes = .none,
         tls: TLSSettings? = nil, allowsHTTP2: Bool = true, maximumConnections: Int = 1024,
-        retryAfterWhenReleased: Duration? = .seconds(1)
+        retryAfterWhenReleased: Duration? = .seconds(1), headerReadTimeout: Duration = .seconds(10),
+        bodyReadTimeout: Duration = .seconds(30), keepAliveIdleTimeout: Duration = .seconds(60),
+        settlementTimeout: Duration = .seconds(60),
+        logger: Logger = Logger(label: "cloudevents.http", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.host = host
         self.port = port
@@ -70,5 +94,10 @@ public struct HTTPReceiverConfiguration: Sendable {
         self.allowsHTTP2 = allowsHTTP2
         self.maximumConnections = maximumConnections
         self.retryAfterWhenReleased = retryAfterWhenReleased
+        self.headerReadTimeout = headerReadTimeout
+        self.bodyReadTimeout = bodyReadTimeout
+        self.keepAliveIdleTimeout = keepAliveIdleTimeout
+        self.settlementTimeout = settlementTimeout
+        self.logger = logger
     }
 }

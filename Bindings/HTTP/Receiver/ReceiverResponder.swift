@@ -9,24 +9,19 @@ struct ReceiverResponse: Sendable {
 }
 
 /// What the receiver answers, decided without I/O: requests that never reach the consumer
-/// (webhook handshake, wrong path, invalid event) and the response for each settlement.
-/// Pure and `Sendable`, so a settlement's response is built on the thread that settled it
-/// and the event loop only writes it. A class, so that the per-request closures that keep it
-/// retain one reference rather than copy the whole configuration.
+/// (webhook handshake, wrong path, invalid event), and through ``settlement`` the response
+/// for each settlement. Pure and `Sendable`, so a settlement's response is built on the
+/// thread that settled it and the event loop only writes it. A class, so that the
+/// per-request closures that keep it retain one reference rather than copy the whole
+/// configuration.
 final class ReceiverResponder: Sendable {
     let configuration: HTTPReceiverConfiguration
-    private let retryAfter: String?
-    /// The same for every accepted delivery, so built once.
-    private let accepted: ReceiverResponse
+    /// How settlements become responses.
+    let settlement: HTTPSettlement
 
     init(configuration: HTTPReceiverConfiguration) {
         self.configuration = configuration
-        retryAfter = configuration.retryAfterWhenReleased.map { duration in
-            let (seconds, attoseconds) = duration.components
-            return String(Swift.max(0, seconds + (attoseconds > 0 ? 1 : 0)))
-        }
-        accepted = ReceiverResponse(
-            head: HTTPResponse(status: configuration.acceptedStatus, headerFields: [.contentLength: "0"]), body: [])
+        settlement = HTTPSettlement(configuration: configuration)
     }
 
     /// A complete request: either the response to send at once, or the message to deliver.
@@ -75,34 +70,6 @@ final class ReceiverResponder: Sendable {
             }
             return .respond(Self.text(.badRequest, error.description))
         }
-    }
-
-    /// The response that a settlement chooses.
-    func response(to settlement: Settlement) -> ReceiverResponse {
-        switch settlement {
-        case .accepted:
-            return accepted
-        case .acceptedWithReply(let reply):
-            // The reply event travels in the response, in the message's own content mode.
-            do {
-                var (fields, body) = try reply.httpFields()
-                fields[.contentLength] = String(body.count)
-                return ReceiverResponse(head: HTTPResponse(status: .ok, headerFields: fields), body: body)
-            } catch {
-                return Self.text(.internalServerError, "the consumer's reply is not a valid event: \(error)")
-            }
-        case .rejected(let reason):
-            return Self.text(.badRequest, reason)
-        case .released:
-            return unavailable("the event was released; try again")
-        }
-    }
-
-    /// 503, with the configured `Retry-After`.
-    func unavailable(_ text: String) -> ReceiverResponse {
-        var response = Self.text(.serviceUnavailable, text)
-        if let retryAfter { response.head.headerFields[.retryAfter] = retryAfter }
-        return response
     }
 
     static let webhookRequestOrigin = HTTPField.Name("WebHook-Request-Origin")!

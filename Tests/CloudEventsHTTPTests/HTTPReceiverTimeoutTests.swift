@@ -1,0 +1,250 @@
+import AsyncHTTPClient
+import CloudEvents
+import CloudEventsHTTP
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The receiver's read, idle and settlement timeouts (issue 11): clients that connect and
+/// stall, or consumers that never settle, must not hold a connection or a request for ever.
+/// Timeouts are configured short so that each test runs in seconds; every wait is bounded.
+@Suite("HTTP receiver timeouts", .serialized, .timeLimit(.minutes(2)))
+struct HTTPReceiverTimeoutTests {
+    static func configuration(
+        head: Duration = .seconds(10), body: Duration = .seconds(30), idle: Duration = .seconds(60),
+        settlement: Duration = .seconds(60)
+    ) -> HTTPReceiverConfiguration {
+        var configuration = HTTPReceiverConfiguration(host: "127.0.0.1", port: 0)
+        configuration.headerReadTimeout = head
+        configuration.bodyReadTimeout = body
+        configuration.keepAliveIdleTimeout = idle
+        configuration.settlementTimeout = settlement
+        return configuration
+    }
+
+    /// Half a request line, then nothing: answered 408 and closed after the head timeout
+    /// (it used to stay open for as long as the client liked).
+    @Test func aStalledHalfRequestLineIsClosedAfterTheHeadTimeout() async throws {
+        try await withReceiver(Self.configuration(head: .milliseconds(300))) { port, _, received in
+            let socket = try StallingSocket(port: port)
+            socket.send("POST /eve")
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            #expect(closed, "the connection was still open 10 s after a 300 ms head timeout")
+            #expect(text.hasPrefix("HTTP/1.1 408 "))
+            #expect(received.all.isEmpty)
+        }
+    }
+
+    /// A connection that sends nothing at all is closed after the head timeout, silently.
+    @Test func aSilentConnectionIsClosedAfterTheHeadTimeout() async throws {
+        try await withReceiver(Self.configuration(head: .milliseconds(300))) { port, _, _ in
+            let socket = try StallingSocket(port: port)
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            #expect(closed)
+            #expect(text.isEmpty)
+        }
+    }
+
+    /// A head whose body stops arriving: answered 408 and closed after the body timeout.
+    @Test func aStalledBodyIsClosedAfterTheBodyTimeout() async throws {
+        try await withReceiver(Self.configuration(body: .milliseconds(300))) { port, _, received in
+            let socket = try StallingSocket(port: port)
+            socket.send(
+                "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\nce-specversion: 1.0\r\n"
+                    + "ce-id: 1\r\nce-source: /s\r\nce-type: t\r\n\r\n0123456789")
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            #expect(closed, "the connection was still open 10 s after a 300 ms body timeout")
+            #expect(text.hasPrefix("HTTP/1.1 408 "))
+            #expect(received.all.isEmpty)
+        }
+    }
+
+    /// A kept-alive connection waits for its next request for the idle timeout (not the
+    /// shorter head timeout), then closes without a response.
+    @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        let configuration = Self.configuration(head: .milliseconds(200), idle: .seconds(2))
+        let request = try rawRequest(CloudEvent(id: "k-1", source: "/keepalive", type: "com.example.keepalive"))
+        try await withReceiver(configuration) { port, _, received in
+            let socket = try StallingSocket(port: port)
+            socket.send(request)
+            #expect(await socket.read(statusLines: 1, within: .seconds(10)).hasPrefix("HTTP/1.1 202 "))
+            // Longer than the head timeout: the connection is idle, not reading a head.
+            try await Task.sleep(for: .milliseconds(600))
+            socket.send(request)
+            #expect(await socket.read(statusLines: 2, within: .seconds(10)).contains("HTTP/1.1 202 "))
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            #expect(closed, "the idle connection was still open 10 s after a 2 s idle timeout")
+            #expect(text.components(separatedBy: "HTTP/1.1 ").count == 3, "something was answered after the second 202")
+            #expect(received.all.count == 2)
+        }
+    }
+
+    /// Hundreds of connections that send half a request line and stall, more than the
+    /// connection limit: a normal request still gets its answer, once the head timeout has
+    /// freed the slots they held (it used to wait until they gave up).
+    ///
+    /// 200 stalled connections against a limit of 100: 100 take every slot, 100 more and the
+    /// normal request wait in the accept queue (128 deep), so the request is served in the
+    /// second wave, about two head timeouts in.
+    @Test func aNormalRequestIsAnsweredWhileHundredsOfConnectionsStall() async throws {
+        var configuration = Self.configuration(head: .seconds(1))
+        configuration.maximumConnections = 100
+        let (fields, body) = try CloudEvent(id: "n-1", source: "/normal", type: "com.example.normal").httpFields()
+        try await withReceiver(configuration) { port, client, received in
+            var stalled: [StallingSocket] = []
+            for _ in 0..<200 {
+                let socket = try StallingSocket(port: port)
+                socket.send("POST /events HT")
+                stalled.append(socket)
+            }
+            let response = try await post(client, port: port, fields: fields, body: body)
+            #expect(response.status == 202)
+            #expect(received.all.count == 1)
+            stalled.removeAll()
+        }
+    }
+
+    /// A delivery that nobody settles: its request is answered as a released one would be
+    /// (503 with `Retry-After`) after the settlement timeout, and the connection closes.
+    @Test func anUnsettledDeliveryIsAnsweredAfterTheSettlementTimeout() async throws {
+        let held = Mutex<[Delivery]>([])
+        let (fields, body) = try CloudEvent(id: "u-1", source: "/unsettled", type: "com.example.unsettled").httpFields()
+        let configuration = Self.configuration(settlement: .milliseconds(300))
+        try await withReceiver(configuration, settle: { delivery in held.withLock { $0.append(delivery) } }) {
+            port, client, received in
+            let response = try await post(client, port: port, fields: fields, body: body)
+            #expect(response.status == 503)
+            #expect(response.headers["retry-after"] == ["1"])
+            #expect(response.headers["connection"] == ["close"])
+            #expect(response.text.contains("not settled"))
+            #expect(received.all.count == 1)
+            // Settling it now changes nothing (the request was answered).
+            held.withLock { $0.first }?.accept()
+        }
+        held.withLock { $0.removeAll() }
+    }
+
+    /// Deliveries refused by a full stream wait (on the event loop) for the consumer to make
+    /// room, and are then delivered and answered.
+    @Test func deliveriesWaitForRoomInAFullStream() async throws {
+        var configuration = HTTPReceiverConfiguration(host: "127.0.0.1", port: 0)
+        configuration.capacity = 1
+        let ids = (1...6).map { "r-\($0)" }
+        try await HTTPEventReceiver.withReceiver(configuration: configuration) { receiver in
+            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for id in ids {
+                    let (fields, body) = try CloudEvent(id: id, source: "/room", type: "com.example.room").httpFields()
+                    group.addTask { try await post(client, port: receiver.port, fields: fields, body: body).status }
+                }
+                // Nobody consumes yet: one delivery fills the stream, the others wait for room.
+                try await Task.sleep(for: .milliseconds(300))
+                var seen: Set<String> = []
+                for try await delivery in receiver.deliveries() {
+                    seen.insert(try delivery.event().id)
+                    delivery.accept()
+                    if seen.count == ids.count { break }
+                }
+                #expect(seen == Set(ids))
+                for try await status in group { #expect(status == 202) }
+            }
+            try await client.shutdown()
+        }
+    }
+}
+
+/// The bytes of a binary-mode HTTP/1.1 request carrying `event`.
+private func rawRequest(_ event: CloudEvent) throws -> String {
+    let (fields, body) = try event.httpFields()
+    var text = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n"
+    for field in fields { text += "\(field.name.rawName): \(field.value)\r\n" }
+    return text + "\r\n" + String(decoding: body, as: UTF8.self)
+}
+
+/// A plain TCP connection on loopback that sends what it is told and then stalls, for what
+/// HTTP clients do not do (half a request line, a body that stops).
+///
+/// Unchecked: each socket belongs to one test, which makes one call at a time; the blocking
+/// `recv` runs on a thread of its own (not the concurrency pool) only while that test
+/// awaits it.
+private final class StallingSocket: @unchecked Sendable {
+    private let fd: Int32
+    private var received: [UInt8] = []
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TransportError(.connectionFailed, "socket() failed: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TransportError(.connectionFailed, "connect() to 127.0.0.1:\(port) failed: errno \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ text: String) {
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count)
+    }
+
+    /// Everything received until the peer closed the connection (`closed` true), or until
+    /// `limit` passed (`closed` false).
+    func readUntilClosed(within limit: Duration) async -> (text: String, closed: Bool) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: self.receiveBlocking(within: limit, until: { _ in false }))
+            }
+        }
+    }
+
+    /// Everything received so far, once it holds `statusLines` status lines in all and ends
+    /// with a complete head (the responses here have no body or a one-line one), or after `limit`.
+    func read(statusLines: Int, within limit: Duration) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let (text, _) = self.receiveBlocking(within: limit) { text in
+                    text.components(separatedBy: "HTTP/1.1 ").count > statusLines && text.hasSuffix("\r\n\r\n")
+                }
+                continuation.resume(returning: text)
+            }
+        }
+    }
+
+    private func receiveBlocking(within limit: Duration, until done: (String) -> Bool) -> (String, Bool) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let text = String(decoding: received, as: UTF8.self)
+            if done(text) { return (text, false) }
+            // Wait at most until the deadline, in steps, so that the loop ends in time.
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return (String(decoding: received, as: UTF8.self), true) }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
+                // A reset closes the connection too.
+                return (String(decoding: received, as: UTF8.self), true)
+            }
+            received += buffer[..<count]
+        }
+        return (String(decoding: received, as: UTF8.self), false)
+    }
+}
