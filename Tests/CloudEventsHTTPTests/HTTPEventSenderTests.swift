@@ -7,7 +7,7 @@ import Testing
 @Suite("HTTP sender", .timeLimit(.minutes(1)))
 struct HTTPEventSenderTests {
     let event = CloudEvent(id: "1", source: "/s", type: "t", subject: "Euro € 😀", data: .binary([1, 2, 3]))
-    static let fast = HTTPRetryPolicy(maximumAttempts: 4, backoff: .linear(step: .milliseconds(20)), jitter: 0)
+    static let fast = HTTPRetryPolicy(maximumAttempts: 4, backoff: .linear(step: .milliseconds(20), jitter: 0))
 
     @Test(arguments: [
         (ContentMode.binary, "json"), (.structured, "json"), (.structured, "protobuf"), (.batch, "json"), (.batch, "protobuf")
@@ -111,7 +111,7 @@ struct HTTPEventSenderTests {
     }
 
     @Test func backoffIsRespectedBetweenAttempts() async throws {
-        let policy = HTTPRetryPolicy(maximumAttempts: 3, backoff: .linear(step: .milliseconds(200)), jitter: 0)
+        let policy = HTTPRetryPolicy(maximumAttempts: 3, backoff: .linear(step: .milliseconds(200), jitter: 0))
         try await ScriptedServer.with([.init(status: 500)]) { port, server in
             let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", retry: policy)
             try await HTTPEventSender.withSender(configuration: configuration) { sender in
@@ -158,11 +158,11 @@ struct HTTPEventSenderTests {
     // MARK: Policy arithmetic
 
     @Test func backoffDelays() {
-        let exponential = HTTPRetryPolicy(backoff: .exponential(initial: .milliseconds(100), maximum: .seconds(1)), jitter: 0)
+        let exponential = HTTPRetryPolicy(backoff: .exponential(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0))
         #expect(exponential.backoffDelay(beforeRetry: 1) == .milliseconds(100))
         #expect(exponential.backoffDelay(beforeRetry: 3) == .milliseconds(400))
         #expect(exponential.backoffDelay(beforeRetry: 10) == .seconds(1))
-        let linear = HTTPRetryPolicy(backoff: .linear(step: .milliseconds(50)), jitter: 0.5)
+        let linear = HTTPRetryPolicy(backoff: .linear(step: .milliseconds(50), jitter: 0.5))
         for retry in 1...5 {
             let delay = linear.delay(beforeRetry: retry, retryAfter: nil)
             #expect(delay >= .milliseconds(25 * retry) && delay <= .milliseconds(75 * retry))

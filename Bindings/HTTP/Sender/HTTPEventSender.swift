@@ -1,10 +1,13 @@
 internal import AsyncHTTPClient
 public import CloudEvents
 internal import HTTPTypes
+internal import Logging
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
 internal import NIOSSL
+public import ServiceLifecycle
+import Synchronization
 
 /// Sends CloudEvents over HTTP with async-http-client: connection pooling, HTTP/1.1 and
 /// HTTP/2, retries with backoff (``HTTPRetryPolicy``), no redirects (the webhook spec
@@ -12,12 +15,20 @@ internal import NIOSSL
 ///
 /// A 2xx response is success; a retryable status or network error is retried as the
 /// policy says; any other status throws ``TransportError`` with code `.rejected` and an
-/// ``HTTPStatusError`` (status and body) as `underlying`. Call ``shutdown()`` when done,
-/// or use ``withSender(configuration:_:)``.
-public final class HTTPEventSender: CloudEventSender {
+/// ``HTTPStatusError`` (status and body) as `underlying`.
+///
+/// Lifecycle: use ``withSender(configuration:_:)``, which shuts the sender down on every
+/// path; or run it as a swift-service-lifecycle `Service`, whose ``run()`` holds it until the
+/// task is cancelled or the service group shuts down gracefully, then shuts it down; or call
+/// ``shutdown()`` when done.
+public final class HTTPEventSender: CloudEventSender, Service {
     /// The configuration the sender was created with.
     public let configuration: HTTPSenderConfiguration
     private let client: HTTPClient
+    private let logger: Logger
+    /// Completed by ``shutdown()``: ``run()`` returns then.
+    private let stopped: EventLoopPromise<Void>
+    private let shutdownStarted = Atomic<Bool>(false)
 
     /// Creates a sender and its `HTTPClient`.
     ///
@@ -39,7 +50,17 @@ public final class HTTPEventSender: CloudEventSender {
         if let tls = configuration.tls {
             clientConfiguration.tlsConfiguration = try Self.tlsConfiguration(tls)
         }
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+        let group = MultiThreadedEventLoopGroup.singleton
+        client = HTTPClient(eventLoopGroup: group, configuration: clientConfiguration)
+        var logger = configuration.logger
+        logger[metadataKey: "endpoint"] = "\(configuration.maskedURL)"
+        self.logger = logger
+        stopped = group.next().makePromise()
+    }
+
+    deinit {
+        // A promise must be completed before it goes (completing it twice does nothing).
+        stopped.succeed()
     }
 
     /// NIOSSL's configuration for ``TLSSettings``; verification stays on unless turned off.
@@ -62,9 +83,14 @@ public final class HTTPEventSender: CloudEventSender {
         return configuration
     }
 
-    /// Creates a sender, runs `body` with it, and shuts it down.
+    /// Creates a sender, runs `body` with it, and shuts it down on every path.
     ///
-    /// - Throws: what ``init(configuration:)`` or `body` throws.
+    /// - Parameters:
+    ///   - configuration: where and how to send, and where to log.
+    ///   - body: runs with the sender.
+    /// - Returns: what `body` returns.
+    /// - Throws: what ``init(configuration:)`` or `body` throws, or the client's shutdown
+    ///   error when `body` succeeded.
     public static func withSender<Result>(
         configuration: HTTPSenderConfiguration, _ body: (HTTPEventSender) async throws -> Result
     ) async throws -> Result {
@@ -79,8 +105,31 @@ public final class HTTPEventSender: CloudEventSender {
         }
     }
 
-    /// Closes the pooled connections. The sender cannot send afterwards.
+    /// Holds the sender until the task is cancelled, the service group shuts down
+    /// gracefully, or ``shutdown()`` is called; then shuts it down (sends in progress fail)
+    /// and returns.
+    ///
+    /// - Throws: the client's shutdown error.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await stopped.futureResult.get()
+            } onGracefulShutdown: {
+                self.stopped.succeed()
+            }
+        } onCancel: {
+            self.stopped.succeed()
+        }
+        try await shutdown()
+    }
+
+    /// Closes the pooled connections and makes ``run()`` return. The sender cannot send
+    /// afterwards. Calling it again does nothing.
+    ///
+    /// - Throws: the client's shutdown error.
     public func shutdown() async throws {
+        guard !shutdownStarted.exchange(true, ordering: .relaxed) else { return }
+        stopped.succeed()
         try await client.shutdown()
     }
 
@@ -148,14 +197,14 @@ public final class HTTPEventSender: CloudEventSender {
         for field in fields { request.headers.add(name: field.name.canonicalName, value: field.value) }
         let requestBody = ByteBuffer(bytes: body)
         let policy = configuration.retry
-        let operation = "\(configuration.method) \(configuration.url)"
+        let operation = "\(configuration.method) \(configuration.maskedURL)"
         var attempt = 0
         while true {
             attempt += 1
             request.body = .bytes(requestBody)
             let outcome: Result<(HTTPClientResponse, [UInt8]), any Error>
             do {
-                let response = try await client.execute(request, timeout: Self.timeAmount(configuration.timeout))
+                let response = try await client.execute(request, timeout: .nanoseconds(configuration.timeout.nanoseconds))
                 outcome = .success(
                     (
                         response,
@@ -181,14 +230,24 @@ public final class HTTPEventSender: CloudEventSender {
                 }
                 let statusError = HTTPStatusError(status: status, headerFields: headerFields, body: bytes)
                 guard policy.isRetryable(status: status.code) else {
+                    logger.error(
+                        "the receiver refused the event",
+                        metadata: ["attempt": "\(attempt)", "status": "\(status.code)", "reason": "\(statusError)"])
                     throw TransportError(.rejected, "\(operation) answered \(statusError)", underlying: statusError)
                 }
                 guard attempt < policy.maximumAttempts else {
+                    logger.error(
+                        "gave up sending the event",
+                        metadata: ["attempt": "\(attempt)", "status": "\(status.code)", "reason": "\(statusError)"])
                     throw TransportError(
                         .notDelivered, "\(operation) answered \(statusError) after \(attempt) attempts", underlying: statusError)
                 }
                 let retryAfter = headerFields[.retryAfter].flatMap { HTTPRetryPolicy.parseRetryAfter($0) }
-                try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfter: retryAfter))
+                let delay = policy.delay(beforeRetry: attempt, retryAfter: retryAfter)
+                logger.warning(
+                    "retrying the send",
+                    metadata: ["attempt": "\(attempt)", "delay_ms": "\(delay.milliseconds)", "status": "\(status.code)"])
+                try await Task.sleep(for: delay)
             case .failure(let error):
                 // async-http-client reports a cancelled request with its own error: never retry it.
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
@@ -196,12 +255,20 @@ public final class HTTPEventSender: CloudEventSender {
                 // A refused TLS handshake (an untrusted or mismatched certificate) fails the same
                 // way every time: reported at once rather than retried.
                 if Self.isTLSHandshakeFailure(error) {
+                    logger.error(
+                        "gave up sending the event: the TLS handshake was refused",
+                        metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                     throw TransportError(code, "\(operation) failed: the TLS handshake was refused", underlying: error)
                 }
                 guard policy.retryOnNetworkErrors, attempt < policy.maximumAttempts else {
+                    logger.error("gave up sending the event", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
                     throw TransportError(code, "\(operation) failed after \(attempt) attempt(s)", underlying: error)
                 }
-                try await Task.sleep(for: policy.delay(beforeRetry: attempt, retryAfter: nil))
+                let delay = policy.delay(beforeRetry: attempt, retryAfter: nil)
+                logger.warning(
+                    "retrying the send",
+                    metadata: ["attempt": "\(attempt)", "delay_ms": "\(delay.milliseconds)", "error": "\(error)"])
+                try await Task.sleep(for: delay)
             }
         }
     }
@@ -255,10 +322,5 @@ public final class HTTPEventSender: CloudEventSender {
     private static func isTimeout(_ error: any Error) -> Bool {
         guard let error = error as? HTTPClientError else { return false }
         return error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
-    }
-
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -1,5 +1,6 @@
 public import CloudEvents
 public import HTTPTypes
+public import Logging
 
 /// Where and how an ``HTTPEventSender`` sends.
 public struct HTTPSenderConfiguration: Sendable {
@@ -25,13 +26,18 @@ public struct HTTPSenderConfiguration: Sendable {
     /// TLS for `https://` URLs: trusted CAs, a client certificate; `nil` uses the system's
     /// trust store with full verification.
     public var tls: TLSSettings?
+    /// Where the sender logs: each retry at `warning` (`attempt`, `delay_ms`, and `status`
+    /// or `error`), a send given up or refused at `error`, with `endpoint` (password
+    /// masked). A no-op logger by default.
+    public var logger: Logger
 
     /// A configuration with the documented defaults.
     public init(
         url: String, method: HTTPRequest.Method = .post, mode: ContentMode = .binary,
         format: any EventFormat = JSONEventFormat(), formats: EventFormatRegistry = .standard,
         timeout: Duration = .seconds(30), retry: HTTPRetryPolicy = HTTPRetryPolicy(),
-        headerFields: HTTPFields = [:], maximumResponseBodySize: Int = 1 << 20, tls: TLSSettings? = nil
+        headerFields: HTTPFields = [:], maximumResponseBodySize: Int = 1 << 20, tls: TLSSettings? = nil,
+        logger: Logger = Logger(label: "cloudevents.http", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.url = url
         self.method = method
@@ -43,6 +49,18 @@ public struct HTTPSenderConfiguration: Sendable {
         self.headerFields = headerFields
         self.maximumResponseBodySize = maximumResponseBodySize
         self.tls = tls
+        self.logger = logger
+    }
+
+    /// ``url`` with any password in it replaced by `***`, for logs and messages.
+    var maskedURL: String {
+        guard let schemeEnd = url.firstRange(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
+            let colon = rest[..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<rest.index(after: colon)]) + "***" + String(url[at...])
     }
 }
 

@@ -207,8 +207,8 @@ public enum TimestampError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Proleptic Gregorian calendar arithmetic (Howard Hinnant's days-from-civil algorithms).
-enum CivilCalendar {
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
+package enum CivilCalendar {
+    package static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yearOfEra = y - era * 400
@@ -218,7 +218,7 @@ enum CivilCalendar {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    static func date(fromDaysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
+    package static func date(fromDaysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -231,7 +231,7 @@ enum CivilCalendar {
         return (Int(year), Int(month), Int(day))
     }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
+    package static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28
         case 4, 6, 9, 11: 30
