@@ -30,4 +30,26 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds + (attoseconds > 0 ? 1 : 0)
     }
+
+    /// The duration as a whole number of attoseconds (exact: `Int128` holds any `Duration`).
+    /// The standard library's `attoseconds` needs macOS 26; this does not.
+    package var totalAttoseconds: Int128 {
+        let (seconds, attoseconds) = components
+        return Int128(seconds) * 1_000_000_000_000_000_000 + Int128(attoseconds)
+    }
+
+    /// The duration of `attoseconds` attoseconds, saturating at `Duration`'s range.
+    package init(totalAttoseconds attoseconds: Int128) {
+        let perSecond: Int128 = 1_000_000_000_000_000_000
+        let (seconds, remainder) = attoseconds.quotientAndRemainder(dividingBy: perSecond)
+        guard seconds <= Int128(Int64.max) else {
+            self.init(secondsComponent: .max, attosecondsComponent: Int64(perSecond - 1))
+            return
+        }
+        guard seconds >= Int128(Int64.min) else {
+            self.init(secondsComponent: .min, attosecondsComponent: 0)
+            return
+        }
+        self.init(secondsComponent: Int64(seconds), attosecondsComponent: Int64(remainder))
+    }
 }

@@ -24,6 +24,12 @@ public struct Backoff: Sendable, Hashable, CustomStringConvertible {
     public var jitter: Double
 
     /// A backoff; `jitter` is clamped to 0…1 and an exponential multiplier below 1 is taken as 1.
+    ///
+    /// - Parameters:
+    ///   - initialDelay: the delay before the first retry (negative counts as zero).
+    ///   - maximumDelay: the longest delay before jitter (at least `initialDelay`).
+    ///   - growth: how the delay grows.
+    ///   - jitter: the random fraction, clamped to 0…1 (not a number counts as 0).
     public init(
         initialDelay: Duration, maximumDelay: Duration, growth: Growth = .exponential(multiplier: 2), jitter: Double = 0.2
     ) {
@@ -38,6 +44,12 @@ public struct Backoff: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Exponential growth from `initial` up to `maximum`.
+    ///
+    /// - Parameters:
+    ///   - initial: the delay before the first retry.
+    ///   - maximum: the longest delay before jitter.
+    ///   - multiplier: the factor from one retry to the next.
+    ///   - jitter: the random fraction.
     public static func exponential(
         initial: Duration, maximum: Duration, multiplier: Double = 2, jitter: Double = 0.2
     ) -> Backoff {
@@ -45,40 +57,73 @@ public struct Backoff: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `step × n` before the n-th retry, up to `maximum`.
+    ///
+    /// - Parameters:
+    ///   - step: the delay before the first retry, and the growth per retry.
+    ///   - maximum: the longest delay before jitter.
+    ///   - jitter: the random fraction.
     public static func linear(step: Duration, maximum: Duration = .seconds(3600), jitter: Double = 0.2) -> Backoff {
         Backoff(initialDelay: step, maximumDelay: maximum, growth: .linear, jitter: jitter)
     }
 
     /// The delay before retry number `retry` (1 for the first; smaller values count as 1),
     /// without jitter.
+    ///
+    /// Linear growth and exponential growth by a whole multiplier are computed exactly, in
+    /// attoseconds (100 ms × 3 is 300 ms, not 300.00000000000004 ms); a fractional
+    /// multiplier goes through `Double`. Either way the result saturates at ``maximumDelay``.
+    ///
+    /// - Parameter retry: the retry's number, 1 for the first.
+    /// - Returns: the delay, at most ``maximumDelay``.
     public func baseDelay(beforeRetry retry: Int) -> Duration {
         let retry = Swift.max(1, retry)
-        let initial = initialDelay.seconds
-        let seconds: Double
+        let initial = initialDelay.totalAttoseconds
+        let maximum = maximumDelay.totalAttoseconds
         switch growth {
         case .linear:
-            seconds = initial * Double(retry)
+            let (product, overflow) = initial.multipliedReportingOverflow(by: Int128(retry))
+            return overflow || product >= maximum ? maximumDelay : Duration(totalAttoseconds: product)
+        case .exponential(let multiplier) where multiplier == multiplier.rounded() && multiplier < 0x1p60:
+            guard multiplier > 1, initial > 0 else { return initialDelay }
+            let factor = Int128(multiplier)
+            var delay = initial
+            // At most ~128 rounds: the delay at least doubles until it passes the maximum.
+            for _ in 1..<retry {
+                let (product, overflow) = delay.multipliedReportingOverflow(by: factor)
+                if overflow || product >= maximum { return maximumDelay }
+                delay = product
+            }
+            return Duration(totalAttoseconds: delay)
         case .exponential(let multiplier):
             // Past 2^-1074…2^1023 nothing changes but overflow: the cap wins long before.
-            seconds = initial * pow(multiplier, Double(Swift.min(retry - 1, 1000)))
+            let seconds = initialDelay.seconds * pow(multiplier, Double(Swift.min(retry - 1, 1000)))
+            return seconds.isFinite && seconds < maximumDelay.seconds ? .seconds(seconds) : maximumDelay
         }
-        let maximum = maximumDelay.seconds
-        return seconds.isFinite && seconds < maximum ? .seconds(seconds) : maximumDelay
     }
 
-    /// The delay before retry number `retry`, with jitter drawn from `generator`.
+    /// The delay before retry number `retry`, with jitter drawn from `generator`: uniform in
+    /// `base × (1 - jitter)…base × (1 + jitter)`.
+    ///
+    /// - Parameters:
+    ///   - retry: the retry's number, 1 for the first.
+    ///   - generator: the source of randomness (a seeded one in tests).
+    /// - Returns: the jittered delay, never negative, at most `maximumDelay × (1 + jitter)`.
     public func delay(beforeRetry retry: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let base = baseDelay(beforeRetry: retry)
         guard jitter > 0 else { return base }
         return base * Double.random(in: (1 - jitter)...(1 + jitter), using: &generator)
     }
 
-    /// The delay before retry number `retry`, with jitter.
+    /// The delay before retry number `retry`, with jitter from the system's generator.
+    ///
+    /// - Parameter retry: the retry's number, 1 for the first.
+    /// - Returns: the jittered delay.
     public func delay(beforeRetry retry: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(beforeRetry: retry, using: &generator)
     }
 
+    /// The backoff in words, e.g. `exponential backoff from 0.1 seconds × 2.0ⁿ up to 30.0 seconds, jitter ±0.2`.
     public var description: String {
         switch growth {
         case .linear: "linear backoff, \(initialDelay) × n up to \(maximumDelay), jitter ±\(jitter)"
