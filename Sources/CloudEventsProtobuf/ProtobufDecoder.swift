@@ -15,25 +15,47 @@ enum ProtobufDecoder {
     static func decodeEvent(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> CloudEvent {
         try UnpackArena.withUnpackArena { allocator, arena throws(EventFormatError) in
             let message = withBytes(bytes) { io__cloudevents__v1__cloud_event__unpack(allocator, bytes.count, $0) }
-            guard let message else {
-                throw EventFormatError(
-                    .malformed(
-                        "not a valid io.cloudevents.v1.CloudEvent Protobuf message (truncated, or a field with the wrong wire type)"
-                    ))
+            guard let message else { throw malformed(bytes, as: ProtobufWireDiagnosis.event) }
+            do throws(EventFormatError) {
+                return try EventReader(arena: arena).event(message)
+            } catch {
+                throw locatingUTF8(error, in: bytes, as: ProtobufWireDiagnosis.event)
             }
-            return try EventReader(arena: arena).event(message)
         }
+    }
+
+    /// The error for bytes protobuf-c could not unpack as `schema`, naming the first
+    /// malformed field and its byte offset when the wire format shows one.
+    private static func malformed(
+        _ bytes: UnsafeRawBufferPointer, as schema: ProtobufWireDiagnosis.Schema
+    ) -> EventFormatError {
+        let prefix = "not a valid \(schema.name) Protobuf message"
+        guard let problem = ProtobufWireDiagnosis.diagnose(bytes, as: schema, checkingUTF8: false) else {
+            return EventFormatError(.malformed(prefix + " (truncated, or a field with the wrong wire type)"))
+        }
+        return EventFormatError(.malformed("\(prefix): \(problem)"))
+    }
+
+    /// `error` with the field path and byte offset of the first string that is not UTF-8,
+    /// when that is what it reports.
+    private static func locatingUTF8(
+        _ error: EventFormatError, in bytes: UnsafeRawBufferPointer, as schema: ProtobufWireDiagnosis.Schema
+    ) -> EventFormatError {
+        let isUTF8 =
+            error.violations.contains { $0.rule == .invalidUTF8 }
+            || { if case .invalidData(let text) = error.reason { text.contains("UTF-8") } else { false } }()
+        guard isUTF8, let problem = ProtobufWireDiagnosis.diagnose(bytes, as: schema, checkingUTF8: true) else {
+            return error
+        }
+        var located = error
+        located.location = problem.description
+        return located
     }
 
     static func decodeBatch(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> [CloudEvent] {
         try UnpackArena.withUnpackArena { allocator, arena throws(EventFormatError) in
             let batch = withBytes(bytes) { io__cloudevents__v1__cloud_event_batch__unpack(allocator, bytes.count, $0) }
-            guard let batch else {
-                throw EventFormatError(
-                    .malformed(
-                        "not a valid io.cloudevents.v1.CloudEventBatch Protobuf message (truncated, or a field with the wrong wire type)"
-                    ))
-            }
+            guard let batch else { throw malformed(bytes, as: ProtobufWireDiagnosis.batch) }
             let reader = EventReader(arena: arena)
             var events: [CloudEvent] = []
             events.reserveCapacity(batch.pointee.n_events)
@@ -43,7 +65,7 @@ enum ProtobufDecoder {
                     events.append(try reader.event(message))
                 } catch var error {
                     error.batchIndex = index
-                    throw error
+                    throw locatingUTF8(error, in: bytes, as: ProtobufWireDiagnosis.batch)
                 }
             }
             return events

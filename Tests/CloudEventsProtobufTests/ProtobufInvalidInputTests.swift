@@ -404,3 +404,113 @@ struct ProtobufInvalidInputTests {
         #expect(rejected > 0)
     }
 }
+
+/// Malformed Protobuf names the field (number and name, as a path from the outer message)
+/// and the byte offset where decoding failed; protobuf-c's unpack says only that it failed.
+@Suite("Protobuf format: where decoding failed")
+struct ProtobufErrorLocationTests {
+    /// The `malformed` text of decoding `bytes` as one event.
+    private func malformedText(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+        let error = decodeError(bytes, sourceLocation: sourceLocation)
+        guard case .malformed(let text)? = error?.reason else {
+            Issue.record("expected .malformed, got \(String(describing: error))", sourceLocation: sourceLocation)
+            return nil
+        }
+        #expect(error?.description == text, sourceLocation: sourceLocation)
+        return text
+    }
+
+    private static let event = "not a valid io.cloudevents.v1.CloudEvent Protobuf message: "
+    /// `id` (5 bytes), `source` (7), `spec_version` (5), `type` (18): 35 bytes.
+    private static let required = ProtoWire.event()
+
+    @Test func aLengthPastTheEnd() {
+        // The source field's key is at byte 5, its length (5) at byte 6, two bytes follow.
+        #expect(
+            malformedText(Array(Self.required.prefix(9)))
+                == Self.event + "field 2 (source) at byte 6: a length of 5 runs past the end of its message (2 bytes left)")
+    }
+
+    @Test func theWrongWireTypeForAKnownField() {
+        #expect(
+            malformedText([0x08, 0x01])
+                == Self.event
+                + "field 1 (id) at byte 0: wire type 0 (varint) where io.cloudevents.v1.CloudEvent.id has wire type 2 (length-delimited)"
+        )
+        // The attributes map as a varint, after the 35 bytes of the required fields.
+        #expect(
+            malformedText(ProtoWire.event { $0.varintField(5, 1) })
+                == Self.event
+                + "field 5 (attributes) at byte 35: wire type 0 (varint) where io.cloudevents.v1.CloudEvent.attributes has wire type 2 (length-delimited)"
+        )
+    }
+
+    @Test func aNestedFieldIsNamedByItsPath() {
+        // Entry key and length (2 bytes), its key field "count" (7), the value's key and length (2).
+        let integer = ProtoWire.event { $0.attribute("count") { $0.lengthDelimited(2, [1]) } }
+        #expect(
+            malformedText(integer)
+                == Self.event
+                + "field 5 (attributes) > field 2 (value) > field 2 (ce_integer) at byte 46: wire type 2 (length-delimited) where io.cloudevents.v1.CloudEvent.CloudEventAttributeValue.ce_integer has wire type 0 (varint)"
+        )
+        let seconds = ProtoWire.event { $0.attribute("time") { $0.message(7) { $0.lengthDelimited(1, [1]) } } }
+        #expect(
+            malformedText(seconds)
+                == Self.event
+                + "field 5 (attributes) > field 2 (value) > field 7 (ce_timestamp) > field 1 (seconds) at byte 47: wire type 2 (length-delimited) where google.protobuf.Timestamp.seconds has wire type 0 (varint)"
+        )
+    }
+
+    @Test func wireTypesThatDoNotExist() {
+        // Field 20, wire type 7: the key 0xA7 0x01.
+        #expect(malformedText([0xA7, 0x01]) == Self.event + "field 20 at byte 0: wire type 7 (none such) does not exist")
+        #expect(
+            malformedText(Self.required + [0xA6, 0x01])
+                == Self.event + "field 20 at byte 35: wire type 6 (none such) does not exist")
+    }
+
+    @Test func aVarintTooLong() {
+        // An unknown varint field (9) whose value goes on for 11 bytes, after the required fields.
+        #expect(
+            malformedText(Self.required + [0x48] + [UInt8](repeating: 0xFF, count: 11) + [0x01])
+                == Self.event + "field 9 at byte 36: a varint longer than 10 bytes")
+    }
+
+    @Test func aTruncatedFixedField() {
+        // An unknown 64-bit field (9) with three of its eight bytes.
+        #expect(
+            malformedText(Self.required + [0x49, 1, 2, 3])
+                == Self.event + "field 9 at byte 36: a 64-bit value runs past the end of its message (3 bytes left)")
+    }
+
+    @Test func aTruncatedBatchNamesTheEvent() throws {
+        var batch = ProtoWire()
+        batch.lengthDelimited(1, Self.required)
+        batch.lengthDelimited(1, Array(Self.required.prefix(9)))
+        // The second event starts at byte 37 + 2: its source length is at 39 + 6.
+        #expect(throws: EventFormatError.self) { try format.decodeBatch(batch.bytes) }
+        do {
+            _ = try format.decodeBatch(batch.bytes)
+        } catch {
+            #expect(
+                error.reason
+                    == .malformed(
+                        "not a valid io.cloudevents.v1.CloudEventBatch Protobuf message: field 1 (events) > field 2 (source) at byte 45: a length of 5 runs past the end of its message (2 bytes left)"
+                    ))
+        }
+    }
+
+    /// A string that is not UTF-8 is an attribute violation (as before), now also located.
+    @Test func aStringThatIsNotUTF8IsLocated() throws {
+        let error = decodeError(ProtoWire.event(source: [0x2F, 0xC3, 0x28]))
+        #expect(error?.violations == [Violation(attribute: "source", rule: .invalidUTF8)])
+        #expect(error?.location == "field 2 (source) at byte 7: the string is not valid UTF-8")
+        #expect(error?.description.contains("field 2 (source) at byte 7") == true)
+
+        let inExtension = decodeError(ProtoWire.event { $0.attribute("ext") { $0.lengthDelimited(3, [0x61, 0xFF]) } })
+        #expect(inExtension?.violations.first == Violation(attribute: "ext", rule: .invalidUTF8))
+        #expect(
+            inExtension?.location
+                == "field 5 (attributes) > field 2 (value) > field 3 (ce_string) at byte 46: the string is not valid UTF-8")
+    }
+}

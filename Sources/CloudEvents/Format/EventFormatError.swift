@@ -30,10 +30,21 @@ public struct EventFormatError: Error, Sendable, Hashable, CustomStringConvertib
     public var reason: Reason
     /// The position of the event in a batch, when the error concerns one event of a batch.
     public var batchIndex: Int?
+    /// Where in the input the error was found, when the format can say more than the
+    /// reason does: for Protobuf, the field path and byte offset of a string that is not
+    /// UTF-8 (malformed Protobuf names them in its ``Reason/malformed(_:)`` text).
+    public var location: String?
 
-    public init(_ reason: Reason, batchIndex: Int? = nil) {
+    /// An error for `reason`.
+    ///
+    /// - Parameters:
+    ///   - reason: what is wrong.
+    ///   - batchIndex: the event's position, when it concerns one event of a batch.
+    ///   - location: where in the input, when the format can say.
+    public init(_ reason: Reason, batchIndex: Int? = nil, location: String? = nil) {
         self.reason = reason
         self.batchIndex = batchIndex
+        self.location = location
     }
 
     init(_ violation: Violation) {
@@ -62,7 +73,8 @@ public struct EventFormatError: Error, Sendable, Hashable, CustomStringConvertib
         case .mixedSpecVersions(let first, let other):
             what = "specversion \(other) differs from the batch's first event (\(first)); a batch must share one specversion"
         }
-        if let batchIndex { return "event \(batchIndex) of the batch: \(what)" }
-        return what
+        let located = location.map { "\(what) (\($0))" } ?? what
+        if let batchIndex { return "event \(batchIndex) of the batch: \(located)" }
+        return located
     }
 }
