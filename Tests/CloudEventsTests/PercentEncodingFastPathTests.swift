@@ -69,9 +69,17 @@ struct PercentEncodingFastPathTests {
     }
 
     /// A value that is not quoted and has no `%` comes back as it is (one decoding pass
-    /// changes nothing), and is reported as printable ASCII exactly when it is.
+    /// changes nothing), and is reported as printable ASCII exactly when it is; but an
+    /// unencoded U+FFFD, the mark of bytes that were not UTF-8, is refused at its offset
+    /// wherever it sits relative to the scan's words.
     @Test func unescapedValuesDecodeToThemselves() throws {
         for probe in Self.probes where !probe.hasPrefix("\"") && !probe.contains("%") {
+            if let offset = probe.utf8.firstIndex(of: 0xEF).map({ probe.utf8.distance(from: probe.utf8.startIndex, to: $0) }) {
+                #expect(throws: PercentEncoding.DecodingError.replacementCharacter(offset: offset), "\(probe.debugDescription)") {
+                    try PercentEncoding.decodeHeaderValueReportingASCII(probe)
+                }
+                continue
+            }
             let (text, isPrintableASCII) = try PercentEncoding.decodeHeaderValueReportingASCII(probe)
             #expect(text == probe, "\(probe.debugDescription)")
             #expect(isPrintableASCII == Self.isPrintableASCII(probe), "\(probe.debugDescription)")

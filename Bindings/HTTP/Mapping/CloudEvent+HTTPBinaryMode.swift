@@ -112,11 +112,12 @@ extension CloudEvent {
         var extensions = ExtensionAttributes()
         var charactersChecked = true
 
-        /// Decodes the value of the header at `index`, seen for the first time, into `slot`;
-        /// `false` for a duplicate (`slot` already set) or a value that does not decode.
+        /// Decodes the value of the header at `index`, seen for the first time, into `slot`
+        /// with the core codec's value rule (the general path's); `false` for a duplicate
+        /// (`slot` already set) or a value that the codec refuses.
         func decode(_ index: Int, into slot: inout String?) -> Bool {
             guard slot == nil,
-                let (text, isPrintableASCII) = try? PercentEncoding.decodeHeaderValueReportingASCII(headerFields[index].value)
+                let (text, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(headerFields[index].value)
             else { return false }
             if !isPrintableASCII { charactersChecked = false }
             slot = text
@@ -126,13 +127,15 @@ extension CloudEvent {
         // By index: the fields are read in place rather than copied out one by one.
         for index in headerFields.indices {
             let accepted: Bool
-            switch BinaryModeHeader(headerFields[index].name) {
+            let header = BinaryModeHeader(headerFields[index].name)
+            switch header {
             case .other: continue
-            case .contentType:
-                guard contentType == nil else { return false }
+            case .contentType, .dataContentType:
+                // The codec's datacontenttype rule: Content-Type carries it, ce-datacontenttype
+                // is refused (by the general path, which says why).
+                guard HeaderAttributeCodec.http.role(of: header) == .dataContentType, contentType == nil else { return false }
                 contentType = headerFields[index].value
                 continue
-            case .dataContentType: return false
             case .specVersion: accepted = decode(index, into: &specVersion)
             case .id: accepted = decode(index, into: &id)
             case .source: accepted = decode(index, into: &source)
@@ -159,7 +162,13 @@ extension CloudEvent {
         let isJSON = contentType == BinaryModeFields.json
         if let contentType, !isJSON {
             guard HTTPMessageReader.detectMode(contentType: contentType) == .binary else { return false }
-            if !TextScan.isPrintableASCII(contentType) { charactersChecked = false }
+            if !TextScan.isPrintableASCII(contentType) {
+                // The codec's UTF-8 rule for the value taken as it is.
+                guard (try? HeaderAttributeCodec.contentTypeValue(contentType, header: "Content-Type")) != nil else {
+                    return false
+                }
+                charactersChecked = false
+            }
         }
         guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
         if let time {
@@ -187,58 +196,20 @@ extension CloudEvent {
     }
 }
 
-/// What a header is to binary mode, from its canonical (lowercase) name, without building
-/// a String for a core attribute's name or comparing Strings.
-enum BinaryModeHeader: Equatable {
-    case contentType
-    case specVersion, id, source, type, dataSchema, subject, time
-    /// `ce-datacontenttype`, which binary mode forbids.
-    case dataContentType
-    /// Any other `ce-` header: the name after `ce-`.
-    case `extension`(String)
-    /// Not CloudEvents metadata.
-    case other
+/// What a header is to binary mode: the core codec's classification, which the general
+/// path (``HTTPMessageReader`` through ``HeaderAttributeCodec/Reader``) runs too.
+typealias BinaryModeHeader = HeaderAttributeCodec.Header
 
+extension HeaderAttributeCodec.Header {
+    /// The classification of an HTTP field name, from its canonical (lowercase) name,
+    /// without building a String for a core attribute's name or comparing Strings.
     init(_ name: HTTPField.Name) {
         let canonical = name.canonicalName
-        if let kind = canonical.utf8.withContiguousStorageIfAvailable(Self.init(canonicalUTF8:)) {
+        if let kind = canonical.utf8.withContiguousStorageIfAvailable(Self.init(lowercasedUTF8:)) {
             self = kind
         } else {
             var copy = canonical  // not stored contiguously (bridged): make it native
-            self = copy.withUTF8(Self.init(canonicalUTF8:))
+            self = copy.withUTF8(Self.init(lowercasedUTF8:))
         }
-    }
-
-    init(canonicalUTF8 name: UnsafeBufferPointer<UInt8>) {
-        @inline(__always)
-        func matches(_ literal: StaticString, from start: Int) -> Bool {
-            let count = literal.utf8CodeUnitCount
-            guard name.count &- start == count else { return false }
-            var offset = 0
-            while offset < count {
-                if name[start &+ offset] != literal.utf8Start[offset] { return false }
-                offset &+= 1
-            }
-            return true
-        }
-        // "ce-" and at least one character, as HTTPMessageReader.attributeName(of:) requires.
-        guard name.count > 3, name[0] == UInt8(ascii: "c"), name[1] == UInt8(ascii: "e"),
-            name[2] == UInt8(ascii: "-")
-        else {
-            self = matches("content-type", from: 0) ? .contentType : .other
-            return
-        }
-        let core: BinaryModeHeader? =
-            switch name.count - 3 {
-            case 2: matches("id", from: 3) ? .id : nil
-            case 4: matches("type", from: 3) ? .type : matches("time", from: 3) ? .time : nil
-            case 6: matches("source", from: 3) ? .source : nil
-            case 7: matches("subject", from: 3) ? .subject : nil
-            case 10: matches("dataschema", from: 3) ? .dataSchema : nil
-            case 11: matches("specversion", from: 3) ? .specVersion : nil
-            case 15: matches("datacontenttype", from: 3) ? .dataContentType : nil
-            default: nil
-            }
-        self = core ?? .extension(String(decoding: UnsafeBufferPointer(rebasing: name[3...]), as: UTF8.self))
     }
 }

@@ -30,8 +30,11 @@ public struct MQTTMessageReader: MessageReader, Sendable {
     /// The ``Message/metadata`` keys for the PUBLISH's own fields. They start with `:` so
     /// that no User Property name can be mistaken for them.
     public enum MetadataKey {
+        /// The PUBLISH's topic name.
         public static let topic = ":topic"
+        /// The PUBLISH's QoS, as `0`, `1` or `2`.
         public static let qos = ":qos"
+        /// The PUBLISH's retain flag, as `true` or `false`.
         public static let retain = ":retain"
     }
 
@@ -39,27 +42,32 @@ public struct MQTTMessageReader: MessageReader, Sendable {
     public init(_ message: MQTTMessage, protocolVersion: MQTTProtocolVersion = .v5) {
         self.mqttMessage = message
         switch protocolVersion {
-        case .v311: contentMode = .structured
+        case .v311: contentMode = MediaType.contentMode(of: nil, whenAbsent: .structured, batch: false)
         case .v5: contentMode = Self.detectMode(contentType: message.contentType)
         }
     }
 
-    /// The mode an MQTT 5 Content Type selects. There is no batch mode in MQTT: a batch
-    /// media type is structured with a format no registry has, so decoding it reports
-    /// ``MessageError/Reason/unsupportedFormat(_:)``.
+    /// The mode an MQTT 5 Content Type selects: the core's
+    /// ``MediaType/contentMode(of:whenAbsent:batch:)``, binary without a Content Type.
+    /// There is no batch mode in MQTT: a batch media type is structured with a format no
+    /// registry has, so decoding it reports ``MessageError/Reason/unsupportedFormat(_:)``.
+    /// (MQTT 3.1.1 has no Content Type: ``init(_:protocolVersion:)`` makes every such
+    /// message structured, as a missing content type means there.)
+    ///
+    /// - Parameter contentType: the Content Type property, or `nil` when absent.
     public static func detectMode(contentType: String?) -> ContentMode {
-        guard let contentType else { return .binary }
-        let prefix = "application/cloudevents".utf8
-        let trimmed = contentType.utf8.drop { $0 == 0x20 || $0 == 0x09 }
-        guard trimmed.count >= prefix.count else { return .binary }
-        let matches = zip(trimmed, prefix).allSatisfy { lowercased($0) == $1 }
-        return matches ? .structured : .binary
+        MediaType.contentMode(of: contentType, whenAbsent: .binary, batch: false)
     }
 
+    /// The payload and its media type (Content Type, or the JSON format's when MQTT 3.1.1
+    /// has none) in structured mode; `nil` in binary mode.
     public var structuredContent: StructuredContent? {
         guard contentMode == .structured else { return nil }
-        return StructuredContent(
-            mediaType: mqttMessage.contentType ?? JSONEventFormat().mediaType, body: mqttMessage.payload)
+        return structuredPayload
+    }
+
+    private var structuredPayload: StructuredContent {
+        StructuredContent(mediaType: mqttMessage.contentType ?? JSONEventFormat().mediaType, body: mqttMessage.payload)
     }
 
     /// Visits the attribute User Properties, Content Type as `datacontenttype`, then the payload.
@@ -131,7 +139,7 @@ public struct MQTTMessageReader: MessageReader, Sendable {
             }
             message.content = .binary(attributes: collector.attributes, data: collector.data)
         case .structured, .batch:
-            message.content = .structured(structuredContent!)
+            message.content = .structured(structuredPayload)
         }
         message.metadata = metadata
         return message
@@ -166,11 +174,6 @@ private struct AttributeCollector: BinaryMessageWriter {
     mutating func writeData(_ bytes: [UInt8]) throws(MessageError) {
         data = bytes
     }
-}
-
-@inline(__always)
-private func lowercased(_ byte: UInt8) -> UInt8 {
-    byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
 }
 
 extension CloudEvent {

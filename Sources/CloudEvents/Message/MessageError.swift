@@ -19,6 +19,9 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
         case isBatch
         /// The native message breaks the binding's rules (names the rule).
         case invalidMessage(String)
+        /// A ``MessageReader`` broke its own contract: names the reader type and what it
+        /// failed to provide (e.g. a structured mode without structured content).
+        case inconsistentReader(String)
     }
 
     public var reason: Reason
@@ -47,6 +50,7 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
         case .batchNotSupported: "this binding has no batch mode"
         case .isBatch: "the message is a batch; read it with events(formats:)"
         case .invalidMessage(let message): message
+        case .inconsistentReader(let message): "inconsistent message reader: \(message)"
         }
     }
 }

@@ -60,9 +60,6 @@ extension MessageReader {
     }
 
     private func requireContent() throws(MessageError) -> StructuredContent {
-        guard let content = structuredContent else {
-            throw MessageError(.invalidMessage("a \(contentMode) message without a body"))
-        }
-        return content
+        try MessageTranscoder.structuredContent(of: self)
     }
 }

@@ -14,6 +14,9 @@ public struct MessageTranscoder: Sendable {
     /// Formats known for decoding structured bodies and for re-encoding.
     public var formats: EventFormatRegistry
 
+    /// A transcoder that decodes and re-encodes with `formats`.
+    ///
+    /// - Parameter formats: the formats known for structured and batched bodies.
     public init(formats: EventFormatRegistry = .standard) {
         self.formats = formats
     }
@@ -35,23 +38,22 @@ public struct MessageTranscoder: Sendable {
         case (.binary, .binary):
             try reader.readBinary(into: &writer)
         case (.structured, .structured):
-            let content = reader.structuredContent!
-            if format == nil || format!.matches(mediaType: content.mediaType) {
-                try writer.writeStructured(content)
+            let content = try Self.structuredContent(of: reader)
+            if let target = format, !target.matches(mediaType: content.mediaType) {
+                try reader.event(formats: formats).write(to: &writer, mode: .structured, format: target)
             } else {
-                try reader.event(formats: formats).write(to: &writer, mode: .structured, format: format!)
+                try writer.writeStructured(content)
             }
         case (.batch, .batch):
-            let content = reader.structuredContent!
-            if format == nil || format!.matchesBatch(mediaType: content.mediaType) {
-                try writer.writeBatch(content)
-            } else {
+            let content = try Self.structuredContent(of: reader)
+            if let target = format, !target.matchesBatch(mediaType: content.mediaType) {
                 let events = try reader.events(formats: formats)
-                let target = format!
                 let body: [UInt8]
                 do { body = try target.encodeBatch(events) } catch { throw MessageError(.format(error)) }
                 guard let batchMediaType = target.batchMediaType else { throw MessageError(.batchNotSupported) }
                 try writer.writeBatch(StructuredContent(mediaType: batchMediaType, body: body))
+            } else {
+                try writer.writeBatch(content)
             }
         case (.batch, _):
             throw MessageError(.batchNotSupported)
@@ -60,5 +62,17 @@ public struct MessageTranscoder: Sendable {
             let event = try reader.event(formats: formats)
             try event.write(to: &writer, mode: targetMode, format: format ?? sourceFormat ?? JSONEventFormat())
         }
+    }
+
+    /// The structured content a structured or batched `reader` must provide.
+    ///
+    /// - Throws: ``MessageError/Reason/inconsistentReader(_:)`` naming the reader when it has none.
+    static func structuredContent<Reader: MessageReader>(of reader: Reader) throws(MessageError) -> StructuredContent {
+        guard let content = reader.structuredContent else {
+            throw MessageError(
+                .inconsistentReader(
+                    "\(Reader.self) reports content mode '\(reader.contentMode)' but provides no structured content"))
+        }
+        return content
     }
 }

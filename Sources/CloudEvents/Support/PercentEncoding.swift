@@ -7,6 +7,13 @@
 /// one percent-decoding pass, accepting lowercase hex, and rejects malformed escapes and
 /// bytes that are not UTF-8 (overlong forms such as `%C0%A0`, encoded surrogates such as
 /// `%ED%A0%80`). It never turns `+` into a space.
+///
+/// A value reaches the decoder as a `String`, which cannot hold bytes that are not UTF-8:
+/// the HTTP parser (SwiftNIO's) or the header type (swift-http-types' `HTTPField.value`)
+/// has already replaced each such byte with U+FFFD. So an **unencoded** U+FFFD in a value
+/// is refused as the trace of bytes that were not UTF-8
+/// (``DecodingError/replacementCharacter(offset:)``); a deliberate U+FFFD arrives
+/// percent-encoded (`%EF%BF%BD`) and is kept.
 public enum PercentEncoding {
     /// The header value for a canonical string.
     public static func encodeHeaderValue(_ value: String) -> String {
@@ -60,12 +67,17 @@ public enum PercentEncoding {
         case invalidUTF8
         /// A quoted-string without its closing quote, or a dangling backslash.
         case malformedQuotedString
+        /// An unencoded U+FFFD at this byte offset: the mark a lenient parser leaves where
+        /// the bytes that arrived were not UTF-8.
+        case replacementCharacter(offset: Int)
 
         public var description: String {
             switch self {
             case .malformedEscape(let offset): "malformed percent-escape at byte \(offset)"
             case .invalidUTF8: "percent-decoded bytes are not valid UTF-8"
             case .malformedQuotedString: "malformed quoted-string"
+            case .replacementCharacter(let offset):
+                "bytes that are not valid UTF-8 (an unencoded U+FFFD replacement character at byte \(offset))"
             }
         }
     }
@@ -89,15 +101,27 @@ public enum PercentEncoding {
     package static func decodeHeaderValueReportingASCII(
         _ value: consuming String
     ) throws(DecodingError) -> (text: String, isPrintableASCII: Bool) {
-        let scan = UTF8Access.with(value) { utf8 -> (plain: Bool, printable: Bool) in
-            guard utf8.first != UInt8(ascii: "\"") else { return (false, false) }
+        let scan = UTF8Access.with(value) { utf8 -> (plain: Bool, printable: Bool, replacement: Int?) in
             let bytes = UnsafeRawBufferPointer(utf8)
-            var index = ByteScan.firstPercentOrNonPrintableASCII(bytes, from: 0, to: bytes.count)
-            guard index < bytes.count else { return (true, true) }
-            // Not printable ASCII (raw UTF-8 from a lenient sender) or a `%`: look for a `%`.
-            while index < bytes.count, bytes[index] != UInt8(ascii: "%") { index += 1 }
-            return (index == bytes.count, false)
+            var index =
+                utf8.first == UInt8(ascii: "\"")
+                ? 0 : ByteScan.firstPercentOrNonPrintableASCII(bytes, from: 0, to: bytes.count)
+            guard index < bytes.count else { return (true, true, nil) }
+            // Quoted, not printable ASCII (raw UTF-8 from a lenient sender) or a `%`: look for
+            // a `%` and for an unencoded U+FFFD (EF BF BD).
+            var plain = utf8.first != UInt8(ascii: "\"")
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "%") {
+                    plain = false
+                } else if byte == 0xEF, index + 2 < bytes.count, bytes[index + 1] == 0xBF, bytes[index + 2] == 0xBD {
+                    return (false, false, index)
+                }
+                index += 1
+            }
+            return (plain, false, nil)
         }
+        if let offset = scan.replacement { throw .replacementCharacter(offset: offset) }
         if scan.plain { return (value, scan.printable) }
         return (try decodeSlowly(value), false)
     }
