@@ -1,2 +1,0 @@
-// The C-library network loop driver.
-import CloudEvents
