@@ -55,6 +55,20 @@ struct HTTPReceiverTimeoutTests {
         }
     }
 
+    /// An HTTPS connection that never completes its TLS handshake is closed after the head
+    /// timeout too (before the first request, no HTTP handler is there to time it).
+    @Test func aStalledTLSHandshakeIsClosedAfterTheHeadTimeout() async throws {
+        let pki = try TestPKI()
+        var configuration = Self.configuration(head: .milliseconds(300))
+        configuration.tls = TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey)
+        try await withReceiver(configuration) { port, _, _ in
+            let socket = try StallingSocket(port: port)
+            socket.send("\u{16}\u{03}\u{01}")  // the start of a TLS record, then nothing
+            let (_, closed) = await socket.readUntilClosed(within: .seconds(10))
+            #expect(closed, "the HTTPS connection was still open 10 s after a 300 ms head timeout")
+        }
+    }
+
     /// A head whose body stops arriving: answered 408 and closed after the body timeout.
     @Test func aStalledBodyIsClosedAfterTheBodyTimeout() async throws {
         try await withReceiver(Self.configuration(body: .milliseconds(300))) { port, _, received in

@@ -311,7 +311,10 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             }
         }
         if response.head.status.kind == .clientError {
-            logRefusal(status: response.head.status.code, reason: String(decoding: response.body, as: UTF8.self))
+            // A request for a path not served is no invalid message: visible at info only.
+            logRefusal(
+                status: response.head.status.code, reason: String(decoding: response.body, as: UTF8.self),
+                level: response.head.status == .notFound ? .info : .warning)
         }
         response.closesConnection = response.closesConnection || request.closeRequested
         write(response)
@@ -554,9 +557,9 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     // MARK: Logging
 
-    private func logRefusal(status: Int, reason: String) {
-        core.logger.warning(
-            "refused an HTTP request",
+    private func logRefusal(status: Int, reason: String, level: Logger.Level = .warning) {
+        core.logger.log(
+            level: level, "refused an HTTP request",
             metadata: ["status": "\(status)", "reason": "\(reason)", "remote_address": "\(remoteAddress)"])
     }
 

@@ -149,6 +149,7 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
     ) -> EventLoopFuture<Void> {
         @Sendable func http1(_ channel: any Channel) -> EventLoopFuture<Void> {
             channel.eventLoop.makeCompletedFuture {
+                NegotiationTimeoutHandler.remove(from: channel)
                 let pipeline = channel.pipeline.syncOperations
                 // Pipelining and quiescing are ReceiverRequestHandler's (it says why).
                 try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
@@ -162,15 +163,26 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }
+        // Without ALPN, ReceiverRequestHandler's head timeout covers the handshake.
         guard allowsHTTP2 else { return http1(channel) }
+        do {
+            try channel.pipeline.syncOperations.addHandler(
+                NegotiationTimeoutHandler(timeout: core.headerReadTimeout, logger: core.logger))
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
         return channel.configureHTTP2SecureUpgrade(
             h2ChannelConfigurator: { connection in
-                connection.configureHTTP2Pipeline(mode: .server) { stream in
+                NegotiationTimeoutHandler.remove(from: connection)
+                return connection.configureHTTP2Pipeline(mode: .server) { stream in
                     stream.eventLoop.makeCompletedFuture {
                         try stream.pipeline.syncOperations.addHandlers(
                             HTTP2FramePayloadToHTTPServerCodec(), ReceiverRequestHandler(core: core, isHTTP2: true))
                     }
-                }.map { _ in }
+                }.flatMapThrowing { _ in
+                    try connection.pipeline.syncOperations.addHandler(
+                        HTTP2IdleTimeoutHandler(timeout: core.keepAliveIdleTimeout, logger: core.logger))
+                }
             },
             http1ChannelConfigurator: http1)
     }
