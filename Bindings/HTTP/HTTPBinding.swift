@@ -46,6 +46,7 @@ public struct HTTPBinding: EventBinding {
         var configuration = try HTTPEndpoint(endpoint).senderConfiguration(formats: options.formats, tls: options.tls)
         configuration.timeout = options.timeout
         configuration.retry = HTTPRetryPolicy(maximumAttempts: options.retries + 1)
+        configuration.logger = options.logger
         return try await HTTPEventSender.withSender(configuration: configuration) { sender in
             try await body(HTTPBoundSender(endpoint: endpoint, sender: sender, formats: options.formats))
         }

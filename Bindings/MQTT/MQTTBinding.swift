@@ -44,7 +44,8 @@ public struct MQTTBinding: EventBinding {
     }
 
     /// The client settings, topic and options for `endpoint`, with this binding's session
-    /// rule, `options.tls` for `mqtts://` and `options.timeout` as the operation timeout.
+    /// rule, `options.tls` for `mqtts://`, `options.timeout` as the operation timeout and
+    /// `options.logger` as the client's logger.
     ///
     /// - Throws: ``TransportError`` `.invalidEndpoint` for port 0 or what ``MQTTEndpoint``
     ///   refuses.
@@ -58,6 +59,7 @@ public struct MQTTBinding: EventBinding {
             mqtt.configuration.cleanStart = true
         }
         mqtt.configuration.operationTimeout = options.timeout
+        mqtt.configuration.logger = options.logger
         return mqtt
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CloudEvents
 import CloudEventsTransports
 import Foundation
+import Logging
 
 /// `ce listen`: prints each event received at an endpoint as one line of JSON.
 struct ListenCommand: AsyncParsableCommand {
@@ -53,7 +54,7 @@ struct ListenCommand: AsyncParsableCommand {
     func run() async throws {
         let source = try Bindings.endpoint(endpoint, listening: true)
         let binding = try Bindings.binding(for: source)
-        let options = BindingOptions(formats: Formats.registry, tls: tls.settings, logger: logging.logger)
+        let options = BindingOptions(formats: Formats.registry, tls: tls.settings, logger: logging.logger(quiet: .notice))
         let (outcome, label): (Outcome, String)
         do {
             (outcome, label) = try await Bindings.registry.withReceiver(for: source, options: options) { receiver in

@@ -4,13 +4,18 @@ import Logging
 
 /// `--verbose`: what the bindings log, on stderr.
 struct LoggingOptions: ParsableArguments {
-    @Flag(help: "Also print the bindings' info-level messages (connections) on stderr, besides notices and warnings.")
+    @Flag(
+        help:
+            "Print everything the bindings log from level info (connections, retries) on stderr. Without it, listen prints notices and warnings (refused requests, reconnects) and send prints nothing beyond its own result."
+    )
     var verbose = false
 
-    /// A logger that writes each record as one `ce: ` line on stderr, from level notice
+    /// A logger that writes each record as one `ce: ` line on stderr, from level `quiet`
     /// (info with `--verbose`).
-    var logger: Logger {
-        let level: Logger.Level = verbose ? .info : .notice
+    ///
+    /// - Parameter quiet: the level shown without `--verbose`.
+    func logger(quiet: Logger.Level) -> Logger {
+        let level: Logger.Level = verbose ? .info : quiet
         return Logger(label: "ce", factory: { _ in StderrLogHandler(logLevel: level) })
     }
 }

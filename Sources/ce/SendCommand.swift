@@ -1,6 +1,7 @@
 import ArgumentParser
 import CloudEvents
 import CloudEventsTransports
+import Logging
 
 /// `ce send`: sends one event to an endpoint.
 struct SendCommand: AsyncParsableCommand {
@@ -57,7 +58,10 @@ struct SendCommand: AsyncParsableCommand {
         let binding = try Bindings.binding(for: target)
         let event = try event.event()
         let options = BindingOptions(
-            formats: Formats.registry, tls: tls.settings, timeout: .seconds(timeout), retries: retries, logger: logging.logger)
+            formats: Formats.registry, tls: tls.settings, timeout: .seconds(timeout), retries: retries,
+            // The send's failure is ce's own one line: the bindings' retries and give-ups
+            // show with --verbose only.
+            logger: logging.logger(quiet: .critical))
         let outcome: SendOutcome
         do {
             outcome = try await Bindings.registry.withSender(for: target, options: options) { sender in
