@@ -4,6 +4,7 @@
 /// `invalid JSON at byte 17: unexpected '}', expected a JSON value` or
 /// `event 2 of the batch: attribute 'time' must be an RFC 3339 timestamp, got '2018-04-05'`.
 public struct EventFormatError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
     public enum Reason: Sendable, Hashable {
         /// The bytes are not well-formed in the format's syntax.
         case malformedJSON(JSONSyntaxError)
@@ -27,6 +28,7 @@ public struct EventFormatError: Error, Sendable, Hashable, CustomStringConvertib
         case mixedSpecVersions(first: SpecVersion, other: SpecVersion)
     }
 
+    /// What is wrong.
     public var reason: Reason
     /// The position of the event in a batch, when the error concerns one event of a batch.
     public var batchIndex: Int?
@@ -57,6 +59,8 @@ public struct EventFormatError: Error, Sendable, Hashable, CustomStringConvertib
         return []
     }
 
+    /// One line naming the position or the attribute and the rule, with the batch index
+    /// and the location when known.
     public var description: String {
         let what: String
         switch reason {

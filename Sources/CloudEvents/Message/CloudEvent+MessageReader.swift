@@ -1,8 +1,10 @@
 /// An event is a binary-mode message: reading it visits its attributes and data, which is
 /// how every binding writes an event in binary mode.
 extension CloudEvent: MessageReader {
+    /// Always ``ContentMode/binary``: an event is read as its attributes and data.
     public var contentMode: ContentMode { .binary }
 
+    /// Always `nil`: an event has no encoded body until a format encodes it.
     public var structuredContent: StructuredContent? { nil }
 
     /// Visits the attributes, then the data as body bytes.

@@ -15,11 +15,20 @@ public struct CloudEventBuilder: BinaryMessageWriter {
         self.extensionTypes = extensionTypes
     }
 
+    /// Collects one attribute as the binding read it.
+    ///
+    /// - Parameters:
+    ///   - name: the attribute name.
+    ///   - value: its value (a String for header bindings).
+    /// - Throws: ``MessageError/Reason/duplicateAttribute(_:)`` for a name already written.
     public mutating func writeAttribute(_ name: String, _ value: AttributeValue) throws(MessageError) {
         if attributes.contains(where: { $0.name == name }) { throw MessageError(.duplicateAttribute(name)) }
         attributes.append(BinaryAttribute(name: name, value: value))
     }
 
+    /// Collects the data bytes.
+    ///
+    /// - Parameter bytes: the body.
     public mutating func writeData(_ bytes: [UInt8]) throws(MessageError) {
         data = bytes
     }

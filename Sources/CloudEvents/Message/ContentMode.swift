@@ -7,6 +7,7 @@ public enum ContentMode: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// Zero or more events, encoded with a format's batch representation, as the body.
     case batch
 
+    /// `binary`, `structured` or `batch`.
     public var description: String { rawValue }
 }
 
@@ -17,6 +18,11 @@ public struct StructuredContent: Sendable, Hashable {
     /// The encoded event or batch.
     public var body: [UInt8]
 
+    /// Content of `mediaType` made of `body`.
+    ///
+    /// - Parameters:
+    ///   - mediaType: the format's (batch) media type.
+    ///   - body: the encoded event or batch.
     public init(mediaType: String, body: [UInt8]) {
         self.mediaType = mediaType
         self.body = body
@@ -25,9 +31,16 @@ public struct StructuredContent: Sendable, Hashable {
 
 /// One attribute of a binary-mode message, as a binding read it.
 public struct BinaryAttribute: Sendable, Hashable {
+    /// The attribute name.
     public var name: String
+    /// The value, typed as far as the binding can carry types.
     public var value: AttributeValue
 
+    /// An attribute `name` with `value`.
+    ///
+    /// - Parameters:
+    ///   - name: the attribute name.
+    ///   - value: its value.
     public init(name: String, value: AttributeValue) {
         self.name = name
         self.value = value

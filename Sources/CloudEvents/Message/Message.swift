@@ -4,12 +4,17 @@
 /// Binary messages hold attributes as the binding read them, without building a
 /// ``CloudEvent``; structured and batched messages hold the encoded bytes untouched.
 public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
+    /// What the message carries, by content mode.
     public enum Content: Sendable, Hashable {
+        /// Attributes as read, and the data when there is any.
         case binary(attributes: [BinaryAttribute], data: [UInt8]?)
+        /// One encoded event.
         case structured(StructuredContent)
+        /// An encoded batch.
         case batch(StructuredContent)
     }
 
+    /// The attributes and data, or the encoded body.
     public var content: Content
     /// Protocol metadata that is not CloudEvents metadata: the MQTT topic, other HTTP
     /// headers, ... (spec: such metadata must be marked as not being CloudEvents metadata).
@@ -21,6 +26,11 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
         metadata = [:]
     }
 
+    /// A message with `content` and protocol `metadata`.
+    ///
+    /// - Parameters:
+    ///   - content: what it carries.
+    ///   - metadata: protocol metadata that is not CloudEvents metadata.
     public init(content: Content, metadata: [String: String] = [:]) {
         self.content = content
         self.metadata = metadata
@@ -46,6 +56,7 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
 
     // MARK: MessageReader
 
+    /// The mode of ``content``.
     public var contentMode: ContentMode {
         switch content {
         case .binary: .binary
@@ -54,6 +65,7 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
         }
     }
 
+    /// The body of a structured or batched message; `nil` in binary mode.
     public var structuredContent: StructuredContent? {
         switch content {
         case .binary: nil
@@ -61,6 +73,10 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
         }
     }
 
+    /// Visits the attributes, then the data.
+    ///
+    /// - Throws: ``MessageError`` `.invalidMessage` for a structured or batched message, or
+    ///   what the writer throws.
     public func readBinary<Writer: BinaryMessageWriter>(into writer: inout Writer) throws(MessageError) {
         guard case .binary(let attributes, let data) = content else {
             throw MessageError(.invalidMessage("a \(contentMode) message has no binary attributes"))
@@ -71,6 +87,11 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
 
     // MARK: MessageWriter
 
+    /// Appends an attribute (a structured or batched message becomes binary).
+    ///
+    /// - Parameters:
+    ///   - name: the attribute name.
+    ///   - value: its value.
     public mutating func writeAttribute(_ name: String, _ value: AttributeValue) throws(MessageError) {
         guard case .binary(var attributes, let data) = content else {
             content = .binary(attributes: [BinaryAttribute(name: name, value: value)], data: nil)
@@ -80,6 +101,9 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
         content = .binary(attributes: attributes, data: data)
     }
 
+    /// Sets the data (a structured or batched message becomes binary).
+    ///
+    /// - Parameter bytes: the data.
     public mutating func writeData(_ bytes: [UInt8]) throws(MessageError) {
         guard case .binary(let attributes, _) = content else {
             content = .binary(attributes: [], data: bytes)
@@ -88,10 +112,16 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
         content = .binary(attributes: attributes, data: bytes)
     }
 
+    /// Makes this a structured message with `content`.
+    ///
+    /// - Parameter content: the media type and encoded event.
     public mutating func writeStructured(_ content: StructuredContent) throws(MessageError) {
         self.content = .structured(content)
     }
 
+    /// Makes this a batched message with `content`.
+    ///
+    /// - Parameter content: the batch media type and encoded batch.
     public mutating func writeBatch(_ content: StructuredContent) throws(MessageError) {
         self.content = .batch(content)
     }

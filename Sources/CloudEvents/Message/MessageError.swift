@@ -1,5 +1,6 @@
 /// Why a message could not be read as, or written from, a CloudEvent.
 public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
     public enum Reason: Sendable, Hashable {
         /// A binary-mode message without `specversion`.
         case missingSpecVersion
@@ -24,8 +25,12 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
         case inconsistentReader(String)
     }
 
+    /// What is wrong.
     public var reason: Reason
 
+    /// An error for `reason`.
+    ///
+    /// - Parameter reason: what is wrong.
     public init(_ reason: Reason) {
         self.reason = reason
     }
@@ -39,6 +44,7 @@ public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// One line naming what is wrong (the attribute, header or rule).
     public var description: String {
         switch reason {
         case .missingSpecVersion: "attribute 'specversion' is required but missing"

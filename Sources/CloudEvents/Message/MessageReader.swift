@@ -40,6 +40,9 @@ public protocol MessageWriter: BinaryMessageWriter {
 }
 
 extension MessageWriter {
+    /// Refuses a batch: the default for bindings without batch mode.
+    ///
+    /// - Throws: ``MessageError/Reason/batchNotSupported``.
     public mutating func writeBatch(_ content: StructuredContent) throws(MessageError) {
         throw MessageError(.batchNotSupported)
     }

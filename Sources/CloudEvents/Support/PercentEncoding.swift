@@ -71,6 +71,7 @@ public enum PercentEncoding {
         /// the bytes that arrived were not UTF-8.
         case replacementCharacter(offset: Int)
 
+        /// One line naming the problem and, where it has one, its byte offset.
         public var description: String {
             switch self {
             case .malformedEscape(let offset): "malformed percent-escape at byte \(offset)"
