@@ -156,7 +156,7 @@ final class PrivateBroker {
     func configuration(clientID: String) -> MQTTClientConfiguration {
         MQTTClientConfiguration(
             host: "127.0.0.1", port: port, clientID: clientID, cleanStart: true, keepAlive: .seconds(5),
-            reconnect: MQTTReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(500)),
+            reconnect: .exponential(initial: .milliseconds(50), maximum: .milliseconds(500)),
             operationTimeout: .seconds(20))
     }
 

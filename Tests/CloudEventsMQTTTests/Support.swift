@@ -29,7 +29,7 @@ enum Broker {
     ) -> MQTTClientConfiguration {
         MQTTClientConfiguration(
             host: host, port: port(), protocolVersion: version, clientID: clientID, cleanStart: cleanStart,
-            keepAlive: .seconds(5), reconnect: MQTTReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .seconds(1)),
+            keepAlive: .seconds(5), reconnect: .exponential(initial: .milliseconds(50), maximum: .seconds(1)),
             operationTimeout: .seconds(10))
     }
 

@@ -1,6 +1,6 @@
 import CMosquitto
 public import CloudEvents
-import Synchronization
+public import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -25,6 +25,10 @@ import Synchronization
 ///   acknowledgement, so an acknowledgement never races its publish. A reason code of 0x80
 ///   or above fails the publish with it. A topic or property MQTT cannot carry (NUL or
 ///   control characters) fails before anything is sent: mosquitto would drop the connection.
+/// - **Lifecycle**: ``withClient(configuration:_:)`` scopes a client; as a swift-service-lifecycle
+///   `Service` in a `ServiceGroup`, ``run()`` keeps it until the group shuts down gracefully
+///   or the task is cancelled, then shuts it down. Connects, losses, reconnects, refusals and
+///   drops go to ``MQTTClientConfiguration/logger``.
 /// - **Reconnection** is automatic, with the configured backoff; every live subscription is
 ///   subscribed again (MQTT 5: retained messages are not sent again for a subscription the
 ///   session still had). With a persistent session (the default) QoS 1/2 messages in flight
@@ -41,7 +45,7 @@ import Synchronization
 ///   `release` are therefore local decisions: nothing is redelivered after a reject or a
 ///   release, and deliveries still buffered when a consumer stops are lost to it. Use QoS 1
 ///   with idempotent consumers, and keep consumers running.
-public final class MQTTClient: Sendable {
+public final class MQTTClient: Service, Sendable {
     let engine: MosquittoEngine
 
     /// The configuration the client was created with.
@@ -70,6 +74,12 @@ public final class MQTTClient: Sendable {
 
     /// Connects, runs `body` with the client, then shuts the client down (also when `body`
     /// throws).
+    ///
+    /// - Parameters:
+    ///   - configuration: how to connect.
+    ///   - body: what to do with the connected client.
+    /// - Returns: what `body` returns.
+    /// - Throws: what ``connect(configuration:)`` or `body` throws.
     public static func withClient<Result: Sendable>(
         configuration: MQTTClientConfiguration, _ body: (MQTTClient) async throws -> Result
     ) async throws -> Result {
@@ -126,6 +136,21 @@ public final class MQTTClient: Sendable {
         await engine.shutdown(drainTimeout: drainTimeout)
     }
 
+    /// Keeps the client until the service group shuts down gracefully, the task is
+    /// cancelled, or the client is shut down by other means; then shuts it down with the
+    /// default drain timeout. Never throws.
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }
+            group.addTask { await self.engine.waitUntilStopped() }
+            await group.next()
+            // Ends the other child too: the client's end ends waitUntilStopped, and
+            // cancellation ends gracefulShutdown().
+            group.cancelAll()
+            await self.shutdown()
+        }
+    }
+
     /// Breaks the connection as a network failure would (for tests: the broker publishes
     /// the will, and the client reconnects).
     func simulateConnectionLoss() { engine.simulateConnectionLoss() }
@@ -141,20 +166,26 @@ public final class MQTTClient: Sendable {
 
     /// A libmosquitto version.
     public struct LibraryVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+        /// The major version (2 for 2.0.11).
         public var major: Int
+        /// The minor version (0 for 2.0.11).
         public var minor: Int
+        /// The revision (11 for 2.0.11).
         public var revision: Int
 
+        /// A version `major.minor.revision`.
         public init(major: Int, minor: Int, revision: Int) {
             self.major = major
             self.minor = minor
             self.revision = revision
         }
 
+        /// Whether `lhs` is an older version than `rhs`.
         public static func < (lhs: Self, rhs: Self) -> Bool {
             (lhs.major, lhs.minor, lhs.revision) < (rhs.major, rhs.minor, rhs.revision)
         }
 
+        /// `major.minor.revision`.
         public var description: String { "\(major).\(minor).\(revision)" }
     }
 

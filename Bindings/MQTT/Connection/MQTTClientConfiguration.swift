@@ -1,4 +1,5 @@
 public import CloudEvents
+public import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -16,6 +17,7 @@ public struct MQTTClientConfiguration: Sendable {
     public var host: String
     /// The broker's port; `nil` means 1883, or 8883 with TLS.
     public var port: Int?
+    /// MQTT 5 (the default) or 3.1.1.
     public var protocolVersion: MQTTProtocolVersion
     /// The client identifier. The default is stable for a program on a host, so that a
     /// restarted process resumes its persistent session; give each concurrently running
@@ -29,14 +31,18 @@ public struct MQTTClientConfiguration: Sendable {
     public var sessionExpiry: Duration
     /// The keepalive interval (at least 5 s, libmosquitto's minimum).
     public var keepAlive: Duration
+    /// The user name, if the broker asks for one.
     public var username: String?
+    /// The password. Never logged: endpoints print it masked.
     public var password: String?
     /// TLS settings; `nil` for a plain TCP connection.
     public var tls: TLSSettings?
     /// The message the broker publishes if this client goes away without disconnecting.
     public var will: MQTTMessage?
-    /// Reconnection after a lost connection.
-    public var reconnect: MQTTReconnectPolicy
+    /// The delays between reconnection attempts after a lost connection (exponential from
+    /// 100 ms up to 30 s, ±20 % jitter, by default). The client never gives up while it is
+    /// open; publishes waiting meanwhile fail after the operation timeout.
+    public var reconnect: Backoff
     /// Messages held per subscription for a slow consumer before the client stops reading
     /// from the socket (see ``MQTTClient`` on back-pressure).
     public var receiveBufferCapacity: Int
@@ -49,14 +55,39 @@ public struct MQTTClientConfiguration: Sendable {
     /// How long ``MQTTClient/connect(configuration:)``, a subscribe, or a publish waits for
     /// the broker before failing with ``TransportError/Code/timedOut``.
     public var operationTimeout: Duration
+    /// Where the client logs connects (`.info`), lost connections and scheduled reconnects
+    /// (`.warning`), reconnects (`.notice`), refusals (`.warning`) and drops (`.error`), with
+    /// `snake_case` metadata (`endpoint`, `client_id`, `topic`, `reason`, `attempt`,
+    /// `delay_ms`). Never the password. A no-op logger by default.
+    public var logger: Logger
 
+    /// A configuration; every parameter has the default its property describes.
+    ///
+    /// - Parameters:
+    ///   - host: the broker's host name or address.
+    ///   - port: the broker's port; `nil` for 1883, or 8883 with TLS.
+    ///   - protocolVersion: MQTT 5 or 3.1.1.
+    ///   - clientID: the client identifier.
+    ///   - cleanStart: whether the broker discards any previous session.
+    ///   - sessionExpiry: how long the broker keeps the session after a disconnect (MQTT 5).
+    ///   - keepAlive: the keepalive interval, at least 5 s.
+    ///   - username: the user name, if the broker asks for one.
+    ///   - password: the password (never logged).
+    ///   - tls: TLS settings; `nil` for plain TCP.
+    ///   - will: the will message.
+    ///   - reconnect: the backoff between reconnection attempts.
+    ///   - receiveBufferCapacity: deliveries buffered per subscription.
+    ///   - receiveMaximum: the MQTT 5 Receive Maximum.
+    ///   - operationTimeout: how long connect, subscribe and publish wait for the broker.
+    ///   - logger: where the client logs.
     public init(
         host: String = "localhost", port: Int? = nil, protocolVersion: MQTTProtocolVersion = .v5,
         clientID: String = MQTTClientConfiguration.defaultClientID(), cleanStart: Bool = false,
         sessionExpiry: Duration = .seconds(3600), keepAlive: Duration = .seconds(30),
         username: String? = nil, password: String? = nil, tls: TLSSettings? = nil, will: MQTTMessage? = nil,
-        reconnect: MQTTReconnectPolicy = MQTTReconnectPolicy(), receiveBufferCapacity: Int = 256,
-        receiveMaximum: Int = 65535, operationTimeout: Duration = .seconds(30)
+        reconnect: Backoff = .exponential(initial: .milliseconds(100), maximum: .seconds(30), jitter: 0.2),
+        receiveBufferCapacity: Int = 256, receiveMaximum: Int = 65535, operationTimeout: Duration = .seconds(30),
+        logger: Logger = Logger(label: "cloudevents.mqtt", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.host = host
         self.port = port
@@ -73,6 +104,7 @@ public struct MQTTClientConfiguration: Sendable {
         self.receiveBufferCapacity = receiveBufferCapacity
         self.receiveMaximum = receiveMaximum
         self.operationTimeout = operationTimeout
+        self.logger = logger
     }
 
     /// The port connected to.
@@ -90,35 +122,5 @@ public struct MQTTClientConfiguration: Sendable {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-"
         }
         return String(String.UnicodeScalarView(allowed.prefix(23)))
-    }
-}
-
-/// When and how often a client reconnects after losing its connection: exponential
-/// backoff from ``initialDelay`` up to ``maximumDelay``, with up to ``jitter`` of each delay
-/// added at random so that many clients do not reconnect in step. It never gives up while
-/// the client is open; publishes waiting meanwhile fail after the operation timeout.
-public struct MQTTReconnectPolicy: Sendable, Hashable {
-    public var initialDelay: Duration
-    public var maximumDelay: Duration
-    public var multiplier: Double
-    /// A fraction (0…1) of each delay added at random.
-    public var jitter: Double
-
-    public init(
-        initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(30), multiplier: Double = 2,
-        jitter: Double = 0.2
-    ) {
-        self.initialDelay = initialDelay
-        self.maximumDelay = maximumDelay
-        self.multiplier = multiplier
-        self.jitter = jitter
-    }
-
-    /// The delay before reconnection attempt `attempt` (0-based).
-    public func delay(attempt: Int) -> Duration {
-        let base = Double(initialDelay.components.seconds) + Double(initialDelay.components.attoseconds) / 1e18
-        let cap = Double(maximumDelay.components.seconds) + Double(maximumDelay.components.attoseconds) / 1e18
-        let raw = min(cap, base * pow(multiplier, Double(min(attempt, 60))))
-        return .seconds(raw * (1 + Double.random(in: 0...max(0, jitter))))
     }
 }

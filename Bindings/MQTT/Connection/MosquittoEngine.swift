@@ -1,108 +1,81 @@
 import CMosquitto
 import CloudEvents
+import CloudEventsLoopDriver
+import Logging
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The machinery behind ``MQTTClient``: one `struct mosquitto *`, the network loop on a
-/// thread of its own, and the bookkeeping that turns libmosquitto's callbacks into
-/// finished publishes, granted subscriptions and deliveries.
+/// The glue behind ``MQTTClient``: one `struct mosquitto *`, driven on a ``LoopDriver``
+/// thread, with the connection's rules in an ``MQTTConnectionStateMachine``.
 ///
-/// Threads. The loop thread alone runs libmosquitto's connect, loop, reconnect and publish
-/// functions, so every callback runs on it; publishers queue their messages for it and wake
-/// it through a pipe. Other threads call only `mosquitto_subscribe_v5` (and the loop's
-/// `mosquitto_unsubscribe_v5`), which libmosquitto guards with its own mutexes once
-/// `mosquitto_threaded_set` is on.
-/// No lock of ours is held across a libmosquitto call, so its callback lock and ours can
-/// never be taken in opposite orders.
-final class MosquittoEngine: Sendable {
+/// The engine feeds the state machine its events (calls from Swift, libmosquitto's callbacks
+/// from ``MosquittoCallbacks``, loop turns and timers) under its one lock, takes out the
+/// continuations the returned actions name while still holding it, and performs the actions
+/// (libmosquitto calls, resumptions, timers, log lines) after releasing it. No lock of ours is
+/// held across a libmosquitto call, so its callback lock and ours are never taken in opposite
+/// orders (the one exception, `mosquitto_topic_matches_sub`, is a pure function).
+///
+/// Threads. The loop thread alone runs libmosquitto's connect, loop, reconnect, subscribe and
+/// publish functions, so every callback runs on it; publishers queue their messages in the
+/// state machine and wake the loop through a pipe, once per batch (the driver coalesces
+/// wake-ups). Per received message the engine takes its lock once, to route the message; per
+/// publish once to queue it, once per batch to record the message ids, once for its
+/// acknowledgement.
+final class MosquittoEngine: LoopDriverAdapter {
     let configuration: MQTTClientConfiguration
-    /// `struct mosquitto *`. Shared as described above; destroyed in `deinit`, when neither
-    /// the loop thread nor any caller can hold the engine any more.
+    private let logger: Logger
+    /// `struct mosquitto *`. Used by the loop thread only (plus `mosquitto_socket` in
+    /// ``simulateConnectionLoss()``); destroyed in `deinit`, when neither the loop thread nor
+    /// any caller can hold the engine any more.
     nonisolated(unsafe) private let handle: OpaquePointer
-    private let wakeReadFD: Int32
-    private let wakeWriteFD: Int32
-    private let state = Locked(State())
+    private let wakePipe: WakePipe
+    private let driver: LoopDriver
+    private let shared: Locked<Shared>
     /// Touched only by the loop thread (the callbacks run on it too).
     nonisolated(unsafe) private var loop = LoopState()
 
     private typealias Completion = CheckedContinuation<Result<Void, TransportError>, Never>
+    private typealias SubscribeCompletion = CheckedContinuation<Result<Int32, TransportError>, Never>
+    private typealias Machine = MQTTConnectionStateMachine
 
-    private struct State {
-        var phase = Phase.starting
-        var connectionCount = 0
-        var started: Completion?
-        var connectionWaiters: [UInt64: Waiter] = [:]
-        var nextWaiterID: UInt64 = 0
-        /// Messages waiting for the loop thread to publish them, in order.
-        var publishRequests: [PublishRequest] = []
-        /// Whether a wake-up byte is in the pipe that the loop has not acted on yet.
-        var wakePending = false
-        var publishes: [Int32: PendingPublish] = [:]
-        var subscribeRequests: [Int32: PendingSubscribe] = [:]
-        var earlySubacks: [Int32: Int32] = [:]
-        /// Message ids of the resubscriptions sent after a reconnect: nobody waits for their
-        /// SUBACK, and it must not be taken for another subscribe's.
-        var resubscriptions: Set<Int32> = []
-        var subscriptions: [Int32: Subscription] = [:]
-        var nextSubscriptionID: Int32 = 1
-        var stopRequested = false
-        var drainDeadline: ContinuousClock.Instant?
-        var exitWaiters: [CheckedContinuation<Void, Never>] = []
-        var lastLogError: String?
-        var lastConnectError: TransportError?
+    /// What the lock guards: the state machine, the continuations its ids name, and each
+    /// subscription's consumer.
+    private struct Shared {
+        var machine: Machine
+        var completions = ContinuationRegistry<Result<Void, TransportError>>()
+        var subscribeCompletions = ContinuationRegistry<Result<Int32, TransportError>>()
+        var consumers: [Int32: Consumer] = [:]
     }
 
-    private enum Phase { case starting, connected, disconnected, stopped }
-
-    private struct Waiter {
-        var deadline: ContinuousClock.Instant
-        var continuation: Completion
-    }
-
-    private struct PublishRequest {
-        var message: MQTTMessage
-        var deadline: ContinuousClock.Instant
-        var continuation: Completion
-    }
-
-    private struct PendingPublish {
-        var topic: String
-        var qos: Int32
-        var deadline: ContinuousClock.Instant
-        var continuation: Completion
-    }
-
-    private struct PendingSubscribe {
-        var deadline: ContinuousClock.Instant
-        var continuation: CheckedContinuation<Result<Int32, TransportError>, Never>
-    }
-
-    struct Subscription {
+    /// Where a subscription's deliveries go.
+    struct Consumer {
         var filter: String
-        var qos: MQTTQoS
         var continuation: DeliveryStream.Continuation
         var formats: EventFormatRegistry
         var extensionTypes: ExtensionTypes
     }
 
     private struct LoopState {
-        /// Deliveries that did not fit their subscription's buffer, by subscription id.
-        var overflow: [Int32: [Delivery]] = [:]
+        /// The state machine's pause, mirrored for the loop's turns (which read it without the lock).
         var paused = false
         /// Set when reading resumes: read before `mosquitto_loop_misc` judges keepalive.
         var resumed = false
-        var lastPausePing = ContinuousClock.now
-        var reconnectAttempt = 0
-        var nextExpiryScan = ContinuousClock.now
         /// The last loop function's result, to explain a connection that failed while starting.
         var lastResult = Mosquitto.success
-        /// When the first CONNACK must have arrived.
-        var startDeadline = ContinuousClock.now
+        /// libmosquitto's last error line, to explain a failed connection.
+        var lastLogError: String?
         /// Given to a full subscription buffer, which calls it once the consumer has made
         /// room: reading resumes then, not at the next poll timeout. Made once, not per message.
         var wakeOnRoom: (@Sendable () -> Void)?
+    }
+
+    /// One step of performing the state machine's actions, continuations already taken out.
+    private enum Step {
+        case resume(Completion, Result<Void, TransportError>)
+        case resumeSubscribe(SubscribeCompletion, Result<Int32, TransportError>)
+        case act(Machine.Action)
     }
 
     // MARK: Creating
@@ -118,29 +91,26 @@ final class MosquittoEngine: Sendable {
         guard !configuration.clientID.isEmpty || configuration.cleanStart else {
             throw invalid("a persistent session (cleanStart false) needs a client id")
         }
-        var fds: [Int32] = [0, 0]
-        guard ce_mosquitto_wake_pipe(&fds) == 0 else {
+        guard let wakePipe = WakePipe() else {
             throw invalid("cannot create a pipe: \(String(cString: strerror(errno)))")
         }
         guard
             let handle = mosquitto_new(
                 configuration.clientID.isEmpty ? nil : configuration.clientID, configuration.cleanStart, nil)
         else {
-            close(fds[0])
-            close(fds[1])
             throw invalid("mosquitto_new failed: \(String(cString: strerror(errno)))")
         }
         self.configuration = configuration
+        self.logger = configuration.logger
         self.handle = handle
-        self.wakeReadFD = fds[0]
-        self.wakeWriteFD = fds[1]
+        self.wakePipe = wakePipe
+        self.driver = LoopDriver(name: "MQTT client for \(configuration.host):\(configuration.effectivePort)", waker: wakePipe)
+        self.shared = Locked(Shared(machine: Machine(configuration: Machine.Configuration(configuration))))
         try configure()
     }
 
     deinit {
         mosquitto_destroy(handle)
-        close(wakeReadFD)
-        close(wakeWriteFD)
     }
 
     private func configure() throws(TransportError) {
@@ -199,59 +169,122 @@ final class MosquittoEngine: Sendable {
         mosquitto_log_callback_set(handle, on ? mosquittoOnLog : nil)
     }
 
-    // MARK: Starting and stopping
+    // MARK: Feeding the state machine
 
-    /// Starts the loop thread and waits for the first CONNACK.
-    func start() async throws(TransportError) {
-        loop.startDeadline = ContinuousClock.now + configuration.operationTimeout
-        let result = await withCheckedContinuation { (continuation: Completion) in
-            state.withLock { $0.started = continuation }
-            let retained = Unmanaged.passRetained(self).toOpaque()
-            var thread = pthread_t()
-            let rc = pthread_create(
-                &thread, nil,
-                { context in
-                    let engine = Unmanaged<MosquittoEngine>.fromOpaque(context!).takeRetainedValue()
-                    engine.runLoop()
-                    return nil
-                }, retained)
-            if rc == 0 {
-                pthread_detach(thread)
-            } else {
-                Unmanaged<MosquittoEngine>.fromOpaque(retained).release()
-                state.withLock { $0.started = nil }
-                continuation.resume(
-                    returning: .failure(TransportError(.connectionFailed, "cannot start the MQTT network thread")))
+    /// Runs `event` on the state machine under the lock, takes out the continuations its
+    /// actions name, then performs the actions in order outside the lock.
+    private func handle(_ event: (inout Shared) -> [Machine.Action]) {
+        let steps = shared.withLock { shared -> [Step] in
+            let actions = event(&shared)
+            return actions.compactMap { action -> Step? in
+                switch action {
+                case .complete(let id, let result): shared.completions.remove(id).map { .resume($0, result) }
+                case .completeSubscribe(let id, let result):
+                    shared.subscribeCompletions.remove(id).map { .resumeSubscribe($0, result) }
+                default: .act(action)
+                }
             }
         }
+        for step in steps { perform(step) }
+    }
+
+    private func perform(_ step: Step) {
+        switch step {
+        case .resume(let continuation, let result): continuation.resume(returning: result)
+        case .resumeSubscribe(let continuation, let result): continuation.resume(returning: result)
+        case .act(let action): perform(action)
+        }
+    }
+
+    private func perform(_ action: Machine.Action) {
+        switch action {
+        case .connect:
+            // Queued before the loop starts, so it is the loop's first work.
+            driver.submit { [weak self] in self?.connect() }
+        case .reconnect:
+            let rc = mosquitto_reconnect(handle)
+            let error = rc == Mosquitto.success ? nil : connectError(rc)
+            handle { $0.machine.reconnectAttempted(error: error) }
+        case .scheduleReconnect(let at, _, _):
+            driver.schedule(at: at) { [weak self] in self?.handle { $0.machine.reconnectTimerFired() } }
+        case .complete, .completeSubscribe:
+            break  // taken out in handle(_:)
+        case .resubscribe(let subscriptions):
+            var messageIDs: [Int32] = []
+            for subscription in subscriptions {
+                var mid: Int32 = 0
+                if subscribeCall(subscription, mid: &mid, resubscribing: true) == Mosquitto.success { messageIDs.append(mid) }
+            }
+            shared.withLock { $0.machine.resubscribed(messageIDs: messageIDs) }
+        case .setLibraryLogging(let on):
+            setLogging(on)
+        case .disconnect(let grace):
+            _ = mosquitto_disconnect_v5(handle, 0, nil)
+            // Wakes the loop when the grace has passed, should the broker not close the socket.
+            driver.schedule(at: .now + grace + .milliseconds(1)) {}
+        case .endLoop:
+            driver.requestStop()
+        case .log(let event):
+            log(event)
+        }
+    }
+
+    // MARK: Starting and stopping
+
+    /// Starts the loop thread, which connects, and waits for the first CONNACK.
+    func start() async throws(TransportError) {
+        let result = await withCheckedContinuation { (continuation: Completion) in
+            let now = ContinuousClock.now
+            handle { shared in
+                let id = shared.completions.insert(continuation)
+                return shared.machine.startRequested(waiter: id, now: now)
+            }
+            // Wakes the loop at the start deadline, which its turn then judges.
+            if let deadline = shared.withLock({ $0.machine.startDeadline }) { driver.schedule(at: deadline) {} }
+            scheduleDeadlineScan()
+            do {
+                try driver.start(self)
+            } catch {
+                let taken = shared.withLock { shared in
+                    _ = shared.machine.loopEnded()
+                    return shared.completions.removeAll()
+                }
+                let failure = TransportError(.connectionFailed, "cannot start the MQTT network thread: \(error)")
+                for waiter in taken { waiter.resume(returning: .failure(failure)) }
+            }
+        }
+        if case .failure = result { await driver.join() }
         try result.get()
+    }
+
+    /// The deadlines of publishes, subscribes and connection waits are looked at every
+    /// 100 ms, as a timer on the loop.
+    private func scheduleDeadlineScan() {
+        driver.schedule(at: .now + .milliseconds(100)) { [weak self] in
+            guard let self else { return }
+            let now = ContinuousClock.now
+            self.handle { $0.machine.deadlineReached(now: now) }
+            self.scheduleDeadlineScan()
+        }
     }
 
     /// Asks the loop to drain, disconnect and end; returns when the loop thread has ended.
     func shutdown(drainTimeout: Duration) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let exited = state.withLock { state -> Bool in
-                guard state.phase != .stopped else { return true }
-                if !state.stopRequested {
-                    state.stopRequested = true
-                    state.drainDeadline = .now + drainTimeout
-                }
-                state.exitWaiters.append(continuation)
-                return false
-            }
-            if exited { continuation.resume() } else { wake() }
+        let deadline = shared.withLock { shared -> ContinuousClock.Instant? in
+            guard shared.machine.shutdownRequested(drainDeadline: .now + drainTimeout) == .requested else { return nil }
+            return shared.machine.shutdownDrainDeadline
         }
+        if let deadline {
+            driver.schedule(at: deadline) {}
+            driver.wake()
+        }
+        await driver.join()
     }
 
     /// Stops without waiting (the client was dropped without a shutdown).
     func requestStop() {
-        state.withLock { state in
-            if !state.stopRequested {
-                state.stopRequested = true
-                state.drainDeadline = .now
-            }
-        }
-        wake()
+        _ = shared.withLock { $0.machine.shutdownRequested(drainDeadline: .now) }
+        driver.wake()
     }
 
     /// Closes the socket under libmosquitto, as a network failure would (tests use it to
@@ -261,14 +294,11 @@ final class MosquittoEngine: Sendable {
         if socket >= 0 { _ = Glibc.shutdown(socket, Int32(SHUT_RDWR)) }
     }
 
-    var isConnected: Bool { state.withLock { $0.phase == .connected } }
-    var connectionCount: Int { state.withLock { $0.connectionCount } }
+    var isConnected: Bool { shared.withLock { $0.machine.isConnected } }
+    var connectionCount: Int { shared.withLock { $0.machine.connectionCount } }
 
-    /// Makes the loop look at its queues now.
-    private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakeWriteFD, &byte, 1)  // a full pipe is already a pending wake-up
-    }
+    /// Returns when the loop has ended (after a shutdown, or a failure to start).
+    func waitUntilStopped() async { await driver.join() }
 
     // MARK: Publishing
 
@@ -278,24 +308,22 @@ final class MosquittoEngine: Sendable {
     /// can read the acknowledgement for it.
     func publish(_ message: MQTTMessage) async throws(TransportError) {
         guard MosquittoProperties.isMQTTString(message.topic) else {
-            throw TransportError(
+            let error = TransportError(
                 .invalidMessage, "MQTT topic '\(message.topic)' cannot be sent (MQTT strings exclude NUL and control characters)")
+            logRefusedPublish(topic: message.topic, error)
+            throw error
         }
         let deadline = ContinuousClock.now + configuration.operationTimeout
         let result = await withCheckedContinuation { (continuation: Completion) in
-            enum Action { case wake, queued, closed }
-            let action = state.withLock { state -> Action in
-                if state.phase == .stopped || state.stopRequested { return .closed }
-                state.publishRequests.append(PublishRequest(message: message, deadline: deadline, continuation: continuation))
-                // One byte in the pipe is enough until the loop takes the queue.
-                if state.wakePending { return .queued }
-                state.wakePending = true
-                return .wake
+            let action = shared.withLock { shared -> Machine.PublishRequestAction in
+                let id = shared.completions.insert(continuation)
+                let action = shared.machine.publishRequested(waiter: id, message: message, deadline: deadline)
+                if case .fail = action { _ = shared.completions.remove(id) }
+                return action
             }
             switch action {
-            case .wake: wake()
-            case .queued: break
-            case .closed: continuation.resume(returning: .failure(closedError()))
+            case .queued: driver.wake()
+            case .fail(let error): continuation.resume(returning: .failure(error))
             }
         }
         try result.get()
@@ -304,21 +332,18 @@ final class MosquittoEngine: Sendable {
     /// Loop thread: publishes the queued messages while connected. A message libmosquitto
     /// refuses fails at once; one refused for want of a connection waits for the next.
     private func submitPublishes() {
-        let requests = state.withLock { state -> [PublishRequest] in
-            state.wakePending = false
-            guard state.phase == .connected, !state.publishRequests.isEmpty else { return [] }
-            defer { state.publishRequests.removeAll(keepingCapacity: true) }
-            return state.publishRequests
-        }
+        let requests = shared.withLock { $0.machine.takeQueuedPublishes() }
         guard !requests.isEmpty else { return }
-        var submitted: [(Int32, PendingPublish)] = []
-        submitted.reserveCapacity(requests.count)
-        var unsent: ArraySlice<PublishRequest> = []
+        var written: [(Int32, Machine.InFlightPublish)] = []
+        written.reserveCapacity(requests.count)
+        var failed: [(ContinuationID, TransportError)] = []
+        var unsent: ArraySlice<Machine.QueuedPublish> = []
         for (index, request) in requests.enumerated() {
             let message = request.message
             var properties = MosquittoProperties()
             do { try properties.add(message, version: configuration.protocolVersion) } catch {
-                request.continuation.resume(returning: .failure(error))
+                logRefusedPublish(topic: message.topic, error)
+                failed.append((request.waiter, error))
                 continue
             }
             var mid: Int32 = 0
@@ -332,67 +357,51 @@ final class MosquittoEngine: Sendable {
                 break
             }
             guard rc == Mosquitto.success else {
-                request.continuation.resume(
-                    returning: .failure(
-                        TransportError(
-                            .invalidMessage, "publishing to MQTT topic '\(message.topic)': \(Mosquitto.describe(rc))")))
+                let error = TransportError(
+                    .invalidMessage, "publishing to MQTT topic '\(message.topic)': \(Mosquitto.describe(rc))")
+                logRefusedPublish(topic: message.topic, error)
+                failed.append((request.waiter, error))
                 continue
             }
-            submitted.append(
+            written.append(
                 (
                     mid,
-                    PendingPublish(
-                        topic: message.topic, qos: Int32(message.qos.rawValue), deadline: request.deadline,
-                        continuation: request.continuation)
+                    Machine.InFlightPublish(
+                        waiter: request.waiter, topic: message.topic, qos: message.qos, deadline: request.deadline)
                 ))
         }
-        state.withLock { state in
-            for (mid, pending) in submitted { state.publishes[mid] = pending }
-            if !unsent.isEmpty { state.publishRequests.insert(contentsOf: unsent, at: 0) }
+        let failures = shared.withLock { shared in
+            shared.machine.publishesWritten(written, unsent: unsent)
+            return failed.compactMap { failure in shared.completions.remove(failure.0).map { ($0, failure.1) } }
         }
+        for (continuation, error) in failures { continuation.resume(returning: .failure(error)) }
     }
 
     private func publishResult(reason: Int32, topic: String) -> Result<Void, TransportError> {
         guard reason >= 0x80 else { return .success(()) }
         let code: TransportError.Code = reason == 0x87 ? .notAuthorized : .rejected
-        return .failure(
-            TransportError(
-                code, "the broker refused the message for '\(topic)': \(Mosquitto.describeReason(reason)) (reason code \(reason))"
-            ))
-    }
-
-    private func timedOut(_ what: String) -> TransportError {
-        TransportError(
-            .timedOut,
-            "\(what) on \(configuration.host):\(configuration.effectivePort): no answer within \(configuration.operationTimeout)")
+        let error = TransportError(
+            code, "the broker refused the message for '\(topic)': \(Mosquitto.describeReason(reason)) (reason code \(reason))")
+        logRefusedPublish(topic: topic, error)
+        return .failure(error)
     }
 
     /// Returns when connected; waits (up to `deadline`) while the client reconnects.
     private func waitForConnection(until deadline: ContinuousClock.Instant) async throws(TransportError) {
         let result = await withCheckedContinuation { (continuation: Completion) in
-            enum Action { case ready, closed, wait }
-            let action = state.withLock { state -> Action in
-                switch state.phase {
-                case .connected: return .ready
-                case .stopped: return .closed
-                case .starting, .disconnected:
-                    if state.stopRequested { return .closed }
-                    state.nextWaiterID += 1
-                    state.connectionWaiters[state.nextWaiterID] = Waiter(deadline: deadline, continuation: continuation)
-                    return .wait
-                }
+            let (wait, closed) = shared.withLock { shared in
+                let id = shared.completions.insert(continuation)
+                let wait = shared.machine.connectionWaitRequested(waiter: id, deadline: deadline)
+                if wait != .wait { _ = shared.completions.remove(id) }
+                return (wait, shared.machine.closedError())
             }
-            switch action {
+            switch wait {
             case .ready: continuation.resume(returning: .success(()))
-            case .closed: continuation.resume(returning: .failure(closedError()))
+            case .closed: continuation.resume(returning: .failure(closed))
             case .wait: break
             }
         }
         try result.get()
-    }
-
-    private func closedError() -> TransportError {
-        TransportError(.closed, "the MQTT client for \(configuration.host):\(configuration.effectivePort) is shut down")
     }
 
     // MARK: Subscribing
@@ -408,79 +417,108 @@ final class MosquittoEngine: Sendable {
         }
         let deadline = ContinuousClock.now + configuration.operationTimeout
         let (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.receiveBufferCapacity)
-        let subscription = Subscription(
-            filter: filter, qos: qos, continuation: continuation, formats: formats, extensionTypes: extensionTypes)
-        let id = state.withLock { state -> Int32 in
-            let id = state.nextSubscriptionID
-            state.nextSubscriptionID += 1
-            state.subscriptions[id] = subscription
+        let consumer = Consumer(filter: filter, continuation: continuation, formats: formats, extensionTypes: extensionTypes)
+        let id = shared.withLock { shared -> Int32 in
+            let id = shared.machine.addSubscription(filter: filter, qos: qos)
+            shared.consumers[id] = consumer
             return id
         }
         do throws(TransportError) {
             try await waitForConnection(until: deadline)
-            let granted = try await sendSubscribe(id: id, subscription, deadline: deadline)
+            let granted = try await sendSubscribe(id, deadline: deadline)
             guard granted < 0x80 else {
                 let code: TransportError.Code = granted == 0x87 ? .notAuthorized : .rejected
-                throw TransportError(
+                let error = TransportError(
                     code,
                     "the broker refused the subscription to '\(filter)': \(Mosquitto.describeReason(granted)) (reason code \(granted))"
                 )
+                logger.warning(
+                    "MQTT subscription refused",
+                    metadata: metadata([
+                        "topic": "\(filter)", "reason": "\(Mosquitto.describeReason(granted))", "reason_code": "\(granted)"
+                    ]))
+                throw error
             }
             return stream
         } catch {
-            _ = state.withLock { $0.subscriptions.removeValue(forKey: id) }
+            shared.withLock { shared in
+                _ = shared.machine.removeSubscription(id)
+                shared.consumers[id] = nil
+            }
             continuation.finish(throwing: error)
             throw error
         }
     }
 
-    private func sendSubscribe(id: Int32, _ subscription: Subscription, deadline: ContinuousClock.Instant)
-        async throws(TransportError) -> Int32
-    {
-        var mid: Int32 = 0
-        let rc = subscribeCall(id: id, subscription, mid: &mid, resubscribing: false)
-        guard rc == Mosquitto.success else {
-            throw TransportError(.connectionFailed, "subscribing to '\(subscription.filter)': \(Mosquitto.describe(rc))")
-        }
-        wake()
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, TransportError>, Never>) in
-            let early = state.withLock { state -> Int32? in
-                if let granted = state.earlySubacks.removeValue(forKey: mid) { return granted }
-                state.subscribeRequests[mid] = PendingSubscribe(deadline: deadline, continuation: continuation)
-                return nil
+    /// Asks the loop thread to send the SUBSCRIBE, and waits for its SUBACK.
+    private func sendSubscribe(_ id: Int32, deadline: ContinuousClock.Instant) async throws(TransportError) -> Int32 {
+        let result = await withCheckedContinuation { (continuation: SubscribeCompletion) in
+            let outcome = shared.withLock { shared -> Result<(ContinuationID, Machine.Subscription), TransportError> in
+                let waiter = shared.subscribeCompletions.insert(continuation)
+                let request = shared.machine.subscribeRequested(waiter: waiter, subscription: id, deadline: deadline)
+                if case .failure = request { _ = shared.subscribeCompletions.remove(waiter) }
+                return request.map { (waiter, $0) }
             }
-            if let early { continuation.resume(returning: .success(early)) }
+            switch outcome {
+            case .failure(let error):
+                continuation.resume(returning: .failure(error))
+            case .success(let (waiter, subscription)):
+                // If the loop is ending, its end fails the waiter.
+                driver.submit { [weak self] in self?.sendSubscribeOnLoop(waiter: waiter, subscription) }
+            }
         }
         return try result.get()
+    }
+
+    /// Loop thread: the SUBSCRIBE, unless its caller stopped waiting. Its SUBACK can only be
+    /// read after the message id is recorded, on this same thread.
+    private func sendSubscribeOnLoop(waiter: ContinuationID, _ subscription: Machine.Subscription) {
+        guard shared.withLock({ $0.machine.isSubscribePending(waiter) }) else { return }
+        var mid: Int32 = 0
+        let rc = subscribeCall(subscription, mid: &mid, resubscribing: false)
+        if rc == Mosquitto.success {
+            shared.withLock { $0.machine.subscribeSent(waiter: waiter, messageID: mid) }
+        } else {
+            let error = TransportError(.connectionFailed, "subscribing to '\(subscription.filter)': \(Mosquitto.describe(rc))")
+            handle { $0.machine.subscribeFailed(waiter: waiter, error: error) }
+        }
     }
 
     /// `mosquitto_subscribe_v5` with the subscription's id as its MQTT 5 Subscription
     /// Identifier (so each message is routed by the broker's own matching). A
     /// resubscription after a reconnect asks for retained messages only if the session lost
     /// the subscription.
-    private func subscribeCall(id: Int32, _ subscription: Subscription, mid: inout Int32, resubscribing: Bool) -> Int32 {
+    private func subscribeCall(_ subscription: Machine.Subscription, mid: inout Int32, resubscribing: Bool) -> Int32 {
         var properties = MosquittoProperties()
         var options: Int32 = 0
         if configuration.protocolVersion == .v5 {
-            _ = properties.addVarint(MQTT_PROP_SUBSCRIPTION_IDENTIFIER, UInt32(id))
+            _ = properties.addVarint(MQTT_PROP_SUBSCRIPTION_IDENTIFIER, UInt32(subscription.id))
             if resubscribing { options = Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue) }
         }
         return mosquitto_subscribe_v5(
             handle, &mid, subscription.filter, Int32(subscription.qos.rawValue), options, properties.list)
     }
 
+    /// Loop thread: a consumer stopped; the broker's subscription goes when no other uses it.
     private func unsubscribe(id: Int32) {
-        guard let subscription = state.withLock({ $0.subscriptions.removeValue(forKey: id) }) else { return }
-        subscription.continuation.finish()
-        loop.overflow[id] = nil
-        if !state.withLock({ $0.subscriptions.values.contains { $0.filter == subscription.filter } }) {
-            _ = mosquitto_unsubscribe_v5(handle, nil, subscription.filter, nil)
+        let removed = shared.withLock { shared -> (Machine.RemovedSubscription, Consumer?)? in
+            guard let removed = shared.machine.removeSubscription(id) else { return nil }
+            return (removed, shared.consumers.removeValue(forKey: id))
         }
+        guard let (removed, consumer) = removed else { return }
+        consumer?.continuation.finish()
+        if removed.droppedDeliveries > 0 {
+            logger.error(
+                "MQTT deliveries dropped: their consumer stopped",
+                metadata: metadata(["topic": "\(removed.subscription.filter)", "count": "\(removed.droppedDeliveries)"]))
+        }
+        if !removed.filterStillUsed { _ = mosquitto_unsubscribe_v5(handle, nil, removed.subscription.filter, nil) }
     }
 
     // MARK: The loop thread
 
-    private func runLoop() {
+    /// The first connection (the loop's first command).
+    private func connect() {
         var properties = MosquittoProperties()
         if configuration.protocolVersion == .v5 {
             if !configuration.cleanStart {
@@ -493,88 +531,87 @@ final class MosquittoEngine: Sendable {
         let rc = mosquitto_connect_bind_v5(
             handle, configuration.host, Int32(configuration.effectivePort), keepAlive, nil, properties.list)
         if rc != Mosquitto.success {
-            failStart(connectError(rc))
-        } else {
-            runConnected()
+            let error = connectError(rc)
+            handle { $0.machine.connectCallFailed(error) }
         }
-        finish()
     }
 
+    /// Loop thread only (it reads the loop's state without a lock).
     private func connectError(_ rc: Int32) -> TransportError {
-        let detail = state.withLock { $0.lastLogError }.map { " (\($0))" } ?? ""
+        let detail = loop.lastLogError.map { " (\($0))" } ?? ""
         let reason = rc == Mosquitto.code(MOSQ_ERR_ERRNO) ? String(cString: strerror(errno)) : Mosquitto.describe(rc)
         return TransportError(
             .connectionFailed,
             "cannot connect to MQTT broker \(configuration.host):\(configuration.effectivePort): \(reason)\(detail)")
     }
 
-    private func failStart(_ error: TransportError) {
-        let started = state.withLock { state -> Completion? in
-            state.stopRequested = true
-            defer { state.started = nil }
-            return state.started
+    func runTurn(until deadline: ContinuousClock.Instant?) {
+        let now = ContinuousClock.now
+        var socket = mosquitto_socket(handle)
+        let lastResult = loop.lastResult
+        handle { shared in
+            shared.machine.loopTurn(
+                now: now, socketOpen: socket >= 0,
+                connectError: self.connectError(lastResult == Mosquitto.success ? Mosquitto.connectionRefused : lastResult))
         }
-        started?.resume(returning: .failure(error))
+        if driver.isStopRequested { return }
+        socket = mosquitto_socket(handle)
+        guard socket >= 0 else {
+            // Disconnected: sleep until the reconnect timer (the driver's deadline) or a wake-up.
+            var wake = pollfd(fd: wakePipe.readFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&wake, 1, Self.pollTimeout(until: deadline, now: now, cap: 250))
+            if wake.revents != 0 { wakePipe.drain() }
+            return
+        }
+        if loop.paused { moveOverflow() }
+        submitPublishes()
+        // A tuple, not an array: no allocation per turn of the loop.
+        var fds = (
+            pollfd(
+                fd: socket, events: Int16(loop.paused ? 0 : POLLIN) | Int16(mosquitto_want_write(handle) ? POLLOUT : 0),
+                revents: 0),
+            pollfd(fd: wakePipe.readFD, events: Int16(POLLIN), revents: 0)
+        )
+        // Paused, the loop is woken by the consumer making room (wakeOnRoom); the short
+        // timeout only paces keepAliveWhilePaused.
+        let timeout = Self.pollTimeout(until: deadline, now: now, cap: loop.paused ? 20 : 250)
+        _ = withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, timeout) }
+        if fds.1.revents != 0 { wakePipe.drain() }
+        if !loop.paused, fds.0.revents != 0 || loop.resumed {
+            loop.resumed = false
+            readAvailable(socket)
+        }
+        socket = mosquitto_socket(handle)
+        if socket >= 0, mosquitto_want_write(handle) { loop.lastResult = mosquitto_loop_write(handle, 1) }
+        if mosquitto_socket(handle) >= 0 {
+            if loop.paused { keepAliveWhilePaused() } else { _ = mosquitto_loop_misc(handle) }
+        }
     }
 
-    private func runConnected() {
-        var disconnectSentAt: ContinuousClock.Instant?
-        while true {
-            let now = ContinuousClock.now
-            let (stopRequested, drained, phase) = state.withLock { state in
-                (
-                    state.stopRequested,
-                    (state.publishes.isEmpty && state.publishRequests.isEmpty) || now >= state.drainDeadline ?? now, state.phase
-                )
-            }
-            var socket = mosquitto_socket(handle)
-            if stopRequested {
-                if socket < 0 || phase == .starting { return }
-                if disconnectSentAt == nil, drained {
-                    _ = mosquitto_disconnect_v5(handle, 0, nil)
-                    disconnectSentAt = now
-                }
-                if let sent = disconnectSentAt, now - sent > .seconds(2) { return }
-            }
-            if phase == .starting, now >= loop.startDeadline {
-                failStart(timedOut("waiting for the CONNACK"))
-                return
-            }
-            if socket < 0 {
-                // Lost before the first CONNACK (a refused TLS handshake, a reset): that is
-                // a failed connect, reported to the caller, not a reason to retry.
-                if phase == .starting {
-                    failStart(connectError(loop.lastResult == Mosquitto.success ? Mosquitto.connectionRefused : loop.lastResult))
-                    return
-                }
-                reconnect()
-                continue
-            }
-            moveOverflow()
-            // A tuple, not an array: no allocation per turn of the loop.
-            var fds = (
-                pollfd(
-                    fd: socket, events: Int16(loop.paused ? 0 : POLLIN) | Int16(mosquitto_want_write(handle) ? POLLOUT : 0),
-                    revents: 0),
-                pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)
+    /// Milliseconds until `deadline` (rounded up, so a timer is never judged early), at most `cap`.
+    private static func pollTimeout(until deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant, cap: Int32) -> Int32 {
+        guard let deadline else { return cap }
+        guard deadline > now else { return 0 }
+        let left = deadline - now
+        let milliseconds = left.milliseconds + (left == .milliseconds(left.milliseconds) ? 0 : 1)
+        return Int32(clamping: min(Int64(cap), milliseconds))
+    }
+
+    /// The loop has ended: everything still waiting fails with `.closed`, every
+    /// subscription's deliveries end.
+    func loopDidEnd() {
+        let (completions, subscribes, consumers, closed) = shared.withLock { shared in
+            _ = shared.machine.loopEnded()
+            defer { shared.consumers = [:] }
+            return (
+                shared.completions.removeAll(), shared.subscribeCompletions.removeAll(), shared.consumers,
+                shared.machine.closedError()
             )
-            // Paused, the loop is woken by the consumer making room (wakeOnRoom); the short
-            // timeout only paces keepAliveWhilePaused and the deadlines.
-            let timeout: Int32 = loop.paused ? 20 : 250
-            _ = withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, timeout) }
-            if fds.1.revents != 0 { drainWakePipe() }
-            if !loop.paused, fds.0.revents != 0 || loop.resumed {
-                loop.resumed = false
-                readAvailable(socket)
-            }
-            submitPublishes()
-            socket = mosquitto_socket(handle)
-            if socket >= 0, mosquitto_want_write(handle) { loop.lastResult = mosquitto_loop_write(handle, 1) }
-            if mosquitto_socket(handle) >= 0 {
-                if loop.paused { keepAliveWhilePaused() } else { _ = mosquitto_loop_misc(handle) }
-            }
-            expireDeadlines()
         }
+        for continuation in completions { continuation.resume(returning: .failure(closed)) }
+        for continuation in subscribes { continuation.resume(returning: .failure(closed)) }
+        for id in consumers.keys.sorted() { consumers[id]?.continuation.finish() }
+        loop.paused = false
     }
 
     /// Reads the packets waiting on the socket (libmosquitto reads about one per call),
@@ -595,180 +632,60 @@ final class MosquittoEngine: Sendable {
         }
     }
 
-    /// Empties the wake pipe.
-    private func drainWakePipe() {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
-            while read(wakeReadFD, buffer.baseAddress, buffer.count) > 0 {}
-        }
-    }
-
-    /// Waits for the backoff delay (a wake-up from ``shutdown(drainTimeout:)`` cuts it
-    /// short), then reconnects. libmosquitto reuses the CONNECT properties.
-    private func reconnect() {
-        let delay = configuration.reconnect.delay(attempt: loop.reconnectAttempt)
-        loop.reconnectAttempt += 1
-        // In slices, so that deadlines still expire on time during a long backoff.
-        let end = ContinuousClock.now + delay
-        while ContinuousClock.now < end {
-            let left = min(end - ContinuousClock.now, .milliseconds(100))
-            var fds = [pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0)]
-            let milliseconds = Int32(
-                clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
-            _ = poll(&fds, 1, max(1, milliseconds))
-            drainWakePipe()
-            expireDeadlines()
-            if state.withLock({ $0.stopRequested }) { return }
-        }
-        let rc = mosquitto_reconnect(handle)
-        if rc != Mosquitto.success {
-            let error = connectError(rc)
-            state.withLock { $0.lastConnectError = error }
-        }
-    }
-
     /// While reading is paused, libmosquitto cannot see the broker's PINGRESP (it waits
     /// behind unread messages), so its own keepalive check is not run; instead the client
     /// sends the broker a packet every half keepalive: an UNSUBSCRIBE from a filter it never
     /// subscribes to, which changes nothing and resets the broker's keepalive timer.
     private func keepAliveWhilePaused() {
         let now = ContinuousClock.now
-        guard now - loop.lastPausePing >= configuration.keepAlive / 2 else { return }
-        loop.lastPausePing = now
+        guard shared.withLock({ $0.machine.pausedKeepAliveDue(now: now) }) else { return }
         _ = mosquitto_unsubscribe_v5(handle, nil, "$ce/keepalive-while-paused", nil)
     }
 
     /// Sends `delivery` to a subscription's consumer without waiting; when the buffer is
     /// full, the consumer wakes the loop once it has taken half of it (weakly: a paused
     /// stream must not keep the engine alive).
-    private func trySend(_ delivery: Delivery, to subscription: Subscription) -> DeliveryStream.TrySendResult {
-        if loop.wakeOnRoom == nil { loop.wakeOnRoom = { [weak self] in self?.wake() } }
-        return subscription.continuation.trySend(delivery, onRoom: loop.wakeOnRoom!)
+    private func trySend(_ delivery: Delivery, to consumer: Consumer) -> DeliveryStream.TrySendResult {
+        if loop.wakeOnRoom == nil { loop.wakeOnRoom = { [weak self] in self?.driver.wake() } }
+        return consumer.continuation.trySend(delivery, onRoom: loop.wakeOnRoom!)
     }
 
-    /// Hands buffered overflow to consumers that made room; resumes reading once all of it
-    /// is handed over.
+    /// Hands held-back deliveries to consumers that made room; resumes reading once all of
+    /// them are handed over.
     private func moveOverflow() {
-        guard loop.paused else { return }
-        let subscriptions = state.withLock { $0.subscriptions }
-        for (id, waiting) in loop.overflow {
-            guard let subscription = subscriptions[id] else {
-                loop.overflow[id] = nil
-                continue
-            }
+        let (waiting, consumers) = shared.withLock { ($0.machine.takeOverflow(), $0.consumers) }
+        var remaining: [Int32: [Delivery]] = [:]
+        var stopped: [Int32] = []
+        for (id, deliveries) in waiting {
+            guard let consumer = consumers[id] else { continue }
             var sent = 0
-            sending: for delivery in waiting {
-                switch trySend(delivery, to: subscription) {
-                case .enqueued: sent += 1
-                case .full: break sending
+            sending: for delivery in deliveries {
+                switch trySend(delivery, to: consumer) {
+                case .enqueued:
+                    sent += 1
+                case .full:
+                    break sending
                 case .terminated:
-                    unsubscribe(id: id)
-                    sent = waiting.count
+                    stopped.append(id)
                     break sending
                 }
             }
-            if sent == waiting.count { loop.overflow[id] = nil } else { loop.overflow[id]!.removeFirst(sent) }
+            if sent < deliveries.count { remaining[id] = Array(deliveries[sent...]) }
         }
-        if loop.overflow.isEmpty {
+        let resumed = shared.withLock { $0.machine.overflowHandedOver(remaining: remaining) }
+        for id in stopped { unsubscribe(id: id) }
+        if resumed {
             loop.paused = false
             loop.resumed = true
         }
     }
 
-    /// Fails publishes, subscribes and connection waits whose deadline passed (checked a
-    /// few times a second).
-    private func expireDeadlines() {
-        let now = ContinuousClock.now
-        guard now >= loop.nextExpiryScan else { return }
-        loop.nextExpiryScan = now + .milliseconds(100)
-        let (publishes, queued, subscribes, waiters) = state.withLock { state in
-            let publishes = state.publishes.filter { $0.value.deadline <= now }
-            for mid in publishes.keys { state.publishes[mid] = nil }
-            let queued = state.publishRequests.filter { $0.deadline <= now }
-            if !queued.isEmpty { state.publishRequests.removeAll { $0.deadline <= now } }
-            let subscribes = state.subscribeRequests.filter { $0.value.deadline <= now }
-            for mid in subscribes.keys { state.subscribeRequests[mid] = nil }
-            let waiters = state.connectionWaiters.filter { $0.value.deadline <= now }
-            for id in waiters.keys { state.connectionWaiters[id] = nil }
-            return (publishes, queued, subscribes, waiters)
-        }
-        for pending in publishes.values {
-            pending.continuation.resume(returning: .failure(timedOut("waiting for the acknowledgement of a publish")))
-        }
-        for request in queued {
-            request.continuation.resume(returning: .failure(timedOut("waiting for the connection to publish")))
-        }
-        for pending in subscribes.values { pending.continuation.resume(returning: .failure(timedOut("waiting for a SUBACK"))) }
-        for waiter in waiters.values {
-            let error = state.withLock { $0.lastConnectError }
-            waiter.continuation.resume(returning: .failure(error ?? timedOut("waiting for the connection")))
-        }
-    }
+    // MARK: Callbacks (on the loop thread, from MosquittoCallbacks)
 
-    /// The loop has ended: everything still waiting fails with `.closed`, every
-    /// subscription's deliveries end, shutdown callers return.
-    private func finish() {
-        let taken = state.withLock { state in
-            state.phase = .stopped
-            defer {
-                state.publishes = [:]
-                state.publishRequests = []
-                state.subscribeRequests = [:]
-                state.connectionWaiters = [:]
-                state.subscriptions = [:]
-                state.exitWaiters = []
-                state.started = nil
-            }
-            return (
-                state.publishes, state.subscribeRequests, state.connectionWaiters, state.subscriptions, state.exitWaiters,
-                state.started, state.publishRequests
-            )
+    func didConnect(reason: Int32) {
+        handle { shared in
+            shared.machine.connackReceived(reasonCode: reason, refusal: self.connectRefusal(reason))
         }
-        let closed = closedError()
-        taken.5?.resume(returning: .failure(closed))
-        for pending in taken.0.values { pending.continuation.resume(returning: .failure(closed)) }
-        for request in taken.6 { request.continuation.resume(returning: .failure(closed)) }
-        for pending in taken.1.values { pending.continuation.resume(returning: .failure(closed)) }
-        for waiter in taken.2.values { waiter.continuation.resume(returning: .failure(closed)) }
-        for subscription in taken.3.values { subscription.continuation.finish() }
-        loop.overflow = [:]
-        for waiter in taken.4 { waiter.resume() }
-    }
-
-    // MARK: Callbacks (on the loop thread)
-
-    fileprivate func didConnect(reason: Int32) {
-        guard reason == 0 else {
-            let refusal = connectRefusal(reason)
-            let starting = state.withLock { state -> Bool in
-                state.lastConnectError = refusal
-                return state.phase == .starting
-            }
-            if starting { failStart(refusal) }
-            return
-        }
-        loop.reconnectAttempt = 0
-        setLogging(false)
-        let (started, waiters, subscriptions, isReconnect) = state.withLock { state in
-            let isReconnect = state.connectionCount > 0
-            state.phase = .connected
-            state.connectionCount += 1
-            state.lastConnectError = nil
-            defer {
-                state.started = nil
-                state.connectionWaiters = [:]
-            }
-            return (state.started, state.connectionWaiters, state.subscriptions, isReconnect)
-        }
-        if isReconnect {
-            var mids: [Int32] = []
-            for (id, subscription) in subscriptions.sorted(by: { $0.key < $1.key }) {
-                var mid: Int32 = 0
-                if subscribeCall(id: id, subscription, mid: &mid, resubscribing: true) == Mosquitto.success { mids.append(mid) }
-            }
-            state.withLock { $0.resubscriptions.formUnion(mids) }
-        }
-        started?.resume(returning: .success(()))
-        for waiter in waiters.values { waiter.continuation.resume(returning: .success(())) }
     }
 
     private func connectRefusal(_ reason: Int32) -> TransportError {
@@ -783,67 +700,57 @@ final class MosquittoEngine: Sendable {
             code, "\(where_) refused the connection: \(Mosquitto.describeReason(reason)) (reason code \(reason))")
     }
 
-    fileprivate func didDisconnect(rc: Int32) {
-        setLogging(true)
-        let (starting, lostPublishes) = state.withLock { state in
-            let starting = state.phase == .starting
-            if state.phase == .connected { state.phase = .disconnected }
-            // QoS 0 messages not yet written are dropped by libmosquitto with the connection.
-            let lost = state.publishes.filter { $0.value.qos == 0 }
-            for mid in lost.keys { state.publishes[mid] = nil }
-            return (starting, lost)
-        }
-        let error = TransportError(
-            .connectionFailed,
-            "the connection to MQTT broker \(configuration.host):\(configuration.effectivePort) was lost before the QoS 0 message was written"
-        )
-        for pending in lostPublishes.values { pending.continuation.resume(returning: .failure(error)) }
-        if starting {
-            let known = state.withLock { $0.lastConnectError }
-            failStart(known ?? connectError(rc == Mosquitto.success ? Mosquitto.connectionRefused : rc))
+    func didDisconnect(rc: Int32) {
+        handle { shared in
+            shared.machine.disconnected(
+                returnCode: rc, connectError: self.connectError(rc == Mosquitto.success ? Mosquitto.connectionRefused : rc))
         }
     }
 
-    fileprivate func didPublish(mid: Int32, reason: Int32) {
-        // The loop thread registered the id before it could write the message, so an
-        // acknowledgement without a waiter belongs to a publish that timed out: dropped.
-        let pending = state.withLock { $0.publishes.removeValue(forKey: mid) }
-        if let pending { pending.continuation.resume(returning: publishResult(reason: reason, topic: pending.topic)) }
-    }
-
-    fileprivate func didSubscribe(mid: Int32, granted: Int32) {
-        let pending = state.withLock { state -> PendingSubscribe? in
-            if let pending = state.subscribeRequests.removeValue(forKey: mid) { return pending }
-            if state.resubscriptions.remove(mid) == nil { state.earlySubacks[mid] = granted }
-            return nil
+    func didPublish(mid: Int32, reason: Int32) {
+        // An acknowledgement without a waiter belongs to a publish that timed out: dropped.
+        let taken = shared.withLock { shared -> (Machine.InFlightPublish, Completion?)? in
+            guard let publish = shared.machine.publishAcknowledged(messageID: mid) else { return nil }
+            return (publish, shared.completions.remove(publish.waiter))
         }
-        pending?.continuation.resume(returning: .success(granted))
+        guard let (publish, continuation) = taken, let continuation else { return }
+        continuation.resume(returning: publishResult(reason: reason, topic: publish.topic))
     }
 
-    fileprivate func didReceive(_ message: MQTTMessage, subscriptionIdentifiers: [Int32]) {
-        let targets = state.withLock { state -> [(Int32, Subscription)] in
+    func didSubscribe(mid: Int32, granted: Int32) {
+        handle { $0.machine.subackReceived(messageID: mid, granted: granted) }
+    }
+
+    func didReceive(_ message: MQTTMessage, subscriptionIdentifiers: [Int32]) {
+        let targets = shared.withLock { shared -> [(Int32, Consumer, overflowing: Bool)] in
             if !subscriptionIdentifiers.isEmpty {
-                return subscriptionIdentifiers.compactMap { id in state.subscriptions[id].map { (id, $0) } }
+                return subscriptionIdentifiers.compactMap { id in
+                    shared.consumers[id].map { (id, $0, shared.machine.isOverflowing(id)) }
+                }
             }
-            return state.subscriptions.filter { Self.filter($0.value.filter, matches: message.topic) }.sorted { $0.key < $1.key }
+            return shared.consumers.filter { Self.filter($0.value.filter, matches: message.topic) }.sorted { $0.key < $1.key }
+                .map { ($0.key, $0.value, shared.machine.isOverflowing($0.key)) }
         }
         guard !targets.isEmpty else { return }
         let cloudEventsMessage = MQTTMessageReader(message, protocolVersion: configuration.protocolVersion).message()
-        for (id, subscription) in targets {
+        for (id, consumer, overflowing) in targets {
             let delivery = Delivery(
-                message: cloudEventsMessage, formats: subscription.formats, extensionTypes: subscription.extensionTypes,
-                settle: { _ in })
-            if loop.overflow[id] != nil {
-                loop.overflow[id]!.append(delivery)
+                message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
+                settle: MQTTSettlement.settle)
+            if overflowing {
+                shared.withLock { $0.machine.appendOverflow(id, delivery) }
                 continue
             }
-            switch trySend(delivery, to: subscription) {
+            switch trySend(delivery, to: consumer) {
             case .enqueued:
                 break
             case .full:
-                loop.overflow[id] = [delivery]
+                let now = ContinuousClock.now
+                shared.withLock { $0.machine.deliveryBufferFull(id, delivery, now: now) }
                 loop.paused = true
             case .terminated:
+                logger.error(
+                    "MQTT message dropped: its consumer stopped", metadata: metadata(["topic": "\(message.topic)"]))
                 unsubscribe(id: id)
             }
         }
@@ -862,62 +769,77 @@ final class MosquittoEngine: Sendable {
         return mosquitto_topic_matches_sub(String(filter), topic, &result) == Mosquitto.success && result
     }
 
-    fileprivate func didLog(level: Int32, _ text: String) {
-        guard level == MOSQ_LOG_ERR else { return }
-        state.withLock { $0.lastLogError = text }
+    func didLog(_ text: String) {
+        loop.lastLogError = text
+    }
+
+    // MARK: Logging
+
+    private func metadata(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "endpoint": "\(configuration.host):\(configuration.effectivePort)", "client_id": "\(configuration.clientID)"
+        ]
+        metadata.merge(extra) { _, new in new }
+        return metadata
+    }
+
+    private func logRefusedPublish(topic: String, _ error: TransportError) {
+        logger.warning(
+            "MQTT publish refused",
+            metadata: metadata(["topic": "\(topic)", "reason": "\(error.message)", "status": "\(error.code)"]))
+    }
+
+    private func log(_ event: Machine.LogEvent) {
+        switch event {
+        case .connected:
+            logger.info(
+                "MQTT connection established",
+                metadata: metadata(["protocol_version": "\(configuration.protocolVersion)", "tls": "\(configuration.tls != nil)"])
+            )
+        case .connectionLost(let rc):
+            logger.warning("MQTT connection lost", metadata: metadata(["reason": "\(Mosquitto.describe(rc))"]))
+        case .reconnectScheduled(let attempt, let delay):
+            logger.warning(
+                "MQTT reconnect scheduled", metadata: metadata(["attempt": "\(attempt)", "delay_ms": "\(delay.milliseconds)"]))
+        case .reconnected(let count):
+            logger.notice("MQTT reconnected", metadata: metadata(["connection_count": "\(count)"]))
+        case .connectionRefused(let error):
+            logger.warning("MQTT broker refused the connection", metadata: metadata(["reason": "\(error.message)"]))
+        case .reconnectFailed(let error):
+            logger.warning("MQTT reconnect failed", metadata: metadata(["reason": "\(error.message)"]))
+        case .publishesDropped(let count):
+            logger.error(
+                "MQTT QoS 0 publishes dropped with the connection", metadata: metadata(["count": "\(count)"]))
+        }
     }
 }
 
-// MARK: libmosquitto callbacks
-// Global functions, not closures: a C thread calls them, and they must not inherit an
-// actor's isolation. `context` is the engine, unretained: the loop thread that runs every
-// callback holds a strong reference for as long as it runs.
+/// The pipe that wakes the loop's `poll`: the driver writes a byte, the loop drains it.
+final class WakePipe: LoopWaker {
+    let readFD: Int32
+    private let writeFD: Int32
 
-private func engine(_ context: UnsafeMutableRawPointer?) -> MosquittoEngine {
-    Unmanaged<MosquittoEngine>.fromOpaque(context!).takeUnretainedValue()
-}
+    init?() {
+        var fds: [Int32] = [0, 0]
+        guard ce_mosquitto_wake_pipe(&fds) == 0 else { return nil }
+        readFD = fds[0]
+        writeFD = fds[1]
+    }
 
-private func mosquittoOnConnect(
-    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ reason: Int32, _: Int32, _: OpaquePointer?
-) {
-    engine(context).didConnect(reason: reason)
-}
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
 
-private func mosquittoOnDisconnect(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ rc: Int32, _: OpaquePointer?) {
-    engine(context).didDisconnect(rc: rc)
-}
+    func wake() {
+        var byte: UInt8 = 1
+        _ = write(writeFD, &byte, 1)  // a full pipe is already a pending wake-up
+    }
 
-private func mosquittoOnPublish(
-    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ mid: Int32, _ reason: Int32, _: OpaquePointer?
-) {
-    engine(context).didPublish(mid: mid, reason: reason)
-}
-
-private func mosquittoOnSubscribe(
-    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ mid: Int32, _ count: Int32, _ granted: UnsafePointer<Int32>?,
-    _: OpaquePointer?
-) {
-    engine(context).didSubscribe(mid: mid, granted: count > 0 ? granted?.pointee ?? 0x80 : 0x80)
-}
-
-private func mosquittoOnMessage(
-    _: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ message: UnsafePointer<mosquitto_message>?,
-    _ properties: OpaquePointer?
-) {
-    guard let message = message?.pointee, let topic = message.topic else { return }
-    // libmosquitto frees the message when the callback returns: copy everything now.
-    let payload =
-        message.payloadlen > 0 && message.payload != nil
-        ? [UInt8](UnsafeRawBufferPointer(start: message.payload, count: Int(message.payloadlen))) : []
-    let received = ReceivedProperties(properties)
-    let mqttMessage = MQTTMessage(
-        topic: String(cString: topic), payload: payload, qos: MQTTQoS(rawValue: Int(message.qos)) ?? .atMostOnce,
-        retain: message.retain, contentType: received.contentType, userProperties: received.userProperties)
-    engine(context).didReceive(mqttMessage, subscriptionIdentifiers: received.subscriptionIdentifiers)
-}
-
-private func mosquittoOnLog(_: OpaquePointer?, _ context: UnsafeMutableRawPointer?, _ level: Int32, _ text: UnsafePointer<CChar>?)
-{
-    guard level == MOSQ_LOG_ERR, let text else { return }
-    engine(context).didLog(level: level, String(cString: text))
+    /// Empties the pipe (loop thread).
+    func drain() {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            while read(readFD, buffer.baseAddress, buffer.count) > 0 {}
+        }
+    }
 }

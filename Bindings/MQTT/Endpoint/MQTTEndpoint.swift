@@ -14,10 +14,13 @@ public struct MQTTEndpoint: Sendable {
     public var configuration: MQTTClientConfiguration
     /// The topic to publish to, or the filter to subscribe to.
     public var topic: String
+    /// The `qos=` option: the QoS to publish or subscribe with (1 unless given).
     public var qos: MQTTQoS
+    /// The `mode=` option: binary (MQTT 5's default) or structured (MQTT 3.1.1's only mode).
     public var mode: ContentMode
     /// The `format=` option (`json` unless given).
     public var formatName: String
+    /// The `retain=` option: whether to publish with the retain flag (`false` unless given).
     public var retain: Bool
 
     /// Reads `endpoint`.

@@ -14,6 +14,15 @@ public struct MQTTMessage: Sendable, Hashable {
     /// The MQTT 5 User Properties, in order. Names may repeat, as MQTT 5 allows.
     public var userProperties: [MQTTUserProperty]
 
+    /// A PUBLISH to `topic`.
+    ///
+    /// - Parameters:
+    ///   - topic: the topic name (no wildcards).
+    ///   - payload: the application payload.
+    ///   - qos: the quality of service (QoS 1 by default).
+    ///   - retain: the retain flag.
+    ///   - contentType: the MQTT 5 Content Type property.
+    ///   - userProperties: the MQTT 5 User Properties, in order.
     public init(
         topic: String, payload: [UInt8] = [], qos: MQTTQoS = .atLeastOnce, retain: Bool = false,
         contentType: String? = nil, userProperties: [MQTTUserProperty] = []
@@ -25,37 +34,4 @@ public struct MQTTMessage: Sendable, Hashable {
         self.contentType = contentType
         self.userProperties = userProperties
     }
-}
-
-/// One MQTT 5 User Property: a UTF-8 name and value.
-public struct MQTTUserProperty: Sendable, Hashable {
-    public var name: String
-    public var value: String
-
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
-/// MQTT's three delivery guarantees.
-public enum MQTTQoS: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    /// QoS 0: sent once, no acknowledgement.
-    case atMostOnce = 0
-    /// QoS 1: acknowledged by PUBACK; may arrive more than once.
-    case atLeastOnce = 1
-    /// QoS 2: the four-packet handshake; arrives once.
-    case exactlyOnce = 2
-
-    public var description: String { "QoS \(rawValue)" }
-}
-
-/// The MQTT protocol version a client speaks.
-public enum MQTTProtocolVersion: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    /// MQTT 5.0: binary and structured mode.
-    case v5 = "5"
-    /// MQTT 3.1.1: no properties, so structured JSON only.
-    case v311 = "3.1.1"
-
-    public var description: String { rawValue }
 }

@@ -1,0 +1,26 @@
+import CloudEvents
+
+/// What settling an MQTT delivery means: the binding's whole guarantee to a consumer.
+///
+/// libmosquitto before 2.1 (Debian 12 ships 2.0.11) acknowledges a QoS 1 message (PUBACK) and
+/// completes a QoS 2 one (PUBREC/PUBREL/PUBCOMP) *before* its message callback hands the
+/// message to this binding. By the time a consumer sees a delivery, the broker considers it
+/// delivered, so every settlement is a local decision:
+///
+/// | settlement | on the wire | redelivered? |
+/// |---|---|---|
+/// | ``Settlement/accepted`` | nothing (already acknowledged) | no |
+/// | ``Settlement/acceptedWithReply(_:)`` | nothing: MQTT has no reply; as accepted | no |
+/// | ``Settlement/rejected(reason:)`` | nothing | no |
+/// | ``Settlement/released`` (or the delivery dropped unsettled) | nothing | **no** |
+/// | still buffered when the consumer stops iterating | nothing | no: lost to it |
+///
+/// QoS 0 has no acknowledgement at all. libmosquitto 2.1 and later acknowledge after the
+/// callback returns, which is still before a consumer sees the delivery (the callback only
+/// queues it), so the table holds for them too (``MQTTClient/acknowledgement``). For
+/// at-least-once processing use QoS 1, keep consumers running and make them idempotent.
+enum MQTTSettlement {
+    /// The settlement function every MQTT delivery gets: it does nothing, for the reasons
+    /// above. A closure with no context, so giving it to each delivery allocates nothing.
+    static let settle: @Sendable (Settlement) -> Void = { _ in }
+}
