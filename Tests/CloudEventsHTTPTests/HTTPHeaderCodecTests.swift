@@ -191,6 +191,26 @@ struct HTTPHeaderCodecTests {
         }
     }
 
+    /// The receiver answers such a request 400 naming the header, through its usual
+    /// refusal path (it was 202, and the consumer got `ab���(`).
+    @Test func theReceiverAnswers400NamingTheHeader() {
+        var fields = HTTPFields()
+        for (name, value) in Self.required {
+            guard case .text(let text) = value else { continue }
+            fields.append(HTTPField(name: HTTPField.Name(name)!, value: text))
+        }
+        // As SwiftNIO's parser hands the bytes `ab\xff\xfe\xc3(` on.
+        fields.append(HTTPField(name: HTTPField.Name("ce-subject")!, value: String(decoding: Self.notUTF8, as: UTF8.self)))
+        let request = HTTPRequest(method: .post, scheme: "http", authority: "h", path: "/", headerFields: fields)
+        let responder = ReceiverResponder(configuration: HTTPReceiverConfiguration())
+        guard case .respond(let response) = responder.outcome(of: request, body: []) else {
+            Issue.record("the request was delivered")
+            return
+        }
+        #expect(response.head.status == .badRequest)
+        #expect(String(decoding: response.body, as: UTF8.self).contains("header 'ce-subject' (attribute 'subject')"))
+    }
+
     /// The general reader's message (what receivers hand out) refuses the same values.
     @Test func theMessageOfInvalidUTF8IsRefusedNamingTheHeader() throws {
         var fields = HTTPFields()

@@ -23,6 +23,11 @@ extension CloudEvent {
 
     /// Decodes the event an HTTP response carries.
     ///
+    /// - Parameters:
+    ///   - response: the response head.
+    ///   - body: the complete body.
+    ///   - formats: formats for a structured body.
+    ///   - extensionTypes: types for binary-mode extensions, which arrive as strings.
     /// - Throws: ``MessageError`` naming what is wrong (`.isBatch` for a batch).
     public init(
         httpResponse response: HTTPResponse, body: [UInt8],
@@ -79,6 +84,10 @@ extension CloudEvent {
 
     /// A response that carries this event, and its body.
     ///
+    /// - Parameters:
+    ///   - status: the status; 200 unless told.
+    ///   - mode: the content mode.
+    ///   - format: the format for structured and batched mode.
     /// - Throws: ``MessageError`` when the event is invalid or the format cannot encode it.
     public func httpResponse(
         status: HTTPResponse.Status = .ok, mode: ContentMode = .binary, format: any EventFormat = JSONEventFormat()

@@ -60,6 +60,10 @@ public struct HTTPMessageReader: MessageReader, Sendable {
 
     /// Reads a request.
     ///
+    /// - Parameters:
+    ///   - request: the request head.
+    ///   - body: the complete body.
+    ///   - formats: the formats a structured or batched body may use.
     /// - Throws: see ``init(headerFields:body:formats:)``.
     public init(request: HTTPRequest, body: [UInt8], formats: EventFormatRegistry = .standard) throws(MessageError) {
         try self.init(headerFields: request.headerFields, body: body, formats: formats)
@@ -67,6 +71,10 @@ public struct HTTPMessageReader: MessageReader, Sendable {
 
     /// Reads a response.
     ///
+    /// - Parameters:
+    ///   - response: the response head.
+    ///   - body: the complete body.
+    ///   - formats: the formats a structured or batched body may use.
     /// - Throws: see ``init(headerFields:body:formats:)``.
     public init(response: HTTPResponse, body: [UInt8], formats: EventFormatRegistry = .standard) throws(MessageError) {
         try self.init(headerFields: response.headerFields, body: body, formats: formats)

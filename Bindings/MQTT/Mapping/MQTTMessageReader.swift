@@ -39,6 +39,11 @@ public struct MQTTMessageReader: MessageReader, Sendable {
     }
 
     /// Reads `message`, received over `protocolVersion`.
+    ///
+    /// - Parameters:
+    ///   - message: the PUBLISH as received.
+    ///   - protocolVersion: the version it was received over; 3.1.1 has no Content Type,
+    ///     which ``MediaType/contentMode(of:whenAbsent:batch:)`` is told means structured.
     public init(_ message: MQTTMessage, protocolVersion: MQTTProtocolVersion = .v5) {
         self.mqttMessage = message
         switch protocolVersion {
