@@ -18,7 +18,8 @@ import Synchronization
 ///
 /// Settling a delivery chooses the response: accept → ``HTTPReceiverConfiguration/acceptedStatus``
 /// (202 by default), reject → 400 with the reason as a `text/plain` body, release (or a
-/// delivery dropped unsettled) → 503 with `Retry-After`. The sender learns the outcome only
+/// delivery dropped unsettled, or one not settled within
+/// ``HTTPReceiverConfiguration/settlementTimeout``) → 503 with `Retry-After`. The sender learns the outcome only
 /// through this status: it is the binding's whole guarantee.
 ///
 /// Requests that carry no valid event never reach the consumer: 400 with a one-line
@@ -30,7 +31,13 @@ import Synchronization
 /// Back-pressure: a connection reads its next request only after the consumer settled the
 /// current one, the consumer's buffer holds at most ``HTTPReceiverConfiguration/capacity``
 /// deliveries, and at most ``HTTPReceiverConfiguration/maximumConnections`` connections are
-/// served at once.
+/// served at once. Timeouts (``HTTPReceiverConfiguration/headerReadTimeout``,
+/// ``HTTPReceiverConfiguration/bodyReadTimeout``, ``HTTPReceiverConfiguration/keepAliveIdleTimeout``)
+/// close connections that stall, so that they cannot hold those slots.
+///
+/// Lifecycle: a `Service` whose ``run()`` serves; ``withReceiver(configuration:_:)`` binds,
+/// serves while its closure runs and stops on every path. Logs through
+/// ``HTTPReceiverConfiguration/logger``.
 ///
 /// Requests are read, decoded and answered on SwiftNIO's event loops; the consumer is the
 /// only hand-off.

@@ -68,6 +68,9 @@ public struct HTTPReceiverConfiguration: Sendable {
     public var logger: Logger
 
     /// A configuration with the documented defaults.
+    ///
+    /// - Parameters: each sets the property of the same name; see the properties for what
+    ///   they mean and their defaults.
     public init(
         host: String = "127.0.0.1", port: Int = 0, path: String? = nil, maximumBodySize: Int = 1 << 20,
         maximumHeaderSize: Int = 16 << 10, formats: EventFormatRegistry = .standard,

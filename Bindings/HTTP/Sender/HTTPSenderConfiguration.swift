@@ -32,6 +32,9 @@ public struct HTTPSenderConfiguration: Sendable {
     public var logger: Logger
 
     /// A configuration with the documented defaults.
+    ///
+    /// - Parameters: each sets the property of the same name; see the properties for what
+    ///   they mean and their defaults.
     public init(
         url: String, method: HTTPRequest.Method = .post, mode: ContentMode = .binary,
         format: any EventFormat = JSONEventFormat(), formats: EventFormatRegistry = .standard,
@@ -87,6 +90,8 @@ public struct HTTPEventResponse: Sendable {
     public var version: String
 
     /// Creates a response value.
+    ///
+    /// - Parameters: each sets the property of the same name.
     public init(
         status: HTTPResponse.Status, headerFields: HTTPFields, body: [UInt8], attempts: Int, event: CloudEvent?,
         eventError: MessageError? = nil, version: String = "HTTP/1.1"
@@ -112,6 +117,11 @@ public struct HTTPStatusError: Error, Sendable, CustomStringConvertible {
     public var body: [UInt8]
 
     /// Creates the error for a response.
+    ///
+    /// - Parameters:
+    ///   - status: the response's status.
+    ///   - headerFields: the response's header fields.
+    ///   - body: the response's body.
     public init(status: HTTPResponse.Status, headerFields: HTTPFields, body: [UInt8]) {
         self.status = status
         self.headerFields = headerFields
