@@ -35,7 +35,9 @@ public struct InProcessBinding: EventBinding {
     }
 
     /// Runs `body` with the deliveries of the endpoint's channel. The channel outlives the
-    /// scope (it is process-wide); a delivery left unsettled when the scope ends is released.
+    /// scope (it is process-wide), but its deliveries have one consumer: once an iteration
+    /// of them ends, the channel delivers no more (later sends fail with `.closed`). A
+    /// delivery left unsettled is released.
     ///
     /// - Throws: ``TransportError`` `.invalidEndpoint` as ``withSender(for:options:_:)``
     ///   does; what `body` throws.

@@ -16,6 +16,16 @@ enum Bindings {
         MQTTBinding()
     ])
 
+    /// One line per binding, from the bindings themselves: its schemes, the guarantee a
+    /// send's acknowledgement gives, and the endpoint options it reads.
+    static var help: String {
+        registry.bindings.map { binding in
+            let schemes = binding.schemes.map { "\($0)://" }.joined(separator: ", ")
+            let options = binding.endpointOptions.map { "\($0.name)=" }.joined(separator: ", ")
+            return "\(binding.name): \(schemes) (acknowledgement: \(binding.acknowledgement); options: \(options))"
+        }.joined(separator: "\n")
+    }
+
     /// Parses `text` with the formats `ce` knows; `mode` and `format`, when given, replace
     /// the URL's options of that name (flags win over the URL).
     ///

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CloudEvents
 
 /// `ce`: send, receive and convert CloudEvents from the command line.
 ///
@@ -12,7 +13,8 @@ struct CE: AsyncParsableCommand {
         discussion: """
             Endpoints are URLs: memory://name (in-process), http(s)://host[:port]/path, and, as \
             their bindings land, mqtt(s)://, amqp(s)://, nats://. Query options: \
-            mode=binary|structured|batch, format=json|protobuf.
+            mode=binary|structured|batch, format=\(Formats.registry.formats.map(\.name).joined(separator: "|")).
+            \(Bindings.help)
             """,
         subcommands: [ConvertCommand.self, SendCommand.self, ListenCommand.self]
     )

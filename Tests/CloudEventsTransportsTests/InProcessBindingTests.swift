@@ -94,33 +94,11 @@ struct InProcessBindingTests {
 
     @Test func aFormatTheOptionsLackIsInvalid() async throws {
         let registry = try Self.registry()
-        let endpoint = try Endpoint("memory://no-named?format=named", formats: .standard.adding(NamedOnlyFormat()))
+        var endpoint = try Endpoint("memory://no-named")
+        endpoint.options.append(("format", "named"))
         let error = try await #require(throws: TransportError.self) {
             try await registry.withSender(for: endpoint, options: BindingOptions()) { _ in }
         }
         #expect(error.code == .invalidEndpoint)
-    }
-}
-
-/// A format that is only a name, to make an endpoint name a format the options lack.
-struct NamedOnlyFormat: EventFormat {
-    var name: String { "named" }
-    var mediaType: String { "application/cloudevents+named" }
-    var batchMediaType: String? { nil }
-
-    func encode(_ event: CloudEvent, into output: inout [UInt8]) throws(EventFormatError) {
-        throw EventFormatError(.malformed("the named format encodes nothing"))
-    }
-
-    func decode(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> CloudEvent {
-        throw EventFormatError(.malformed("the named format decodes nothing"))
-    }
-
-    func encodeBatch(_ events: [CloudEvent], into output: inout [UInt8]) throws(EventFormatError) {
-        throw EventFormatError(.malformed("the named format encodes nothing"))
-    }
-
-    func decodeBatch(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> [CloudEvent] {
-        throw EventFormatError(.malformed("the named format decodes nothing"))
     }
 }
