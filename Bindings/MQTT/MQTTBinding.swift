@@ -11,8 +11,8 @@ public import CloudEventsTransports
 /// timeout; ``BindingOptions/retries`` is not used (libmosquitto resends an unacknowledged
 /// QoS 1/2 message itself).
 public struct MQTTBinding: EventBinding {
-    /// Whether an endpoint without `clientid=` connects with a fresh client id and a clean
-    /// session (the default): two processes on one host, which would share
+    /// Whether an endpoint without `clientid=` connects with a fresh client id
+    /// (`ce-<random number>`) and a clean session (the default): two processes on one host, which would share
     /// ``MQTTClientConfiguration/defaultClientID()``, must not take over each other's
     /// session. With `clientid=` the session persists unless `cleanstart=true`.
     public var freshSessionWithoutClientID: Bool
