@@ -5,12 +5,6 @@ import HTTPTypes
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// HTTP/1 pipelining (the receiver holds requests that arrive behind one waiting for its
 /// settlement, and answers them in order) and a consumer running on the receiver's event
 /// loop.
@@ -57,18 +51,18 @@ struct HTTPReceiverPipeliningTests {
             }
             defer { consumer.cancel() }
             let (head, body) = try rawRequestParts(event, extraHeaders: "Expect: 100-continue\r\n")
-            let connection = try RawConnection(port: receiver.port)
+            let connection = try RawSocket(port: receiver.port)
             connection.send(head)
-            #expect(await connection.receive(statusLines: 1).hasPrefix("HTTP/1.1 100 Continue\r\n"))
+            #expect(await connection.read(statusLines: 1, within: .seconds(10)).hasPrefix("HTTP/1.1 100 Continue\r\n"))
             connection.send(body)
-            #expect(await connection.receive(statusLines: 2).contains("HTTP/1.1 202 Accepted\r\n"))
+            #expect(await connection.read(statusLines: 2, within: .seconds(10)).contains("HTTP/1.1 202 Accepted\r\n"))
 
             let tooLarge =
                 "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n"
                 + "ce-specversion: 1.0\r\nce-id: big\r\nce-source: /s\r\nce-type: t\r\n\r\n"
-            let refused = try RawConnection(port: receiver.port)
+            let refused = try RawSocket(port: receiver.port)
             refused.send(tooLarge)
-            let answer = await refused.receive(statusLines: 1)
+            let answer = await refused.read(statusLines: 1, within: .seconds(10))
             #expect(answer.hasPrefix("HTTP/1.1 413 "))
             #expect(!answer.contains("100 Continue"))
         }
@@ -134,63 +128,7 @@ private func rawRequest(_ event: CloudEvent) throws -> String {
 /// Sends `text` over one TCP connection in one write and reads until `responses` status
 /// lines have arrived, or 10 s have passed.
 private func exchange(port: Int, sending text: String, responses: Int) async throws -> String {
-    let connection = try RawConnection(port: port)
+    let connection = try RawSocket(port: port)
     connection.send(text)
-    return await connection.receive(statusLines: responses)
-}
-
-/// A plain TCP connection to the receiver on loopback, for what HTTP clients do not let a
-/// test do (pipelining, waiting for `100 Continue`).
-///
-/// Unchecked: each connection belongs to one test, which makes one call at a time; the
-/// blocking `recv` runs on a thread of its own (not the concurrency pool, which tests running
-/// in parallel would exhaust) only while that test awaits it.
-private final class RawConnection: @unchecked Sendable {
-    private let fd: Int32
-    private var received: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(fd >= 0)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        #expect(connected == 0)
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
-        #expect(bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) } == bytes.count)
-    }
-
-    /// Everything received so far, once it holds `statusLines` status lines in all and ends
-    /// with a head (the last response has no body), or after 10 s.
-    func receive(statusLines: Int) async -> String {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.receiveBlocking(statusLines: statusLines)) }
-        }
-    }
-
-    private func receiveBlocking(statusLines: Int) -> String {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            let text = String(decoding: received, as: UTF8.self)
-            if text.components(separatedBy: "HTTP/1.1 ").count > statusLines, text.hasSuffix("\r\n\r\n") {
-                return text
-            }
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            received += buffer[..<count]
-        }
-        return String(decoding: received, as: UTF8.self)
-    }
+    return await connection.read(statusLines: responses, within: .seconds(10))
 }

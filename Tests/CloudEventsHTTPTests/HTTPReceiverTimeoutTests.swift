@@ -9,12 +9,6 @@ import NIOPosix
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The receiver's read, idle and settlement timeouts (issue 11): clients that connect and
 /// stall, or consumers that never settle, must not hold a connection or a request for ever.
 /// Timeouts are configured short so that each test runs in seconds; every wait is bounded.
@@ -36,7 +30,7 @@ struct HTTPReceiverTimeoutTests {
     /// (it used to stay open for as long as the client liked).
     @Test func aStalledHalfRequestLineIsClosedAfterTheHeadTimeout() async throws {
         try await withReceiver(Self.configuration(head: .milliseconds(300))) { port, _, received in
-            let socket = try StallingSocket(port: port)
+            let socket = try RawSocket(port: port)
             socket.send("POST /eve")
             let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
             #expect(closed, "the connection was still open 10 s after a 300 ms head timeout")
@@ -48,7 +42,7 @@ struct HTTPReceiverTimeoutTests {
     /// A connection that sends nothing at all is closed after the head timeout, silently.
     @Test func aSilentConnectionIsClosedAfterTheHeadTimeout() async throws {
         try await withReceiver(Self.configuration(head: .milliseconds(300))) { port, _, _ in
-            let socket = try StallingSocket(port: port)
+            let socket = try RawSocket(port: port)
             let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
             #expect(closed)
             #expect(text.isEmpty)
@@ -62,7 +56,7 @@ struct HTTPReceiverTimeoutTests {
         var configuration = Self.configuration(head: .milliseconds(300))
         configuration.tls = TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey)
         try await withReceiver(configuration) { port, _, _ in
-            let socket = try StallingSocket(port: port)
+            let socket = try RawSocket(port: port)
             socket.send("\u{16}\u{03}\u{01}")  // the start of a TLS record, then nothing
             let (_, closed) = await socket.readUntilClosed(within: .seconds(10))
             #expect(closed, "the HTTPS connection was still open 10 s after a 300 ms head timeout")
@@ -72,7 +66,7 @@ struct HTTPReceiverTimeoutTests {
     /// A head whose body stops arriving: answered 408 and closed after the body timeout.
     @Test func aStalledBodyIsClosedAfterTheBodyTimeout() async throws {
         try await withReceiver(Self.configuration(body: .milliseconds(300))) { port, _, received in
-            let socket = try StallingSocket(port: port)
+            let socket = try RawSocket(port: port)
             socket.send(
                 "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\nce-specversion: 1.0\r\n"
                     + "ce-id: 1\r\nce-source: /s\r\nce-type: t\r\n\r\n0123456789")
@@ -89,7 +83,7 @@ struct HTTPReceiverTimeoutTests {
         let configuration = Self.configuration(head: .milliseconds(200), idle: .seconds(2))
         let request = try rawRequest(CloudEvent(id: "k-1", source: "/keepalive", type: "com.example.keepalive"))
         try await withReceiver(configuration) { port, _, received in
-            let socket = try StallingSocket(port: port)
+            let socket = try RawSocket(port: port)
             socket.send(request)
             #expect(await socket.read(statusLines: 1, within: .seconds(10)).hasPrefix("HTTP/1.1 202 "))
             // Longer than the head timeout: the connection is idle, not reading a head.
@@ -115,9 +109,9 @@ struct HTTPReceiverTimeoutTests {
         configuration.maximumConnections = 100
         let (fields, body) = try CloudEvent(id: "n-1", source: "/normal", type: "com.example.normal").httpFields()
         try await withReceiver(configuration) { port, client, received in
-            var stalled: [StallingSocket] = []
+            var stalled: [RawSocket] = []
             for _ in 0..<200 {
-                let socket = try StallingSocket(port: port)
+                let socket = try RawSocket(port: port)
                 socket.send("POST /events HT")
                 stalled.append(socket)
             }
@@ -183,82 +177,4 @@ private func rawRequest(_ event: CloudEvent) throws -> String {
     var text = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n"
     for field in fields { text += "\(field.name.rawName): \(field.value)\r\n" }
     return text + "\r\n" + String(decoding: body, as: UTF8.self)
-}
-
-/// A plain TCP connection on loopback that sends what it is told and then stalls, for what
-/// HTTP clients do not do (half a request line, a body that stops).
-///
-/// Unchecked: each socket belongs to one test, which makes one call at a time; the blocking
-/// `recv` runs on a thread of its own (not the concurrency pool) only while that test
-/// awaits it.
-private final class StallingSocket: @unchecked Sendable {
-    private let fd: Int32
-    private var received: [UInt8] = []
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TransportError(.connectionFailed, "socket() failed: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            throw TransportError(.connectionFailed, "connect() to 127.0.0.1:\(port) failed: errno \(errno)")
-        }
-    }
-
-    deinit { close(fd) }
-
-    func send(_ text: String) {
-        let bytes = Array(text.utf8)
-        #expect(bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count)
-    }
-
-    /// Everything received until the peer closed the connection (`closed` true), or until
-    /// `limit` passed (`closed` false).
-    func readUntilClosed(within limit: Duration) async -> (text: String, closed: Bool) {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: self.receiveBlocking(within: limit, until: { _ in false }))
-            }
-        }
-    }
-
-    /// Everything received so far, once it holds `statusLines` status lines in all and ends
-    /// with a complete head (the responses here have no body or a one-line one), or after `limit`.
-    func read(statusLines: Int, within limit: Duration) async -> String {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let (text, _) = self.receiveBlocking(within: limit) { text in
-                    text.components(separatedBy: "HTTP/1.1 ").count > statusLines && text.hasSuffix("\r\n\r\n")
-                }
-                continuation.resume(returning: text)
-            }
-        }
-    }
-
-    private func receiveBlocking(within limit: Duration, until done: (String) -> Bool) -> (String, Bool) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            let text = String(decoding: received, as: UTF8.self)
-            if done(text) { return (text, false) }
-            // Wait at most until the deadline, in steps, so that the loop ends in time.
-            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return (String(decoding: received, as: UTF8.self), true) }
-            if count < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
-                // A reset closes the connection too.
-                return (String(decoding: received, as: UTF8.self), true)
-            }
-            received += buffer[..<count]
-        }
-        return (String(decoding: received, as: UTF8.self), false)
-    }
 }
