@@ -100,6 +100,7 @@ public struct HeaderAttributeCodec: Sendable, Hashable {
         /// `canonicalName` is): the classification both HTTP decoding paths run.
         ///
         /// - Parameter name: the header name's UTF-8, lowercase.
+        @inlinable
         package init(lowercasedUTF8 name: UnsafeBufferPointer<UInt8>) {
             @inline(__always)
             func matches(_ literal: StaticString, from start: Int) -> Bool {
@@ -229,7 +230,7 @@ public struct HeaderAttributeCodec: Sendable, Hashable {
     /// general path. `value` is consumed so that a header's fresh copy is returned as it is.
     ///
     /// - Throws: the ``PercentEncoding/DecodingError`` found.
-    @inline(__always)
+    @inlinable
     package static func decodeValueReportingASCII(
         _ value: consuming String
     ) throws(PercentEncoding.DecodingError) -> (text: String, isPrintableASCII: Bool) {

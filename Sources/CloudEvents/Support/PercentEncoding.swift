@@ -99,6 +99,7 @@ public enum PercentEncoding {
     ///
     /// `value` is consumed: the caller's fresh copy (a header field's value) is returned
     /// as it is, without one more retain here and a release there for every value.
+    @usableFromInline
     package static func decodeHeaderValueReportingASCII(
         _ value: consuming String
     ) throws(DecodingError) -> (text: String, isPrintableASCII: Bool) {
