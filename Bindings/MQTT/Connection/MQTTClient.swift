@@ -80,6 +80,7 @@ public final class MQTTClient: Service, Sendable {
     ///   - body: what to do with the connected client.
     /// - Returns: what `body` returns.
     /// - Throws: what ``connect(configuration:)`` or `body` throws.
+    @discardableResult
     public static func withClient<Result: Sendable>(
         configuration: MQTTClientConfiguration, _ body: (MQTTClient) async throws -> Result
     ) async throws -> Result {

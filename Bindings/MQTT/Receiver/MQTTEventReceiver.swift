@@ -53,6 +53,7 @@ public struct MQTTEventReceiver: CloudEventReceiver {
     /// - Returns: what `body` returns.
     /// - Throws: what ``MQTTClient/connect(configuration:)`` and
     ///   ``subscribe(client:filter:qos:formats:extensionTypes:)`` throw, or what `body` throws.
+    @discardableResult
     public static func withReceiver<Result: Sendable>(
         endpoint: MQTTEndpoint, formats: EventFormatRegistry, _ body: (MQTTEventReceiver) async throws -> Result
     ) async throws -> Result {

@@ -68,6 +68,7 @@ public struct MQTTEventSender: CloudEventSender {
     /// - Returns: what `body` returns.
     /// - Throws: what ``MQTTClient/connect(configuration:)`` and
     ///   ``init(client:topic:qos:retain:mode:format:)`` throw, or what `body` throws.
+    @discardableResult
     public static func withSender<Result: Sendable>(
         endpoint: MQTTEndpoint, format: any EventFormat, _ body: (MQTTEventSender) async throws -> Result
     ) async throws -> Result {

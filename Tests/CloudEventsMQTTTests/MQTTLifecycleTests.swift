@@ -1,0 +1,158 @@
+import CloudEvents
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@testable import CloudEventsMQTT
+
+/// The client as a `Service`, the scoped sender and receiver, and what the client logs,
+/// against the test broker.
+@Suite(.enabled(if: Broker.isRunning), .timeLimit(.minutes(1)))
+struct MQTTLifecycleTests {
+    @Test func aReconnectIsLoggedWithSnakeCaseMetadataAndNeverThePassword() async throws {
+        let records = LogRecords()
+        var configuration = Broker.configuration()
+        configuration.port = Broker.port("CE_TEST_MQTT_AUTH_PORT")
+        configuration.username = Broker.environment["CE_TEST_MQTT_USERNAME"]
+        let password = try #require(Broker.environment["CE_TEST_MQTT_PASSWORD"])
+        configuration.password = password
+        configuration.logger = records.logger()
+        let client = try await MQTTClient.connect(configuration: configuration)
+        client.simulateConnectionLoss()
+        for _ in 0..<200 where client.connectionCount < 2 { try await Task.sleep(for: .milliseconds(25)) }
+        #expect(client.connectionCount == 2, "reconnected")
+        await client.shutdown()
+
+        let logged = records.all
+        let established = try #require(logged.first { $0.message == "MQTT connection established" })
+        #expect(established.level == .info)
+        #expect(established.metadata["endpoint"] == "\(Broker.host):\(Broker.port("CE_TEST_MQTT_AUTH_PORT"))")
+        #expect(established.metadata["client_id"] == configuration.clientID)
+        #expect(logged.first { $0.message == "MQTT connection lost" }?.level == .warning)
+        let scheduled = try #require(logged.first { $0.message == "MQTT reconnect scheduled" })
+        #expect(scheduled.level == .warning)
+        #expect(scheduled.metadata["attempt"] == "1")
+        #expect(scheduled.metadata["delay_ms"].flatMap { Int($0) } != nil)
+        #expect(logged.first { $0.message == "MQTT reconnected" }?.level == .notice)
+        for record in logged {
+            #expect(record.metadata.keys.allSatisfy { $0 == $0.lowercased() && !$0.contains("-") }, "snake_case keys")
+            #expect(!record.message.contains(password) && !record.metadata.values.contains { $0.contains(password) })
+        }
+    }
+
+    @Test func aRefusedPublishIsLoggedAsAWarningNamingTheTopic() async throws {
+        let records = LogRecords()
+        var configuration = Broker.configuration()
+        configuration.logger = records.logger()
+        try await MQTTClient.withClient(configuration: configuration) { client in
+            await #expect(throws: TransportError.self) {
+                try await client.publish(MQTTMessage(topic: "bad\u{1}topic", payload: [1]))
+            }
+        }
+        let refused = try #require(records.all.first { $0.message == "MQTT publish refused" })
+        #expect(refused.level == .warning)
+        #expect(refused.metadata["topic"] == "bad\u{1}topic")
+        #expect(refused.metadata["status"] == "invalid message")
+    }
+
+    @Test func runKeepsTheClientUntilGracefulShutdownThenShutsItDown() async throws {
+        let client = try await MQTTClient.connect(configuration: Broker.configuration())
+        let group = ServiceGroup(
+            services: [client], gracefulShutdownSignals: [],
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            // Running: the client works.
+            try await client.publish(MQTTMessage(topic: Broker.uniqueTopic(), payload: [1], qos: .atLeastOnce))
+            #expect(client.isConnected)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(!client.isConnected)
+        await #expect { try await client.publish(MQTTMessage(topic: Broker.uniqueTopic(), payload: [1])) } throws: { error in
+            (error as? TransportError)?.code == .closed
+        }
+    }
+
+    @Test func runEndsWhenItsTaskIsCancelledOrTheClientIsShutDown() async throws {
+        let cancelled = try await MQTTClient.connect(configuration: Broker.configuration())
+        let running = Task { try await cancelled.run() }
+        try await Task.sleep(for: .milliseconds(50))
+        running.cancel()
+        try await running.value
+        #expect(!cancelled.isConnected)
+
+        let shutDown = try await MQTTClient.connect(configuration: Broker.configuration())
+        async let run: Void = shutDown.run()
+        await shutDown.shutdown()
+        try await run
+    }
+
+    @Test func withReceiverAndWithSenderOwnTheirClients() async throws {
+        let topic = Broker.uniqueTopic()
+        let url = "mqtt://\(Broker.host):\(Broker.port())/\(topic)?qos=1&cleanstart=true"
+        let receiving = try MQTTEndpoint(Endpoint(url + "&clientid=\(Broker.uniqueID("rx"))"))
+        let sending = try MQTTEndpoint(Endpoint(url + "&clientid=\(Broker.uniqueID("tx"))"))
+        let (subscribed, subscribedContinuation) = AsyncStream<MQTTClient>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                let id = try await MQTTEventReceiver.withReceiver(endpoint: receiving, formats: .standard) { receiver in
+                    subscribedContinuation.yield(receiver.client)
+                    let delivery = try #require(try await collect(1, from: receiver.deliveries()).first)
+                    delivery.accept()
+                    return try delivery.event().id
+                }
+                #expect(id == sampleEvent.id)
+            }
+            var clients = subscribed.makeAsyncIterator()
+            let receiverClient = try #require(await clients.next())
+            let senderClient = try await MQTTEventSender.withSender(endpoint: sending, format: JSONEventFormat()) { sender in
+                #expect(sender.topic == topic && sender.qos == .atLeastOnce && sender.mode == .binary)
+                try await sender.send(sampleEvent)
+                return sender.client
+            }
+            #expect(!senderClient.isConnected, "withSender shut its client down")
+            try await tasks.waitForAll()
+            #expect(!receiverClient.isConnected, "withReceiver shut its client down")
+        }
+    }
+}
+
+/// Collects what a logger is given.
+final class LogRecords: Sendable {
+    struct Record: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let records = Mutex<[Record]>([])
+
+    var all: [Record] { records.withLock { $0 } }
+
+    func logger() -> Logger {
+        Logger(label: "test") { _ in Handler(records: self) }
+    }
+
+    fileprivate func append(_ record: Record) { records.withLock { $0.append(record) } }
+
+    private struct Handler: LogHandler {
+        let records: LogRecords
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            var all = metadata
+            if let extra = event.metadata { all.merge(extra) { _, new in new } }
+            records.append(
+                Record(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
+        }
+    }
+}
