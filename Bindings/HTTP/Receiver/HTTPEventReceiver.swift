@@ -1,6 +1,6 @@
 public import CloudEvents
 internal import HTTPTypes
-public import Logging
+internal import Logging
 internal import NIOCore
 internal import NIOExtras
 internal import NIOHTTP1
@@ -134,19 +134,6 @@ public final class HTTPEventReceiver: CloudEventReceiver, Service {
             metadata: ["endpoint": "\(configuration.host):\(serverChannel.localAddress?.port ?? configuration.port)"])
         return HTTPEventReceiver(
             configuration: configuration, serverChannel: serverChannel, quiescing: quiescing, stream: stream, core: core)
-    }
-
-    /// Binds the listening socket, logging to `logger` (which replaces the configuration's
-    /// ``HTTPReceiverConfiguration/logger``).
-    ///
-    /// - Parameters:
-    ///   - configuration: where to listen and how to answer.
-    ///   - logger: where the receiver logs.
-    /// - Throws: what ``bind(configuration:)`` throws.
-    public static func bind(configuration: HTTPReceiverConfiguration, logger: Logger) async throws -> HTTPEventReceiver {
-        var configuration = configuration
-        configuration.logger = logger
-        return try await bind(configuration: configuration)
     }
 
     /// The pipeline of one accepted connection: plain HTTP/1.1, or TLS with ALPN choosing
