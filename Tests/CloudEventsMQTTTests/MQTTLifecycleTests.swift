@@ -57,6 +57,28 @@ struct MQTTLifecycleTests {
         #expect(refused.metadata["status"] == "invalid message")
     }
 
+    @Test func aRejectionIsLoggedAsARefusalAndAReleaseAsADrop() async throws {
+        let records = LogRecords()
+        var configuration = Broker.configuration()
+        configuration.logger = records.logger()
+        let topic = Broker.uniqueTopic()
+        try await MQTTClient.withClient(configuration: configuration) { client in
+            let stream = try await client.subscribe(to: topic)
+            for _ in 0..<3 { try await client.publish(try sampleEvent.mqttMessage(topic: topic)) }
+            let deliveries = try await collect(3, from: stream)
+            try #require(deliveries.count == 3)
+            #expect(deliveries[0].accept())
+            #expect(deliveries[1].reject(reason: "not for me"))
+            #expect(deliveries[2].release())
+        }
+        let logged = records.all
+        #expect(!logged.contains { $0.message.contains("accepted") })
+        let rejected = try #require(logged.first { $0.message.hasPrefix("MQTT delivery rejected") })
+        #expect(rejected.level == .warning)
+        #expect(rejected.metadata["reason"] == "not for me" && rejected.metadata["filter"] == topic)
+        #expect(logged.first { $0.message.hasPrefix("MQTT delivery released") }?.level == .error)
+    }
+
     @Test func runKeepsTheClientUntilGracefulShutdownThenShutsItDown() async throws {
         let client = try await MQTTClient.connect(configuration: Broker.configuration())
         let group = ServiceGroup(

@@ -55,6 +55,8 @@ final class MosquittoEngine: LoopDriverAdapter {
         var continuation: DeliveryStream.Continuation
         var formats: EventFormatRegistry
         var extensionTypes: ExtensionTypes
+        /// What settling one of its deliveries does (``MQTTSettlement``).
+        var settle: @Sendable (Settlement) -> Void
     }
 
     private struct LoopState {
@@ -417,7 +419,9 @@ final class MosquittoEngine: LoopDriverAdapter {
         }
         let deadline = ContinuousClock.now + configuration.operationTimeout
         let (stream, continuation) = DeliveryStream.makeStream(capacity: configuration.receiveBufferCapacity)
-        let consumer = Consumer(filter: filter, continuation: continuation, formats: formats, extensionTypes: extensionTypes)
+        let consumer = Consumer(
+            filter: filter, continuation: continuation, formats: formats, extensionTypes: extensionTypes,
+            settle: MQTTSettlement.settle(filter: filter, logger: logger))
         let id = shared.withLock { shared -> Int32 in
             let id = shared.machine.addSubscription(filter: filter, qos: qos)
             shared.consumers[id] = consumer
@@ -736,7 +740,7 @@ final class MosquittoEngine: LoopDriverAdapter {
         for (id, consumer, overflowing) in targets {
             let delivery = Delivery(
                 message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
-                settle: MQTTSettlement.settle)
+                settle: consumer.settle)
             if overflowing {
                 shared.withLock { $0.machine.appendOverflow(id, delivery) }
                 continue

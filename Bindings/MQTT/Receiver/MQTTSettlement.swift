@@ -1,4 +1,5 @@
 import CloudEvents
+import Logging
 
 /// What settling an MQTT delivery means: the binding's whole guarantee to a consumer.
 ///
@@ -19,8 +20,26 @@ import CloudEvents
 /// callback returns, which is still before a consumer sees the delivery (the callback only
 /// queues it), so the table holds for them too (``MQTTClient/acknowledgement``). For
 /// at-least-once processing use QoS 1, keep consumers running and make them idempotent.
+///
+/// Since nothing goes back to the broker, the settlement only reaches the log: a rejection is
+/// a refusal (`.warning`), a release (or a delivery dropped unsettled) a drop (`.error`).
 enum MQTTSettlement {
-    /// The settlement function every MQTT delivery gets: it does nothing, for the reasons
-    /// above. A closure with no context, so giving it to each delivery allocates nothing.
-    static let settle: @Sendable (Settlement) -> Void = { _ in }
+    /// The settlement function for the deliveries of the subscription to `filter`: made once
+    /// per subscription, so a delivery allocates nothing for it. Accepting does nothing.
+    static func settle(filter: String, logger: Logger) -> @Sendable (Settlement) -> Void {
+        { settlement in
+            switch settlement {
+            case .accepted, .acceptedWithReply:
+                break
+            case .rejected(let reason):
+                logger.warning(
+                    "MQTT delivery rejected by its consumer (not redelivered: libmosquitto acknowledged it on receipt)",
+                    metadata: ["filter": "\(filter)", "reason": "\(reason)"])
+            case .released:
+                logger.error(
+                    "MQTT delivery released or dropped unsettled: lost (libmosquitto acknowledged it on receipt)",
+                    metadata: ["filter": "\(filter)"])
+            }
+        }
+    }
 }
