@@ -11,7 +11,7 @@ import Logging
 /// thread, with the connection's rules in an ``MQTTConnectionStateMachine``.
 ///
 /// The engine feeds the state machine its events (calls from Swift, libmosquitto's callbacks
-/// from ``MosquittoCallbacks``, loop turns and timers) under its one lock, takes out the
+/// from `MosquittoCallbacks.swift`, loop turns and timers) under its one lock, takes out the
 /// continuations the returned actions name while still holding it, and performs the actions
 /// (libmosquitto calls, resumptions, timers, log lines) after releasing it. No lock of ours is
 /// held across a libmosquitto call, so its callback lock and ours are never taken in opposite
@@ -684,7 +684,7 @@ final class MosquittoEngine: LoopDriverAdapter {
         }
     }
 
-    // MARK: Callbacks (on the loop thread, from MosquittoCallbacks)
+    // MARK: Callbacks (on the loop thread, from MosquittoCallbacks.swift)
 
     func didConnect(reason: Int32) {
         handle { shared in
@@ -814,36 +814,6 @@ final class MosquittoEngine: LoopDriverAdapter {
         case .publishesDropped(let count):
             logger.error(
                 "MQTT QoS 0 publishes dropped with the connection", metadata: metadata(["count": "\(count)"]))
-        }
-    }
-}
-
-/// The pipe that wakes the loop's `poll`: the driver writes a byte, the loop drains it.
-final class WakePipe: LoopWaker {
-    let readFD: Int32
-    private let writeFD: Int32
-
-    init?() {
-        var fds: [Int32] = [0, 0]
-        guard ce_mosquitto_wake_pipe(&fds) == 0 else { return nil }
-        readFD = fds[0]
-        writeFD = fds[1]
-    }
-
-    deinit {
-        close(readFD)
-        close(writeFD)
-    }
-
-    func wake() {
-        var byte: UInt8 = 1
-        _ = write(writeFD, &byte, 1)  // a full pipe is already a pending wake-up
-    }
-
-    /// Empties the pipe (loop thread).
-    func drain() {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
-            while read(readFD, buffer.baseAddress, buffer.count) > 0 {}
         }
     }
 }
