@@ -57,6 +57,30 @@ struct MQTTResilienceTests {
         await subscriber.shutdown()
     }
 
+    @Test func duringALongReconnectBackoffAPublishTimesOutOnTimeAndShutdownIsPrompt() async throws {
+        let broker = try PrivateBroker()
+        var configuration = broker.configuration(clientID: Broker.uniqueID("backoff"))
+        // The first reconnect comes 8 to 12 s after the loss; the operation timeout is 1 s.
+        configuration.reconnect = .exponential(initial: .seconds(10), maximum: .seconds(10))
+        configuration.operationTimeout = .seconds(1)
+        let client = try await MQTTClient.connect(configuration: configuration)
+        broker.stop()
+        for _ in 0..<200 where client.isConnected { try await Task.sleep(for: .milliseconds(25)) }
+        try #require(!client.isConnected)
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        await #expect { try await client.publish(MQTTMessage(topic: "t", payload: [1])) } throws: { error in
+            (error as? TransportError)?.code == .timedOut
+        }
+        #expect(clock.now - start < .seconds(5), "failed at its deadline, not after the backoff")
+
+        let shutdownStart = clock.now
+        await client.shutdown()
+        #expect(clock.now - shutdownStart < .seconds(5), "the backoff does not hold up the shutdown")
+        #expect(client.connectionCount == 1)
+    }
+
     @Test func aConsumerPausingLongerThanTheKeepaliveKeepsItsConnectionAndItsMessages() async throws {
         var configuration = Broker.configuration()
         configuration.keepAlive = .seconds(5)
