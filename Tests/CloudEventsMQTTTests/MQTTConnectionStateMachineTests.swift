@@ -22,8 +22,8 @@ import Testing
     /// A machine that is connected, its start waiter resumed.
     static func connected() -> Machine {
         var machine = machine()
-        let result1 = machine.startRequested(waiter: ContinuationID(1), now: t0)
-        #expect(result1.contains { $0.isConnect })
+        let start = machine.startRequested(waiter: ContinuationID(1), now: t0)
+        #expect(start.contains { $0.isConnect })
         let actions = machine.connackReceived(reasonCode: 0, refusal: TransportError(.connectionFailed, "unused"))
         #expect(actions.completion(ContinuationID(1))?.isSuccess == true)
         #expect(machine.isConnected)
@@ -59,12 +59,12 @@ import Testing
         let first = machine.addSubscription(filter: "a/#", qos: .atLeastOnce)
         let second = machine.addSubscription(filter: "b/+", qos: .exactlyOnce)
         // Publishes in flight at QoS 0 and 1.
-        let result2 = machine.publishRequested(
+        let qos0Request = machine.publishRequested(
             waiter: ContinuationID(10), message: Self.message(qos: .atMostOnce), deadline: Self.t0 + .seconds(10))
-        #expect(result2.isQueued)
-        let result3 = machine.publishRequested(
+        #expect(qos0Request.isQueued)
+        let qos1Request = machine.publishRequested(
             waiter: ContinuationID(11), message: Self.message(qos: .atLeastOnce), deadline: Self.t0 + .seconds(10))
-        #expect(result3.isQueued)
+        #expect(qos1Request.isQueued)
         #expect(Self.write(&machine, firstID: 1) == [1, 2])
 
         // Lost: the QoS 0 publish fails (libmosquitto dropped it), the QoS 1 one stays.
@@ -76,29 +76,29 @@ import Testing
         #expect(!machine.isConnected)
 
         // Scheduled with the backoff: 100 ms, then 200 ms after a failed attempt.
-        let result4 = machine.loopTurn(now: Self.t0, socketOpen: false, connectError: Self.unused)
-        let firstSchedule = try #require(result4.scheduledReconnect)
+        let lostTurn = machine.loopTurn(now: Self.t0, socketOpen: false, connectError: Self.unused)
+        let firstSchedule = try #require(lostTurn.scheduledReconnect)
         #expect(firstSchedule.attempt == 1 && firstSchedule.delay == .milliseconds(100))
         #expect(firstSchedule.at == Self.t0 + .milliseconds(100))
-        let result5 = machine.loopTurn(now: Self.t0 + .milliseconds(50), socketOpen: false, connectError: Self.unused)
-        #expect(result5.isEmpty, "already scheduled")
-        let result6 = machine.reconnectTimerFired()
-        #expect(result6.contains { $0.isReconnect })
+        let laterTurn = machine.loopTurn(now: Self.t0 + .milliseconds(50), socketOpen: false, connectError: Self.unused)
+        #expect(laterTurn.isEmpty, "already scheduled")
+        let firstFire = machine.reconnectTimerFired()
+        #expect(firstFire.contains { $0.isReconnect })
         _ = machine.reconnectAttempted(error: TransportError(.connectionFailed, "refused"))
         #expect(machine.lastConnectError?.message == "refused")
         let secondSchedule = try #require(
             machine.loopTurn(now: Self.t0 + .milliseconds(150), socketOpen: false, connectError: Self.unused).scheduledReconnect)
         #expect(secondSchedule.attempt == 2 && secondSchedule.delay == .milliseconds(200))
-        let result7 = machine.reconnectTimerFired()
-        #expect(result7.contains { $0.isReconnect })
+        let secondFire = machine.reconnectTimerFired()
+        #expect(secondFire.contains { $0.isReconnect })
         _ = machine.reconnectAttempted(error: nil)
 
         // A publish made while disconnected waits for the connection.
-        let result8 = machine.publishRequested(
+        let whileDisconnected = machine.publishRequested(
             waiter: ContinuationID(12), message: Self.message(), deadline: Self.t0 + .seconds(10))
-        #expect(result8.isQueued)
-        let result9 = machine.takeQueuedPublishes()
-        #expect(result9.isEmpty, "not written while disconnected")
+        #expect(whileDisconnected.isQueued)
+        let notWritten = machine.takeQueuedPublishes()
+        #expect(notWritten.isEmpty, "not written while disconnected")
 
         // Reconnected: both subscriptions are replayed in order, the count goes up.
         let reconnected = machine.connackReceived(reasonCode: 0, refusal: TransportError(.connectionFailed, "unused"))
@@ -111,20 +111,20 @@ import Testing
         machine.resubscribed(messageIDs: [20, 21])
 
         // The replay's SUBACKs are nobody's, not even a later subscribe's.
-        let result10 = machine.subscribeRequested(
+        let request = machine.subscribeRequested(
             waiter: ContinuationID(30), subscription: first, deadline: Self.t0 + .seconds(10))
-        #expect(result10.isSuccess)
+        #expect(request.isSuccess)
         machine.subscribeSent(waiter: ContinuationID(30), messageID: 22)
-        let result11 = machine.subackReceived(messageID: 20, granted: 1)
-        #expect(result11.isEmpty)
-        let result12 = machine.subackReceived(messageID: 22, granted: 1)
-        #expect(result12.subscribeCompletion(ContinuationID(30))?.success == 1)
+        let replayAck = machine.subackReceived(messageID: 20, granted: 1)
+        #expect(replayAck.isEmpty)
+        let subscribeAck = machine.subackReceived(messageID: 22, granted: 1)
+        #expect(subscribeAck.subscribeCompletion(ContinuationID(30))?.success == 1)
 
         // The QoS 1 publish is still acknowledged; the queued one goes out now.
-        let result13 = machine.publishAcknowledged(messageID: 2)
-        #expect(result13?.waiter == ContinuationID(11))
-        let result14 = machine.takeQueuedPublishes()
-        #expect(result14.map(\.waiter) == [ContinuationID(12)])
+        let acknowledged = machine.publishAcknowledged(messageID: 2)
+        #expect(acknowledged?.waiter == ContinuationID(11))
+        let nowWritten = machine.takeQueuedPublishes()
+        #expect(nowWritten.map(\.waiter) == [ContinuationID(12)])
     }
 
     @Test func aSocketClosedBeforeTheFirstCONNACKFailsTheStartInsteadOfRetrying() {
@@ -148,8 +148,8 @@ import Testing
     @Test func noCONNACKWithinTheOperationTimeoutFailsTheStart() {
         var machine = Self.machine()
         _ = machine.startRequested(waiter: ContinuationID(1), now: Self.t0)
-        let result15 = machine.loopTurn(now: Self.t0 + .seconds(9), socketOpen: true, connectError: Self.unused)
-        #expect(result15.isEmpty)
+        let beforeDeadline = machine.loopTurn(now: Self.t0 + .seconds(9), socketOpen: true, connectError: Self.unused)
+        #expect(beforeDeadline.isEmpty)
         let actions = machine.loopTurn(now: Self.t0 + .seconds(10), socketOpen: true, connectError: Self.unused)
         #expect(actions.completion(ContinuationID(1))?.failure?.code == .timedOut)
         #expect(actions.contains { $0.isEndLoop })
@@ -162,58 +162,56 @@ import Testing
         let id = machine.addSubscription(filter: "a", qos: .atLeastOnce)
         #expect(!machine.isPaused && !machine.isOverflowing(id))
 
-        machine.deliveryBufferFull(id, Self.delivery(1), now: Self.t0)
+        let full = machine.deliveryBufferFull(id, Self.delivery(1), now: Self.t0)
+        #expect(full.contains { $0.isPauseReading })
         #expect(machine.isPaused && machine.isOverflowing(id))
         // Later deliveries queue behind the held one instead of overtaking it.
         machine.appendOverflow(id, Self.delivery(2))
         machine.appendOverflow(id, Self.delivery(3))
+        let fullAgain = machine.deliveryBufferFull(id, Self.delivery(4), now: Self.t0)
+        #expect(fullAgain.isEmpty, "already paused")
 
-        // The consumer made room for one: two are still held, reading stays paused.
+        // The consumer made room for one: three are still held, reading stays paused.
         var held = machine.takeOverflow()
-        #expect(held[id]?.count == 3)
-        let result16 = machine.overflowHandedOver(remaining: [id: Array(held[id]!.dropFirst())])
-        #expect(!result16)
+        #expect(held[id]?.count == 4)
+        let partly = machine.overflowHandedOver(remaining: [id: Array(held[id]!.dropFirst())])
+        #expect(partly.isEmpty)
         #expect(machine.isPaused)
 
         // Room for the rest: reading resumes.
         held = machine.takeOverflow()
-        #expect(held[id].map { $0.map { try? $0.event().id } } == ["2", "3"], "in order")
-        let result17 = machine.overflowHandedOver(remaining: [:])
-        #expect(result17)
+        #expect(held[id].map { $0.map { try? $0.event().id } } == ["2", "3", "4"], "in order")
+        let all = machine.overflowHandedOver(remaining: [:])
+        #expect(all.contains { $0.isResumeReading })
         #expect(!machine.isPaused && !machine.isOverflowing(id))
-        let result18 = machine.takeOverflow()
-        #expect(result18.isEmpty, "nothing to hand over when not paused")
+        let nothing = machine.takeOverflow()
+        #expect(nothing.isEmpty, "nothing to hand over when not paused")
     }
 
     @Test func whilePausedAKeepalivePacketIsDueEveryHalfKeepalive() {
         var machine = Self.connected()
         let id = machine.addSubscription(filter: "a", qos: .atLeastOnce)
-        let result19 = machine.pausedKeepAliveDue(now: Self.t0)
-        #expect(!result19, "not paused")
-        machine.deliveryBufferFull(id, Self.delivery(1), now: Self.t0)
-        let result20 = machine.pausedKeepAliveDue(now: Self.t0 + .seconds(14))
-        #expect(!result20)
-        let result21 = machine.pausedKeepAliveDue(now: Self.t0 + .seconds(15))
-        #expect(result21)
-        let result22 = machine.pausedKeepAliveDue(now: Self.t0 + .seconds(16))
-        #expect(!result22, "once per half keepalive")
-        let result23 = machine.pausedKeepAliveDue(now: Self.t0 + .seconds(30))
-        #expect(result23)
+        let unpaused = machine.pausedKeepAliveDue(now: Self.t0)
+        #expect(!unpaused, "not paused")
+        _ = machine.deliveryBufferFull(id, Self.delivery(1), now: Self.t0)
+        var due: [Bool] = []
+        for seconds in [14, 15, 16, 30] { due.append(machine.pausedKeepAliveDue(now: Self.t0 + .seconds(seconds))) }
+        #expect(due == [false, true, false, true], "once per half keepalive (15 s)")
     }
 
     @Test func aStoppedConsumersHeldDeliveriesAreDroppedAndCounted() {
         var machine = Self.connected()
         let id = machine.addSubscription(filter: "a", qos: .atLeastOnce)
         let other = machine.addSubscription(filter: "a", qos: .atMostOnce)
-        machine.deliveryBufferFull(id, Self.delivery(1), now: Self.t0)
+        _ = machine.deliveryBufferFull(id, Self.delivery(1), now: Self.t0)
         machine.appendOverflow(id, Self.delivery(2))
         let removed = machine.removeSubscription(id)
         #expect(removed?.droppedDeliveries == 2)
         #expect(removed?.filterStillUsed == true, "the other subscription keeps the broker's")
-        let result24 = machine.overflowHandedOver(remaining: [:])
-        #expect(result24, "nothing held any more: reading resumes")
-        let result25 = machine.removeSubscription(other)
-        #expect(result25?.filterStillUsed == false)
+        let resumed = machine.overflowHandedOver(remaining: [:])
+        #expect(resumed.contains { $0.isResumeReading }, "nothing held any more: reading resumes")
+        let last = machine.removeSubscription(other)
+        #expect(last?.filterStillUsed == false)
     }
 
     // MARK: Deadlines
@@ -222,50 +220,50 @@ import Testing
         var machine = Self.machine()
         _ = machine.startRequested(waiter: ContinuationID(1), now: Self.t0)
         // Queued while starting.
-        let result26 = machine.publishRequested(
+        let request = machine.publishRequested(
             waiter: ContinuationID(2), message: Self.message(), deadline: Self.t0 + .seconds(1))
-        #expect(result26.isQueued)
-        let result27 = machine.deadlineReached(now: Self.t0 + .milliseconds(999))
-        #expect(result27.isEmpty, "not early")
+        #expect(request.isQueued)
+        let early = machine.deadlineReached(now: Self.t0 + .milliseconds(999))
+        #expect(early.isEmpty, "not early")
         let queued = machine.deadlineReached(now: Self.t0 + .seconds(1))
         #expect(queued.completion(ContinuationID(2))?.failure?.code == .timedOut)
         #expect(queued.completion(ContinuationID(2))?.failure?.message.contains("waiting for the connection to publish") == true)
 
         _ = machine.connackReceived(reasonCode: 0, refusal: Self.unused)
-        let result28 = machine.publishRequested(
+        let written = machine.publishRequested(
             waiter: ContinuationID(3), message: Self.message(), deadline: Self.t0 + .seconds(2))
-        #expect(result28.isQueued)
+        #expect(written.isQueued)
         #expect(Self.write(&machine, firstID: 7) == [7])
-        let result29 = machine.deadlineReached(now: Self.t0 + .seconds(1))
-        #expect(result29.isEmpty)
+        let beforeDeadline = machine.deadlineReached(now: Self.t0 + .seconds(1))
+        #expect(beforeDeadline.isEmpty)
         let inFlight = machine.deadlineReached(now: Self.t0 + .seconds(2))
         #expect(inFlight.completion(ContinuationID(3))?.failure?.message.contains("acknowledgement of a publish") == true)
-        let result30 = machine.publishAcknowledged(messageID: 7)
-        #expect(result30 == nil, "the late PUBACK finds no waiter")
+        let lateAck = machine.publishAcknowledged(messageID: 7)
+        #expect(lateAck == nil, "the late PUBACK finds no waiter")
         #expect(!machine.hasPublishesInFlight)
     }
 
     @Test func aSubscribeFailsAtItsDeadlineAndItsLateSUBACKIsIgnored() {
         var machine = Self.connected()
         let id = machine.addSubscription(filter: "a", qos: .atLeastOnce)
-        let result31 = machine.subscribeRequested(waiter: ContinuationID(5), subscription: id, deadline: Self.t0 + .seconds(3))
-        #expect(result31.isSuccess)
+        let request = machine.subscribeRequested(waiter: ContinuationID(5), subscription: id, deadline: Self.t0 + .seconds(3))
+        #expect(request.isSuccess)
         machine.subscribeSent(waiter: ContinuationID(5), messageID: 9)
-        let result32 = machine.deadlineReached(now: Self.t0 + .seconds(2))
-        #expect(result32.isEmpty)
+        let beforeDeadline = machine.deadlineReached(now: Self.t0 + .seconds(2))
+        #expect(beforeDeadline.isEmpty)
         let expired = machine.deadlineReached(now: Self.t0 + .seconds(3))
         #expect(expired.subscribeCompletion(ContinuationID(5))?.failure?.message.contains("waiting for a SUBACK") == true)
         #expect(!machine.isSubscribePending(ContinuationID(5)))
-        let result33 = machine.subackReceived(messageID: 9, granted: 1)
-        #expect(result33.isEmpty)
+        let lateAck = machine.subackReceived(messageID: 9, granted: 1)
+        #expect(lateAck.isEmpty)
     }
 
     @Test func aConnectionWaitFailsAtItsDeadlineWithTheLastConnectError() {
         var machine = Self.connected()
         _ = machine.disconnected(returnCode: 7, connectError: Self.unused)
         _ = machine.reconnectAttempted(error: TransportError(.connectionFailed, "connection refused"))
-        let result34 = machine.connectionWaitRequested(waiter: ContinuationID(4), deadline: Self.t0 + .seconds(1))
-        #expect(result34 == .wait)
+        let wait = machine.connectionWaitRequested(waiter: ContinuationID(4), deadline: Self.t0 + .seconds(1))
+        #expect(wait == .wait)
         let expired = machine.deadlineReached(now: Self.t0 + .seconds(1))
         #expect(expired.completion(ContinuationID(4))?.failure?.message == "connection refused")
     }
@@ -279,10 +277,10 @@ import Testing
                 waiter: ContinuationID(UInt64(100 + waiter)), message: Self.message(), deadline: Self.t0 + .seconds(60))
         }
         #expect(Self.write(&machine, firstID: 1) == [1, 2, 3])
-        let result35 = machine.shutdownRequested(drainDeadline: Self.t0 + .seconds(5))
-        #expect(result35 == .requested)
-        let result36 = machine.shutdownRequested(drainDeadline: Self.t0 + .seconds(50))
-        #expect(result36 == .requested)
+        let first = machine.shutdownRequested(drainDeadline: Self.t0 + .seconds(5))
+        #expect(first == .requested)
+        let second = machine.shutdownRequested(drainDeadline: Self.t0 + .seconds(50))
+        #expect(second == .requested)
         #expect(machine.shutdownDrainDeadline == Self.t0 + .seconds(5), "the first request's deadline holds")
         // New publishes are refused at once.
         if case .fail(let error) = machine.publishRequested(
@@ -294,27 +292,27 @@ import Testing
         }
 
         // Draining: acknowledgements still complete publishes; no DISCONNECT yet.
-        let result37 = machine.loopTurn(now: Self.t0 + .seconds(1), socketOpen: true, connectError: Self.unused)
-        #expect(result37.isEmpty)
-        let result38 = machine.publishAcknowledged(messageID: 1)
-        #expect(result38?.waiter == ContinuationID(101))
-        let result39 = machine.loopTurn(now: Self.t0 + .seconds(4), socketOpen: true, connectError: Self.unused)
-        #expect(result39.isEmpty)
+        let draining = machine.loopTurn(now: Self.t0 + .seconds(1), socketOpen: true, connectError: Self.unused)
+        #expect(draining.isEmpty)
+        let acknowledged = machine.publishAcknowledged(messageID: 1)
+        #expect(acknowledged?.waiter == ContinuationID(101))
+        let stillDraining = machine.loopTurn(now: Self.t0 + .seconds(4), socketOpen: true, connectError: Self.unused)
+        #expect(stillDraining.isEmpty)
 
         // The drain timeout passes with two still in flight: DISCONNECT, then the grace.
         let disconnect = machine.loopTurn(now: Self.t0 + .seconds(5), socketOpen: true, connectError: Self.unused)
         #expect(disconnect.contains { if case .disconnect = $0 { true } else { false } })
-        let result40 = machine.loopTurn(now: Self.t0 + .seconds(6), socketOpen: true, connectError: Self.unused)
-        #expect(result40.isEmpty)
-        let result41 = machine.loopTurn(now: Self.t0 + .seconds(8), socketOpen: true, connectError: Self.unused)
-        #expect(result41.contains { $0.isEndLoop })
+        let inGrace = machine.loopTurn(now: Self.t0 + .seconds(6), socketOpen: true, connectError: Self.unused)
+        #expect(inGrace.isEmpty)
+        let afterGrace = machine.loopTurn(now: Self.t0 + .seconds(8), socketOpen: true, connectError: Self.unused)
+        #expect(afterGrace.contains { $0.isEndLoop })
 
         let leftovers = machine.loopEnded()
         #expect(leftovers.waiters == [ContinuationID(102), ContinuationID(103)])
         #expect(machine.closedError().code == .closed)
         #expect(machine.isStopped)
-        let result42 = machine.shutdownRequested(drainDeadline: Self.t0)
-        #expect(result42 == .alreadyStopped)
+        let again = machine.shutdownRequested(drainDeadline: Self.t0)
+        #expect(again == .alreadyStopped)
     }
 
     @Test func shutdownDisconnectsAtOnceWhenNothingIsInFlightAndEndsWhenTheBrokerCloses() {
@@ -322,17 +320,17 @@ import Testing
         _ = machine.publishRequested(waiter: ContinuationID(7), message: Self.message(), deadline: Self.t0 + .seconds(60))
         _ = Self.write(&machine, firstID: 1)
         _ = machine.shutdownRequested(drainDeadline: Self.t0 + .seconds(5))
-        let result43 = machine.publishAcknowledged(messageID: 1)
-        #expect(result43?.waiter == ContinuationID(7))
+        let acknowledged = machine.publishAcknowledged(messageID: 1)
+        #expect(acknowledged?.waiter == ContinuationID(7))
         let actions = machine.loopTurn(now: Self.t0 + .milliseconds(10), socketOpen: true, connectError: Self.unused)
         #expect(actions.contains { if case .disconnect = $0 { true } else { false } })
         // A clean disconnect is not a lost connection.
         let closed = machine.disconnected(returnCode: 0, connectError: Self.unused)
         #expect(!closed.contains { if case .log(.connectionLost) = $0 { true } else { false } })
-        let result44 = machine.loopTurn(now: Self.t0 + .milliseconds(20), socketOpen: false, connectError: Self.unused)
-        #expect(result44.contains { $0.isEndLoop })
-        let result45 = machine.loopEnded()
-        #expect(result45.waiters.isEmpty)
+        let closedTurn = machine.loopTurn(now: Self.t0 + .milliseconds(20), socketOpen: false, connectError: Self.unused)
+        #expect(closedTurn.contains { $0.isEndLoop })
+        let leftovers = machine.loopEnded()
+        #expect(leftovers.waiters.isEmpty)
     }
 
     static let unused = TransportError(.connectionFailed, "unused")
@@ -342,6 +340,8 @@ extension MQTTConnectionStateMachine.Action {
     var isConnect: Bool { if case .connect = self { true } else { false } }
     var isReconnect: Bool { if case .reconnect = self { true } else { false } }
     var isEndLoop: Bool { if case .endLoop = self { true } else { false } }
+    var isPauseReading: Bool { if case .pauseReading = self { true } else { false } }
+    var isResumeReading: Bool { if case .resumeReading = self { true } else { false } }
 }
 
 extension [MQTTConnectionStateMachine.Action] {

@@ -123,6 +123,11 @@ struct MQTTConnectionStateMachine {
         case setLibraryLogging(Bool)
         /// `mosquitto_disconnect_v5`; call ``disconnectGraceEnded(now:)`` after `grace`.
         case disconnect(grace: Duration)
+        /// Stop reading from the socket: a consumer's buffer is full, so the broker holds the
+        /// rest (TCP and MQTT flow control).
+        case pauseReading
+        /// Read again, before judging the keepalive: every held delivery was handed over.
+        case resumeReading
         /// End the network loop.
         case endLoop
         /// Log it.
@@ -489,12 +494,12 @@ struct MQTTConnectionStateMachine {
     }
 
     /// A consumer's buffer is full: hold `delivery` and pause reading from the socket.
-    mutating func deliveryBufferFull(_ subscription: Int32, _ delivery: Delivery, now: ContinuousClock.Instant) {
+    mutating func deliveryBufferFull(_ subscription: Int32, _ delivery: Delivery, now: ContinuousClock.Instant) -> [Action] {
         overflow[subscription, default: []].append(delivery)
-        if !isPaused {
-            isPaused = true
-            lastPausePing = now
-        }
+        guard !isPaused else { return [] }
+        isPaused = true
+        lastPausePing = now
+        return [.pauseReading]
     }
 
     /// The deliveries held back, to hand to consumers that made room. Give back what is
@@ -505,17 +510,16 @@ struct MQTTConnectionStateMachine {
         return overflow
     }
 
-    /// What ``takeOverflow()`` could not hand over (for live subscriptions). Returns whether
-    /// reading resumes (everything was handed over): the loop then reads before it judges the
-    /// keepalive.
-    mutating func overflowHandedOver(remaining: [Int32: [Delivery]]) -> Bool {
+    /// What ``takeOverflow()`` could not hand over (for live subscriptions). Reading resumes
+    /// once everything was handed over.
+    mutating func overflowHandedOver(remaining: [Int32: [Delivery]]) -> [Action] {
         for (id, deliveries) in remaining where !deliveries.isEmpty && subscriptions[id] != nil {
             overflow[id, default: []].insert(contentsOf: deliveries, at: 0)
         }
-        guard isPaused, overflow.isEmpty else { return false }
+        guard isPaused, overflow.isEmpty else { return [] }
         isPaused = false
         lastPausePing = nil
-        return true
+        return [.resumeReading]
     }
 
     /// While paused, libmosquitto cannot see the broker's PINGRESP; the loop sends a packet

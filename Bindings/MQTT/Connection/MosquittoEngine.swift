@@ -224,6 +224,11 @@ final class MosquittoEngine: LoopDriverAdapter {
             _ = mosquitto_disconnect_v5(handle, 0, nil)
             // Wakes the loop when the grace has passed, should the broker not close the socket.
             driver.schedule(at: .now + grace + .milliseconds(1)) {}
+        case .pauseReading:
+            loop.paused = true
+        case .resumeReading:
+            loop.paused = false
+            loop.resumed = true
         case .endLoop:
             driver.requestStop()
         case .log(let event):
@@ -504,17 +509,19 @@ final class MosquittoEngine: LoopDriverAdapter {
     }
 
     /// Loop thread: a consumer stopped; the broker's subscription goes when no other uses it.
-    private func unsubscribe(id: Int32) {
+    /// `alsoDropped` counts held deliveries already taken out of the state machine.
+    private func unsubscribe(id: Int32, alsoDropped: Int = 0) {
         let removed = shared.withLock { shared -> (Machine.RemovedSubscription, Consumer?)? in
             guard let removed = shared.machine.removeSubscription(id) else { return nil }
             return (removed, shared.consumers.removeValue(forKey: id))
         }
         guard let (removed, consumer) = removed else { return }
         consumer?.continuation.finish()
-        if removed.droppedDeliveries > 0 {
+        let dropped = removed.droppedDeliveries + alsoDropped
+        if dropped > 0 {
             logger.error(
                 "MQTT deliveries dropped: their consumer stopped",
-                metadata: metadata(["topic": "\(removed.subscription.filter)", "count": "\(removed.droppedDeliveries)"]))
+                metadata: metadata(["filter": "\(removed.subscription.filter)", "count": "\(dropped)"]))
         }
         if !removed.filterStillUsed { _ = mosquitto_unsubscribe_v5(handle, nil, removed.subscription.filter, nil) }
     }
@@ -659,29 +666,26 @@ final class MosquittoEngine: LoopDriverAdapter {
     private func moveOverflow() {
         let (waiting, consumers) = shared.withLock { ($0.machine.takeOverflow(), $0.consumers) }
         var remaining: [Int32: [Delivery]] = [:]
-        var stopped: [Int32] = []
-        for (id, deliveries) in waiting {
+        var stopped: [(id: Int32, dropped: Int)] = []
+        handing: for (id, deliveries) in waiting {
             guard let consumer = consumers[id] else { continue }
             var sent = 0
-            sending: for delivery in deliveries {
+            for delivery in deliveries {
                 switch trySend(delivery, to: consumer) {
                 case .enqueued:
                     sent += 1
                 case .full:
-                    break sending
+                    remaining[id] = Array(deliveries[sent...])
+                    continue handing
                 case .terminated:
-                    stopped.append(id)
-                    break sending
+                    stopped.append((id, deliveries.count - sent))
+                    continue handing
                 }
             }
-            if sent < deliveries.count { remaining[id] = Array(deliveries[sent...]) }
         }
-        let resumed = shared.withLock { $0.machine.overflowHandedOver(remaining: remaining) }
-        for id in stopped { unsubscribe(id: id) }
-        if resumed {
-            loop.paused = false
-            loop.resumed = true
-        }
+        // Ended subscriptions go first, so that what they held does not keep reading paused.
+        for (id, dropped) in stopped { unsubscribe(id: id, alsoDropped: dropped) }
+        handle { $0.machine.overflowHandedOver(remaining: remaining) }
     }
 
     // MARK: Callbacks (on the loop thread, from MosquittoCallbacks.swift)
@@ -750,8 +754,7 @@ final class MosquittoEngine: LoopDriverAdapter {
                 break
             case .full:
                 let now = ContinuousClock.now
-                shared.withLock { $0.machine.deliveryBufferFull(id, delivery, now: now) }
-                loop.paused = true
+                handle { $0.machine.deliveryBufferFull(id, delivery, now: now) }
             case .terminated:
                 logger.error(
                     "MQTT message dropped: its consumer stopped", metadata: metadata(["topic": "\(message.topic)"]))
