@@ -40,25 +40,46 @@ import Testing
 
     @Test func deadlinesFireInOrderAndNotEarly() async throws {
         let (driver, _) = try PipeAdapter.started(idleWait: .seconds(60))
-        let fired = Mutex<[(Int, ContinuousClock.Instant)]>([])
-        let base = ContinuousClock.now
+        let fired = Locked<[(Int, ContinuousClock.Instant)]>([])
+        let base = Locked<ContinuousClock.Instant?>(nil)
         let offsets: [Int] = [60, 20, 40, 20, 0]
         try await withTimeout(onTimeout: { await driver.shutdown() }) {
             try await driver.suspend(Bool.self) { id in
-                for (index, offset) in offsets.enumerated() {
-                    let deadline = base + .milliseconds(offset)
-                    driver.schedule(at: deadline) {
-                        fired.withLock { $0.append((index, ContinuousClock.now)) }
-                        if fired.withLock({ $0.count }) == offsets.count { driver.resume(id, returning: true) }
+                // Scheduled from one command on the loop thread, so all five are pending
+                // together however late this test's thread runs.
+                driver.submit {
+                    let now = ContinuousClock.now
+                    base.withLock { $0 = now }
+                    for (index, offset) in offsets.enumerated() {
+                        driver.schedule(at: now + .milliseconds(offset)) {
+                            let count = fired.withLock {
+                                $0.append((index, ContinuousClock.now))
+                                return $0.count
+                            }
+                            if count == offsets.count { driver.resume(id, returning: true) }
+                        }
                     }
                 }
             }
         }
         let order = fired.withLock { $0 }
+        let start = try #require(base.withLock { $0 })
         #expect(order.map(\.0) == [4, 1, 3, 2, 0], "by deadline, ties in scheduling order")
         for (index, instant) in order {
-            #expect(instant >= base + .milliseconds(offsets[index]), "timer \(index) not early")
+            #expect(instant >= start + .milliseconds(offsets[index]), "timer \(index) not early")
         }
+        await driver.shutdown()
+    }
+
+    @Test func aTimerScheduledFromAnotherThreadWakesTheLoopAndIsNotEarly() async throws {
+        let (driver, _) = try PipeAdapter.started(idleWait: .seconds(60))
+        let deadline = ContinuousClock.now + .milliseconds(50)
+        let firedAt = try await withTimeout(onTimeout: { await driver.shutdown() }) {
+            try await driver.suspend(ContinuousClock.Instant.self) { id in
+                driver.schedule(at: deadline) { driver.resume(id, returning: ContinuousClock.now) }
+            }
+        }
+        #expect(firedAt >= deadline)
         await driver.shutdown()
     }
 
