@@ -25,7 +25,7 @@ extension MosquittoEngine {
             handle, configuration.host, Int32(configuration.effectivePort), keepAlive, nil, properties.list)
         if rc != Mosquitto.success {
             let error = connectError(rc)
-            handle { $0.machine.connectCallFailed(error) }
+            feed { $0.machine.connectCallFailed(error) }
         }
     }
 
@@ -42,7 +42,7 @@ extension MosquittoEngine {
         let now = ContinuousClock.now
         var socket = mosquitto_socket(handle)
         let lastResult = loop.lastResult
-        handle { shared in
+        feed { shared in
             shared.machine.loopTurn(
                 now: now, socketOpen: socket >= 0,
                 connectError: self.connectError(lastResult == Mosquitto.success ? Mosquitto.connectionRefused : lastResult))
@@ -167,13 +167,13 @@ extension MosquittoEngine {
         }
         // Ended subscriptions go first, so that what they held does not keep reading paused.
         for (id, dropped) in stopped { unsubscribe(id: id, alsoDropped: dropped) }
-        handle { $0.machine.overflowHandedOver(remaining: remaining) }
+        feed { $0.machine.overflowHandedOver(remaining: remaining) }
     }
 
     // MARK: Callbacks (on the loop thread, from MosquittoCallbacks.swift)
 
     func didConnect(reason: Int32) {
-        handle { shared in
+        feed { shared in
             shared.machine.connackReceived(reasonCode: reason, refusal: self.connectRefusal(reason))
         }
     }
@@ -191,7 +191,7 @@ extension MosquittoEngine {
     }
 
     func didDisconnect(rc: Int32) {
-        handle { shared in
+        feed { shared in
             shared.machine.disconnected(
                 returnCode: rc, connectError: self.connectError(rc == Mosquitto.success ? Mosquitto.connectionRefused : rc))
         }
@@ -208,7 +208,7 @@ extension MosquittoEngine {
     }
 
     func didSubscribe(mid: Int32, granted: Int32) {
-        handle { $0.machine.subackReceived(messageID: mid, granted: granted) }
+        feed { $0.machine.subackReceived(messageID: mid, granted: granted) }
     }
 
     func didReceive(_ message: MQTTMessage, subscriptionIdentifiers: [Int32]) {
@@ -236,7 +236,7 @@ extension MosquittoEngine {
                 break
             case .full:
                 let now = ContinuousClock.now
-                handle { $0.machine.deliveryBufferFull(id, delivery, now: now) }
+                feed { $0.machine.deliveryBufferFull(id, delivery, now: now) }
             case .terminated:
                 logger.error(
                     "MQTT message dropped: its consumer stopped", metadata: metadata(["topic": "\(message.topic)"]))

@@ -103,7 +103,7 @@ extension MosquittoEngine {
             shared.withLock { $0.machine.subscribeSent(waiter: waiter, messageID: mid) }
         } else {
             let error = TransportError(.connectionFailed, "subscribing to '\(subscription.filter)': \(Mosquitto.describe(rc))")
-            handle { $0.machine.subscribeFailed(waiter: waiter, error: error) }
+            feed { $0.machine.subscribeFailed(waiter: waiter, error: error) }
         }
     }
 

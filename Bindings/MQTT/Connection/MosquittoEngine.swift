@@ -60,7 +60,8 @@ final class MosquittoEngine: LoopDriverAdapter {
     }
 
     struct LoopState {
-        /// The state machine's pause, mirrored for the loop's turns (which read it without the lock).
+        /// Whether reading is paused: set by the state machine's `pauseReading` and
+        /// `resumeReading` actions, read by every turn without the lock.
         var paused = false
         /// Set when reading resumes: read before `mosquitto_loop_misc` judges keepalive.
         var resumed = false
@@ -175,7 +176,7 @@ final class MosquittoEngine: LoopDriverAdapter {
 
     /// Runs `event` on the state machine under the lock, takes out the continuations its
     /// actions name, then performs the actions in order outside the lock.
-    func handle(_ event: (inout Shared) -> [Machine.Action]) {
+    func feed(_ event: (inout Shared) -> [Machine.Action]) {
         let steps = shared.withLock { shared -> [Step] in
             let actions = event(&shared)
             return actions.compactMap { action -> Step? in
@@ -206,11 +207,11 @@ final class MosquittoEngine: LoopDriverAdapter {
         case .reconnect:
             let rc = mosquitto_reconnect(handle)
             let error = rc == Mosquitto.success ? nil : connectError(rc)
-            handle { $0.machine.reconnectAttempted(error: error) }
+            feed { $0.machine.reconnectAttempted(error: error) }
         case .scheduleReconnect(let at, _, _):
-            driver.schedule(at: at) { [weak self] in self?.handle { $0.machine.reconnectTimerFired() } }
+            driver.schedule(at: at) { [weak self] in self?.feed { $0.machine.reconnectTimerFired() } }
         case .complete, .completeSubscribe:
-            break  // taken out in handle(_:)
+            break  // taken out in feed(_:)
         case .resubscribe(let subscriptions):
             var messageIDs: [Int32] = []
             for subscription in subscriptions {
@@ -242,7 +243,7 @@ final class MosquittoEngine: LoopDriverAdapter {
     func start() async throws(TransportError) {
         let result = await withCheckedContinuation { (continuation: Completion) in
             let now = ContinuousClock.now
-            handle { shared in
+            feed { shared in
                 let id = shared.completions.insert(continuation)
                 return shared.machine.startRequested(waiter: id, now: now)
             }
@@ -270,7 +271,7 @@ final class MosquittoEngine: LoopDriverAdapter {
         driver.schedule(at: .now + .milliseconds(100)) { [weak self] in
             guard let self else { return }
             let now = ContinuousClock.now
-            self.handle { $0.machine.deadlineReached(now: now) }
+            self.feed { $0.machine.deadlineReached(now: now) }
             self.scheduleDeadlineScan()
         }
     }
