@@ -153,6 +153,7 @@ let package = Package(
                 "CloudEventsHTTP",
                 "CloudEvents",
                 "CloudEventsTransports",
+                "CloudEventsTestSupport",
                 "CloudEventsProtobuf",
                 "CloudEventsConformance",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -195,7 +196,7 @@ let package = Package(
             name: "CloudEventsMQTTTests",
             dependencies: [
                 "CloudEventsMQTT", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTransports",
-                "CloudEventsLoopDriver", "CMosquitto",
+                "CloudEventsLoopDriver", "CMosquitto", "CloudEventsTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -220,6 +221,13 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // What several test targets share (a log handler that keeps records in memory).
+        .target(
+            name: "CloudEventsTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support/CloudEventsTestSupport",
+            swiftSettings: upcomingFeatures
+        ),
         .testTarget(
             name: "CloudEventsTests",
             dependencies: ["CloudEvents", "CloudEventsConformance"],

@@ -1,53 +1,13 @@
 import AsyncHTTPClient
 import CloudEvents
 import CloudEventsHTTP
+import CloudEventsTestSupport
 import HTTPTypes
 import Logging
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import Testing
-
-/// Log records kept in memory, for tests that check what the binding logs.
-final class CapturedLogs: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let records = Mutex<[Record]>([])
-
-    var all: [Record] { records.withLock { $0 } }
-
-    /// A logger that records everything from `trace` up here.
-    func logger(label: String = "test") -> Logger {
-        var logger = Logger(label: label) { _ in Handler(sink: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    fileprivate func append(_ record: Record) { records.withLock { $0.append(record) } }
-
-    private struct Handler: LogHandler {
-        let sink: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var merged = metadata
-            merged.merge(event.metadata ?? [:]) { $1 }
-            sink.append(
-                Record(
-                    level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
-        }
-    }
-}
 
 /// Refusals, timeouts and retries go through the binding's logger (issue 11: `ce listen`
 /// printed nothing for the 400, 413 and 431 it answered), and the sender is a `Service`.

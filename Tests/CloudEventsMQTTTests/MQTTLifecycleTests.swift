@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -12,7 +13,7 @@ import Testing
 @Suite(.enabled(if: Broker.isRunning), .timeLimit(.minutes(1)))
 struct MQTTLifecycleTests {
     @Test func aReconnectIsLoggedWithSnakeCaseMetadataAndNeverThePassword() async throws {
-        let records = LogRecords()
+        let records = CapturedLogs()
         var configuration = Broker.configuration()
         configuration.port = Broker.port("CE_TEST_MQTT_AUTH_PORT")
         configuration.username = Broker.environment["CE_TEST_MQTT_USERNAME"]
@@ -43,7 +44,7 @@ struct MQTTLifecycleTests {
     }
 
     @Test func aRefusedPublishIsLoggedAsAWarningNamingTheTopic() async throws {
-        let records = LogRecords()
+        let records = CapturedLogs()
         var configuration = Broker.configuration()
         configuration.logger = records.logger()
         try await MQTTClient.withClient(configuration: configuration) { client in
@@ -58,7 +59,7 @@ struct MQTTLifecycleTests {
     }
 
     @Test func aRejectionIsLoggedAsARefusalAndAReleaseAsADrop() async throws {
-        let records = LogRecords()
+        let records = CapturedLogs()
         var configuration = Broker.configuration()
         configuration.logger = records.logger()
         let topic = Broker.uniqueTopic()
@@ -138,43 +139,6 @@ struct MQTTLifecycleTests {
             #expect(!senderClient.isConnected, "withSender shut its client down")
             try await tasks.waitForAll()
             #expect(!receiverClient.isConnected, "withReceiver shut its client down")
-        }
-    }
-}
-
-/// Collects what a logger is given.
-final class LogRecords: Sendable {
-    struct Record: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let records = Mutex<[Record]>([])
-
-    var all: [Record] { records.withLock { $0 } }
-
-    func logger() -> Logger {
-        Logger(label: "test") { _ in Handler(records: self) }
-    }
-
-    fileprivate func append(_ record: Record) { records.withLock { $0.append(record) } }
-
-    private struct Handler: LogHandler {
-        let records: LogRecords
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            var all = metadata
-            if let extra = event.metadata { all.merge(extra) { _, new in new } }
-            records.append(
-                Record(level: event.level, message: "\(event.message)", metadata: all.mapValues { "\($0)" }))
         }
     }
 }
