@@ -3,8 +3,10 @@
 /// Bindings use it on receipt to find the format of a structured message. ``standard``
 /// holds JSON; `CloudEventsProtobuf` offers a registry with Protobuf added.
 public struct EventFormatRegistry: Sendable {
+    /// The registered formats, in the order they were added.
     public private(set) var formats: [any EventFormat]
 
+    /// A registry of `formats`; lookups take the first match, so list each name once.
     public init(_ formats: [any EventFormat]) {
         self.formats = formats
     }

@@ -11,6 +11,7 @@
 /// Messages travel in the configured content mode, encoded as a real binding would encode
 /// them, so tests exercise the message layer too.
 public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
+    /// How a channel buffers, encodes and redelivers.
     public struct Configuration: Sendable {
         /// Deliveries buffered before senders wait. Default 64.
         public var capacity: Int = 64
@@ -21,6 +22,7 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
         /// How often one message is delivered before the sender gives up. Default 5.
         public var maximumDeliveryAttempts: Int = 5
 
+        /// The defaults: capacity 64, binary mode, JSON, five delivery attempts.
         public init() {}
 
         /// A configuration taken from an endpoint's `mode` and `format` options.
@@ -35,12 +37,14 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
         }
     }
 
+    /// The configuration the channel was created with.
     public let configuration: Configuration
     /// The formats deliveries decode with: JSON and the configured format.
     private let formats: EventFormatRegistry
     private let stream: DeliveryStream
     private let continuation: DeliveryStream.Continuation
 
+    /// A new, unnamed channel; `configuration` defaults to ``Configuration/init()``.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
         formats = EventFormatRegistry.standard.adding(configuration.format)
@@ -92,6 +96,7 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
             .notDelivered, "the message was released \(configuration.maximumDeliveryAttempts) times and not delivered")
     }
 
+    /// The deliveries senders hand over. Each must be settled: the sender waits for it.
     public func deliveries() -> DeliveryStream {
         stream
     }

@@ -37,6 +37,7 @@ public enum AttributeRule: Error, Sendable, Hashable, CustomStringConvertible {
     /// A value the attribute's definition does not allow (e.g. `datacontentencoding` other than `base64`).
     case unsupportedValue(String)
 
+    /// The rule as the end of a sentence about the attribute, e.g. `must not be empty`.
     public var description: String {
         switch self {
         case .missing: "is required but missing"
@@ -69,13 +70,16 @@ public enum AttributeRule: Error, Sendable, Hashable, CustomStringConvertible {
 public struct Violation: Error, Sendable, Hashable, CustomStringConvertible {
     /// The attribute's name, e.g. `time` or `comexampleextension`.
     public var attribute: String
+    /// The rule the attribute breaks.
     public var rule: AttributeRule
 
+    /// A violation of `rule` by the attribute named `attribute`.
     public init(attribute: String, rule: AttributeRule) {
         self.attribute = attribute
         self.rule = rule
     }
 
+    /// The attribute and the rule, e.g. `attribute 'id' must not be empty`.
     public var description: String { "attribute '\(attribute)' \(rule)" }
 }
 
@@ -84,10 +88,12 @@ public struct CloudEventValidationError: Error, Sendable, Hashable, CustomString
     /// The violations, in attribute order (specversion, id, source, type, optional, extensions).
     public var violations: [Violation]
 
+    /// An error reporting `violations`, in the order given.
     public init(violations: [Violation]) {
         self.violations = violations
     }
 
+    /// Every violation's description, joined by `; `.
     public var description: String {
         violations.map(\.description).joined(separator: "; ")
     }

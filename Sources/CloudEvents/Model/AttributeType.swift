@@ -8,6 +8,7 @@ public enum AttributeType: String, Sendable, Hashable, CaseIterable, CustomStrin
     case uriReference = "URI-reference"
     case timestamp = "Timestamp"
 
+    /// The type's name as the spec writes it, e.g. `URI-reference`.
     public var description: String { rawValue }
 
     /// Parses a type name case-insensitively: `Boolean`, `integer`, `uri-reference`, `uriref`...

@@ -108,11 +108,15 @@ public enum AttributeValue: Sendable, Hashable {
 }
 
 extension AttributeValue: CustomStringConvertible {
+    /// The type and the canonical string, e.g. `Integer(42)`.
     public var description: String { "\(type)(\(canonicalString))" }
 }
 
 extension AttributeValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral {
+    /// A ``string(_:)`` value; write `.uri(...)` or `.uriReference(...)` for those types.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// A ``boolean(_:)`` value.
     public init(booleanLiteral value: Bool) { self = .boolean(value) }
+    /// An ``integer(_:)`` value.
     public init(integerLiteral value: Int32) { self = .integer(value) }
 }

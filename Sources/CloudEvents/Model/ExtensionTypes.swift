@@ -10,12 +10,15 @@
 /// let format = JSONEventFormat(extensionTypes: ["expirytime": .timestamp, "dataref": .uriReference])
 /// ```
 public struct ExtensionTypes: Sendable, Hashable, ExpressibleByDictionaryLiteral {
+    /// The registered type of each extension, by name.
     public var types: [String: AttributeType]
 
+    /// A registration of `types`; empty by default (the same as ``none``).
     public init(_ types: [String: AttributeType] = [:]) {
         self.types = types
     }
 
+    /// A registration from a literal; a repeated name takes its last type.
     public init(dictionaryLiteral elements: (String, AttributeType)...) {
         types = Dictionary(elements, uniquingKeysWith: { _, last in last })
     }
@@ -42,6 +45,7 @@ public struct ExtensionTypes: Sendable, Hashable, ExpressibleByDictionaryLiteral
         "severitynumber": .integer
     ]
 
+    /// The registered type of extension `name`, or `nil` when it has none.
     public subscript(name: String) -> AttributeType? {
         types[name]
     }

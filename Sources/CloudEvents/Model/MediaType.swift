@@ -59,15 +59,18 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
         return charset == "utf-8" || charset == "utf8" || charset == "us-ascii" || charset == "ascii"
     }
 
+    /// The essence and the parameters, e.g. `text/plain; charset=utf-8`.
     public var description: String {
         ([essence] + parameters.map { "\($0.name)=\($0.value)" }).joined(separator: "; ")
     }
 
+    /// The same type, subtype and parameters, in the same order (names compared lowercased).
     public static func == (lhs: MediaType, rhs: MediaType) -> Bool {
         lhs.type == rhs.type && lhs.subtype == rhs.subtype && lhs.parameters.count == rhs.parameters.count
             && zip(lhs.parameters, rhs.parameters).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
+    /// Hashes the type and subtype only: equal media types hash alike.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(type)
         hasher.combine(subtype)
@@ -77,9 +80,13 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
 extension MediaType {
     /// The media types of the CloudEvents formats.
     public enum CloudEvents {
+        /// The JSON format's single-event media type.
         public static let json = "application/cloudevents+json"
+        /// The JSON format's batch media type.
         public static let jsonBatch = "application/cloudevents-batch+json"
+        /// The Protobuf format's single-event media type.
         public static let protobuf = "application/cloudevents+protobuf"
+        /// The Protobuf format's batch media type.
         public static let protobufBatch = "application/cloudevents-batch+protobuf"
     }
 }

@@ -67,5 +67,6 @@ public struct RawJSON: Sendable, Hashable, CustomStringConvertible {
         return output.count == bytes.count ? self : RawJSON(unchecked: output)
     }
 
+    /// The JSON text itself.
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 }

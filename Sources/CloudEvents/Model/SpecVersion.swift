@@ -9,6 +9,7 @@ public enum SpecVersion: String, Sendable, Hashable, CaseIterable, CustomStringC
     /// CloudEvents 0.3: `schemaurl` instead of `dataschema`, and `datacontentencoding`.
     case v0_3 = "0.3"
 
+    /// The version as it travels in `specversion`, e.g. `1.0`.
     public var description: String { rawValue }
 
     /// The name of the attribute that points at the data's schema in this version.

@@ -11,13 +11,19 @@
 /// Equality (`==`) compares the written form: the same instant with another offset is a
 /// different value. Use ``isSameInstant(as:)`` (or `<`) to compare instants.
 public struct Timestamp: Sendable, Hashable, CustomStringConvertible {
+    /// The year as written, 0...9999.
     public let year: Int
+    /// 1...12.
     public let month: Int
+    /// 1...31, within the month's length.
     public let day: Int
+    /// 0...23, in the written offset.
     public let hour: Int
+    /// 0...59.
     public let minute: Int
     /// 0...60: RFC 3339 allows the leap second `:60`.
     public let second: Int
+    /// 0...999,999,999: the fraction of the second.
     public let nanosecond: Int
     /// Minutes east of UTC, -1439...1439.
     public let utcOffsetMinutes: Int
@@ -196,6 +202,7 @@ public enum TimestampError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Characters after the offset.
     case trailingCharacters(position: Int)
 
+    /// What went wrong, as the end of a sentence, e.g. `month out of range`.
     public var description: String {
         switch self {
         case .truncated(let expected): "ends before the \(expected)"

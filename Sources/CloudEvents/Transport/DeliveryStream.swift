@@ -14,6 +14,7 @@
 /// the producer then learns it through ``Continuation/send(_:)`` throwing, and deliveries
 /// still queued are released.
 public struct DeliveryStream: AsyncSequence, Sendable {
+    /// One message waiting to be settled.
     public typealias Element = Delivery
 
     let queue: DeliveryQueue
@@ -27,10 +28,12 @@ public struct DeliveryStream: AsyncSequence, Sendable {
         return (DeliveryStream(queue: queue), Continuation(queue: queue))
     }
 
+    /// An iterator that waits for each delivery in turn.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(queue: queue)
     }
 
+    /// The consumer's end of the stream.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let queue: DeliveryQueue
 
@@ -78,6 +81,7 @@ public struct DeliveryStream: AsyncSequence, Sendable {
         public var isTerminated: Bool { queue.isTerminated }
     }
 
+    /// What ``Continuation/trySend(_:)`` did with a delivery.
     public enum TrySendResult: Sendable, Equatable {
         case enqueued
         /// The buffer is full; the delivery was not taken.

@@ -12,6 +12,7 @@ public enum Settlement: Sendable, Hashable, CustomStringConvertible {
     /// Not processed now: the event should be delivered again (to this or another consumer).
     case released
 
+    /// The decision in words, e.g. `rejected (schema mismatch)`.
     public var description: String {
         switch self {
         case .accepted: "accepted"

@@ -13,6 +13,8 @@ public struct TLSSettings: Sendable, Hashable {
     /// Whether to verify the peer's certificate and host name. Turn off only for tests.
     public var verifiesPeer: Bool
 
+    /// Settings from PEM file paths. By default the system's certificate authorities are
+    /// trusted, no client certificate is presented, and the peer is verified.
     public init(
         trustedCertificatesFile: String? = nil, certificateChainFile: String? = nil, privateKeyFile: String? = nil,
         verifiesPeer: Bool = true

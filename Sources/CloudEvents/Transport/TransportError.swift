@@ -1,7 +1,9 @@
 /// An error from a transport: what went wrong, in which operation, and the cause.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure it was; compare it with the static codes.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         let name: String
+        /// The code's name, e.g. `connection failed`.
         public var description: String { name }
 
         /// The endpoint or configuration is invalid.
@@ -24,18 +26,21 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         public static let protocolError = Code(name: "protocol error")
     }
 
+    /// What kind of failure it was.
     public var code: Code
     /// A sentence saying what failed, naming the endpoint or operation.
     public var message: String
     /// The underlying error, if any.
     public var underlying: (any Error)?
 
+    /// An error of kind `code`, with `message` saying what failed and the `underlying` cause (none by default).
     public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
     }
 
+    /// The code, the message, and the underlying error if any.
     public var description: String {
         if let underlying { return "\(code): \(message) (\(underlying))" }
         return "\(code): \(message)"

@@ -27,14 +27,24 @@ public struct JSONEventFormat: EventFormat {
         self.extensionTypes = extensionTypes
     }
 
+    /// `json`.
     public var name: String { "json" }
+    /// `application/cloudevents+json`.
     public var mediaType: String { MediaType.CloudEvents.json }
+    /// `application/cloudevents-batch+json`.
     public var batchMediaType: String? { MediaType.CloudEvents.jsonBatch }
 
+    /// Appends the JSON of `event` to `output`.
+    ///
+    /// - Throws: ``EventFormatError`` listing every violation when the event is invalid; `output`
+    ///   is then left as it was.
     public func encode(_ event: CloudEvent, into output: inout [UInt8]) throws(EventFormatError) {
         try JSONEventEncoder.append(event, to: &output)
     }
 
+    /// Decodes one event from exactly one JSON object (surrounding whitespace allowed).
+    ///
+    /// - Throws: ``EventFormatError`` for invalid JSON, a broken attribute rule, or anything after the object.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> CloudEvent {
         var decoder = JSONEventDecoder(bytes, extensionTypes: extensionTypes)
         let event = try decoder.decodeEvent()
@@ -54,6 +64,10 @@ public struct JSONEventFormat: EventFormat {
         }
     }
 
+    /// Appends `events` as one JSON array.
+    ///
+    /// - Throws: ``EventFormatError`` when the events' `specversion`s differ or an event is
+    ///   invalid (with its index in the batch).
     public func encodeBatch(_ events: [CloudEvent], into output: inout [UInt8]) throws(EventFormatError) {
         try Self.checkSameSpecVersion(events)
         output.append(UInt8(ascii: "["))
@@ -66,6 +80,9 @@ public struct JSONEventFormat: EventFormat {
         output.append(UInt8(ascii: "]"))
     }
 
+    /// Decodes a JSON array of events that share one `specversion`.
+    ///
+    /// - Throws: ``EventFormatError`` for invalid JSON, an invalid event, or mixed `specversion`s.
     public func decodeBatch(_ bytes: UnsafeRawBufferPointer) throws(EventFormatError) -> [CloudEvent] {
         var decoder = JSONEventDecoder(bytes, extensionTypes: extensionTypes)
         let events = try decoder.decodeBatch()

@@ -1,5 +1,6 @@
 /// Why bytes are not valid JSON (RFC 8259), and where.
 public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Which rule of the JSON grammar the input broke.
     public enum Reason: Sendable, Hashable {
         /// The input ends where the grammar needs more (`expected` says what).
         case unexpectedEnd(expected: String)
@@ -21,15 +22,18 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
         case tooDeeplyNested
     }
 
+    /// Which rule the input broke.
     public var reason: Reason
     /// The byte offset in the input where the problem was found.
     public var offset: Int
 
+    /// An error for `reason`, found at byte `offset` of the input.
     public init(_ reason: Reason, at offset: Int) {
         self.reason = reason
         self.offset = offset
     }
 
+    /// The byte offset and the problem, e.g. `invalid JSON at byte 12: invalid number`.
     public var description: String {
         let what: String
         switch reason {
