@@ -13,32 +13,37 @@ package struct ContinuationID: Hashable, Sendable, CustomStringConvertible {
 /// A value type with no lock of its own: its owner keeps it beside the state it belongs to,
 /// under that state's one lock, takes continuations out while holding the lock and resumes
 /// them after releasing it. State machines hold only the ids.
+///
+/// Inlinable: a binding inserts and removes one continuation per publish, and across the
+/// module boundary an unspecialised generic dictionary looks up `Value`'s metadata on every
+/// call (measured in the MQTT publish path).
+@frozen
 package struct ContinuationRegistry<Value: Sendable>: Sendable {
-    private var continuations: [UInt64: CheckedContinuation<Value, Never>] = [:]
-    private var nextID: UInt64 = 0
+    @usableFromInline var continuations: [UInt64: CheckedContinuation<Value, Never>] = [:]
+    @usableFromInline var nextID: UInt64 = 0
 
-    package init() {}
+    @inlinable package init() {}
 
     /// How many continuations are waiting.
-    package var count: Int { continuations.count }
+    @inlinable package var count: Int { continuations.count }
 
     /// Whether none is waiting.
-    package var isEmpty: Bool { continuations.isEmpty }
+    @inlinable package var isEmpty: Bool { continuations.isEmpty }
 
     /// Registers `continuation` and returns its new id.
-    package mutating func insert(_ continuation: CheckedContinuation<Value, Never>) -> ContinuationID {
+    @inlinable package mutating func insert(_ continuation: CheckedContinuation<Value, Never>) -> ContinuationID {
         nextID &+= 1
         continuations[nextID] = continuation
         return ContinuationID(nextID)
     }
 
     /// Takes out the continuation registered as `id`, if it is still waiting.
-    package mutating func remove(_ id: ContinuationID) -> CheckedContinuation<Value, Never>? {
+    @inlinable package mutating func remove(_ id: ContinuationID) -> CheckedContinuation<Value, Never>? {
         continuations.removeValue(forKey: id.rawValue)
     }
 
     /// Takes out every waiting continuation, in registration order.
-    package mutating func removeAll() -> [CheckedContinuation<Value, Never>] {
+    @inlinable package mutating func removeAll() -> [CheckedContinuation<Value, Never>] {
         defer { continuations = [:] }
         return continuations.sorted { $0.key < $1.key }.map(\.value)
     }

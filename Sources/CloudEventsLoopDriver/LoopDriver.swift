@@ -18,7 +18,7 @@ import Synchronization
 /// 2. runs the commands submitted since the last turn, in order, then the timers that are
 ///    due, in deadline order (only when something was submitted or a timer is due: the
 ///    common turn takes no lock);
-/// 3. calls ``LoopDriverAdapter/runTurn(until:)`` with the next timer's deadline.
+/// 3. calls ``LoopDriverAdapter/runTurn(until:now:)`` with the next timer's deadline.
 ///
 /// ``requestStop()`` ends the loop after the current turn; then the adapter's
 /// ``LoopDriverAdapter/loopDidEnd()`` runs, commands never run are dropped, continuations
@@ -231,8 +231,8 @@ package final class LoopDriver: Sendable {
         while !stopRequested.load(ordering: .sequentiallyConsistent) {
             wakePending.store(false, ordering: .sequentiallyConsistent)
             let changed = mailboxChanged.exchange(false, ordering: .acquiringAndReleasing)
-            if changed || nextDeadline.map({ ContinuousClock.now >= $0 }) == true {
-                let now = ContinuousClock.now
+            var now = ContinuousClock.now
+            if changed || nextDeadline.map({ now >= $0 }) == true {
                 let (commands, due, next) = state.withLock { state in
                     defer { state.commands.removeAll(keepingCapacity: true) }
                     let due = state.timers.popDue(now: now)
@@ -244,8 +244,10 @@ package final class LoopDriver: Sendable {
                 for action in due where !stopRequested.load(ordering: .sequentiallyConsistent) { action() }
                 if stopRequested.load(ordering: .sequentiallyConsistent) { break }
                 if mailboxChanged.load(ordering: .acquiring) { continue }
+                // Commands and timers take time: the adapter's deadlines count from after them.
+                if !commands.isEmpty || !due.isEmpty { now = ContinuousClock.now }
             }
-            adapter.runTurn(until: nextDeadline)
+            adapter.runTurn(until: nextDeadline, now: now)
         }
         adapter.loopDidEnd()
         finish()

@@ -3,7 +3,7 @@
 ///
 /// libmosquitto's adapter polls the mosquitto socket and a wake pipe, then calls
 /// `mosquitto_loop_read`/`write`/`misc`; qpid-proton's calls `pn_proactor_wait` and handles
-/// the batch of events it returns. The driver knows neither: it only calls ``runTurn(until:)``
+/// the batch of events it returns. The driver knows neither: it only calls ``runTurn(until:now:)``
 /// on its own thread, again and again, and ``loopDidEnd()`` once at the end.
 package protocol LoopDriverAdapter: AnyObject, Sendable {
     /// One turn of the loop, on the loop thread: look at the adapter's own queues first, then
@@ -14,8 +14,11 @@ package protocol LoopDriverAdapter: AnyObject, Sendable {
     /// wakes the wait again; work queued before it is seen because the adapter looks at its
     /// queues before waiting.
     ///
-    /// - Parameter deadline: the driver's next timer; `nil` when no timer is set.
-    func runTurn(until deadline: ContinuousClock.Instant?)
+    /// - Parameters:
+    ///   - deadline: the driver's next timer; `nil` when no timer is set.
+    ///   - now: the time the driver read at the start of the turn (one clock read per turn,
+    ///     shared by the driver's timers and the adapter's deadlines).
+    func runTurn(until deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant)
 
     /// Called once on the loop thread after the last turn, before the driver fails the
     /// continuations still registered with it.

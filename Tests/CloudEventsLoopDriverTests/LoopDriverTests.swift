@@ -192,7 +192,7 @@ final class PipeAdapter: LoopDriverAdapter {
         return (driver, adapter)
     }
 
-    func runTurn(until deadline: ContinuousClock.Instant?) {
+    func runTurn(until deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant) {
         let wait = deadline.map { max(.zero, $0 - .now) } ?? idleWait
         // Rounded up: a timer must not be seen before its deadline.
         let milliseconds = Int32(

@@ -38,8 +38,7 @@ extension MosquittoEngine {
             "cannot connect to MQTT broker \(configuration.host):\(configuration.effectivePort): \(reason)\(detail)")
     }
 
-    func runTurn(until deadline: ContinuousClock.Instant?) {
-        let now = ContinuousClock.now
+    func runTurn(until deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant) {
         var socket = mosquitto_socket(handle)
         let lastResult = loop.lastResult
         feed { shared in
