@@ -116,10 +116,28 @@ let package = Package(
         ),
 
         // MARK: Conformance
+        // The corpus (data files under Conformance/Cases, shipped as resources) and the runner
+        // that pushes it through every registered binding.
         .target(
             name: "CloudEventsConformance",
-            dependencies: ["CloudEvents"],
-            path: "Conformance/Sources/CloudEventsConformance",
+            dependencies: [
+                "CloudEvents",
+                "CloudEventsTransports",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Conformance",
+            sources: ["Sources/CloudEventsConformance"],
+            resources: [.copy("Cases")],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsConformanceTests",
+            dependencies: [
+                "CloudEventsConformance", "CloudEvents", "CloudEventsProtobuf", "CloudEventsTransports", "CloudEventsHTTP",
+                "CloudEventsMQTT",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CloudEventsConformanceTests",
             swiftSettings: upcomingFeatures
         ),
 
@@ -213,6 +231,7 @@ let package = Package(
                 "CloudEventsHTTP",
                 "CloudEventsMQTT",
                 "CloudEventsTransports",
+                "CloudEventsConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
