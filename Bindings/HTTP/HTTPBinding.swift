@@ -32,6 +32,9 @@ public struct HTTPBinding: EventBinding {
     /// `true`: other query options stay in the request URL.
     public var allowsOtherOptions: Bool { true }
 
+    /// Binary, structured and batch: the HTTP binding defines all three.
+    public func contentModes(for endpoint: Endpoint) -> [ContentMode] { [.binary, .structured, .batch] }
+
     /// Runs `body` with a sender to `endpoint`: `options.timeout` per attempt,
     /// `options.retries` retries, `options.tls` for `https://`.
     ///

@@ -43,6 +43,25 @@ public struct MQTTBinding: EventBinding {
         ]
     }
 
+    /// Binary and structured for MQTT 5; structured only for `version=3.1.1`, which has no
+    /// properties to carry attributes in. MQTT has no batch mode.
+    public func contentModes(for endpoint: Endpoint) -> [ContentMode] {
+        Self.isVersion311(endpoint) ? [.structured] : [.binary, .structured]
+    }
+
+    /// `["json"]` for `version=3.1.1` (its only format); `nil` (every format) for MQTT 5.
+    public func formatNames(for endpoint: Endpoint) -> [String]? {
+        Self.isVersion311(endpoint) ? ["json"] : nil
+    }
+
+    /// Whether `endpoint` asks for MQTT 3.1.1, spelled as ``MQTTEndpoint`` accepts it.
+    private static func isVersion311(_ endpoint: Endpoint) -> Bool {
+        var endpoint = endpoint
+        endpoint.options = endpoint.options.filter { $0.name == "version" }
+        if endpoint.path.isEmpty { endpoint.path = "t" }
+        return (try? MQTTEndpoint(endpoint))?.configuration.protocolVersion == .v311
+    }
+
     /// The client settings, topic and options for `endpoint`, with this binding's session
     /// rule, `options.tls` for `mqtts://`, `options.timeout` as the operation timeout and
     /// `options.logger` as the client's logger.

@@ -29,6 +29,22 @@ public protocol EventBinding: Sendable {
     /// tool that listens then has to send itself, and one that sends has to receive.
     var isInProcess: Bool { get }
 
+    /// The content modes messages to and from `endpoint` can use, binary first (MQTT 3.1.1:
+    /// structured only; HTTP and the in-process channel: batch too). A tool (the conformance
+    /// runner, `ce`'s help) asks the binding rather than switching on a scheme.
+    ///
+    /// - Parameter endpoint: an endpoint of one of ``schemes``; its options (such as MQTT's
+    ///   `version=`) may narrow the modes.
+    /// - Returns: the modes, each once.
+    func contentModes(for endpoint: Endpoint) -> [ContentMode]
+
+    /// The names of the event formats structured and batched messages to `endpoint` can use
+    /// (MQTT 3.1.1: `json` only), or `nil` when every format in
+    /// ``BindingOptions/formats`` can travel.
+    ///
+    /// - Parameter endpoint: an endpoint of one of ``schemes``.
+    func formatNames(for endpoint: Endpoint) -> [String]?
+
     /// Opens a sender for `endpoint`, runs `body` with it, and closes everything the sender
     /// opened, whether `body` returns or throws.
     ///
@@ -64,4 +80,10 @@ extension EventBinding {
 
     /// `false`: senders and receivers meet over the network.
     public var isInProcess: Bool { false }
+
+    /// Binary and structured, the two modes every CloudEvents protocol binding defines.
+    public func contentModes(for endpoint: Endpoint) -> [ContentMode] { [.binary, .structured] }
+
+    /// `nil`: every registered format.
+    public func formatNames(for endpoint: Endpoint) -> [String]? { nil }
 }

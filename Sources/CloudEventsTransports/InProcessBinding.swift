@@ -23,6 +23,9 @@ public struct InProcessBinding: EventBinding {
     /// `true`: senders and receivers of a channel are in this process.
     public var isInProcess: Bool { true }
 
+    /// Binary, structured and batch: a channel carries any ``Message``.
+    public func contentModes(for endpoint: Endpoint) -> [ContentMode] { [.binary, .structured, .batch] }
+
     /// Runs `body` with a sender on the endpoint's channel.
     ///
     /// - Throws: ``TransportError`` `.invalidEndpoint` for an unknown format or a mode or
