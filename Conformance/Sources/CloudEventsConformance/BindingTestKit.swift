@@ -1,0 +1,120 @@
+public import CloudEvents
+import Foundation
+
+/// One row group of the conformance matrix: a binding to test and the endpoint its
+/// receiver listens on, which is all the runner needs from a binding beyond what the
+/// ``BindingRegistry`` tells it (the binding's content modes and formats).
+///
+/// The endpoint is a template: `{cell}` is replaced by a name unique to each cell (content
+/// mode, format and run), so that cells never share an in-process channel, an MQTT topic or
+/// an HTTP path. A binding's own test target builds its targets with this type, or takes the
+/// standard list from ``fromEnvironment(_:)``.
+public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
+    /// The row's name in the matrix, such as `HTTP` or `MQTT 5`.
+    public var name: String
+    /// The receiver's endpoint URL, with `{cell}` where each cell's unique name goes
+    /// (`memory://conformance-{cell}`, `http://127.0.0.1:0/conformance/{cell}`).
+    public var receiverEndpoint: String
+
+    /// A target named `name` whose receivers listen on `receiverEndpoint`.
+    ///
+    /// - Parameters:
+    ///   - name: the row's name in the matrix.
+    ///   - receiverEndpoint: the receiver's endpoint URL; `{cell}` is replaced by each
+    ///     cell's unique name, and port 0 asks a listener for any free port.
+    public init(name: String, receiverEndpoint: String) {
+        self.name = name
+        self.receiverEndpoint = receiverEndpoint
+    }
+
+    /// `name (receiverEndpoint)`.
+    public var description: String { "\(name) (\(receiverEndpoint))" }
+
+    /// The receiver's endpoint for the cell named `cell`.
+    ///
+    /// - Parameters:
+    ///   - cell: the cell's unique name (letters, digits and `-`).
+    ///   - formats: the formats a `format=` option in the template may name.
+    /// - Throws: ``TransportError`` `.invalidEndpoint` when the template is not a valid URL.
+    public func receiverEndpoint(cell: String, formats: EventFormatRegistry) throws(TransportError) -> Endpoint {
+        try Endpoint(
+            receiverEndpoint.replacingOccurrences(of: Self.cellPlaceholder, with: cell), formats: formats,
+            allowingPortZero: true)
+    }
+
+    /// `{cell}`, the placeholder in ``receiverEndpoint``.
+    public static let cellPlaceholder = "{cell}"
+
+    /// The in-process channel: a channel per cell, `memory://conformance-{cell}`.
+    public static let inProcess = ConformanceTarget(name: "in-process", receiverEndpoint: "memory://conformance-{cell}")
+
+    /// HTTP on loopback, any free port: `http://127.0.0.1:0/conformance/{cell}`.
+    public static let http = ConformanceTarget(name: "HTTP", receiverEndpoint: "http://127.0.0.1:0/conformance/{cell}")
+
+    /// MQTT 5 through the broker at `host:port`, QoS 1, a topic per cell.
+    ///
+    /// - Parameters:
+    ///   - host: the broker's host.
+    ///   - port: the broker's plain MQTT port.
+    public static func mqtt5(host: String, port: Int) -> ConformanceTarget {
+        ConformanceTarget(name: "MQTT 5", receiverEndpoint: "mqtt://\(host):\(port)/ce-conformance/{cell}?version=5&qos=1")
+    }
+
+    /// MQTT 3.1.1 through the broker at `host:port`, QoS 1, a topic per cell.
+    ///
+    /// - Parameters:
+    ///   - host: the broker's host.
+    ///   - port: the broker's plain MQTT port.
+    public static func mqtt311(host: String, port: Int) -> ConformanceTarget {
+        ConformanceTarget(
+            name: "MQTT 3.1.1", receiverEndpoint: "mqtt://\(host):\(port)/ce-conformance/{cell}?version=3.1.1&qos=1")
+    }
+
+    /// The standard targets: in-process and HTTP always; MQTT 5 and MQTT 3.1.1 when
+    /// `CE_TEST_MQTT_PORT` is set (`CE_TEST_MQTT_HOST`, `127.0.0.1` by default), as
+    /// `Scripts/brokers env` exports them.
+    ///
+    /// - Returns: the targets, and one sentence per group of rows left out and why.
+    public static func fromEnvironment() -> ConformanceTargetList {
+        fromEnvironment(ProcessInfo.processInfo.environment)
+    }
+
+    /// The standard targets for the variables in `environment`; see ``fromEnvironment()``.
+    ///
+    /// - Parameter environment: the variables to read.
+    /// - Returns: the targets, and one sentence per group of rows left out and why.
+    public static func fromEnvironment(_ environment: [String: String]) -> ConformanceTargetList {
+        var list = ConformanceTargetList(targets: [.inProcess, .http], notRun: [])
+        let host = environment["CE_TEST_MQTT_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        switch environment["CE_TEST_MQTT_PORT"] {
+        case nil, "":
+            list.notRun.append(
+                "MQTT 5 and MQTT 3.1.1 rows not run: CE_TEST_MQTT_PORT is not set (eval \"$(Scripts/brokers env)\" sets it)")
+        case let text?:
+            guard let port = Int(text), (1...65535).contains(port) else {
+                list.notRun.append("MQTT 5 and MQTT 3.1.1 rows not run: CE_TEST_MQTT_PORT '\(text)' is not a port number")
+                break
+            }
+            list.targets += [.mqtt5(host: host, port: port), .mqtt311(host: host, port: port)]
+        }
+        return list
+    }
+}
+
+/// The targets a run covers, and the rows it leaves out, said out loud.
+public struct ConformanceTargetList: Sendable, Hashable {
+    /// The targets to run.
+    public var targets: [ConformanceTarget]
+    /// One sentence per group of rows not run, saying why (a missing broker address).
+    public var notRun: [String]
+
+    /// A list of `targets`, leaving out what `notRun` says.
+    ///
+    /// - Parameters:
+    ///   - targets: the targets to run.
+    ///   - notRun: one sentence per group of rows not run.
+    public init(targets: [ConformanceTarget], notRun: [String]) {
+        self.targets = targets
+        self.notRun = notRun
+    }
+}

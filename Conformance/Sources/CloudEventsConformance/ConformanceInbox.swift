@@ -1,0 +1,107 @@
+import CloudEvents
+
+/// What the receiving side of a cell made of one delivery: the events decoded with the
+/// case's extension types (or why they could not be), and as the wire gave them.
+struct ConformanceReceipt: Sendable {
+    /// The events decoded with the runner's extension types, or the decoding error.
+    var typed: Result<[CloudEvent], MessageError>
+    /// The events decoded without extension types (`nil` when that failed).
+    var untyped: [CloudEvent]?
+
+    /// The first event's id, to recognise a delivery that arrived after its event timed out.
+    var firstID: String? { (try? typed.get())?.first?.id ?? untyped?.first?.id }
+}
+
+/// The receipts of one cell, in arrival order, handed from the task that drains the
+/// receiver to the loop that sends and compares. One lock guards the buffer and the one
+/// waiter; the waiter is resumed outside it.
+final class ConformanceInbox: Sendable {
+    private struct State {
+        var buffer: [ConformanceReceipt] = []
+        var waiter: (id: UInt64, continuation: CheckedContinuation<ConformanceReceipt?, Never>)?
+        var nextID: UInt64 = 0
+        var finished = false
+    }
+
+    private let state = Locked(State())
+
+    /// Adds a receipt, handing it to the waiting reader if there is one.
+    func post(_ receipt: ConformanceReceipt) {
+        let waiter = state.withLock { state -> CheckedContinuation<ConformanceReceipt?, Never>? in
+            guard let waiter = state.waiter else {
+                state.buffer.append(receipt)
+                return nil
+            }
+            state.waiter = nil
+            return waiter.continuation
+        }
+        waiter?.resume(returning: receipt)
+    }
+
+    /// No more receipts will come: a waiting reader gets `nil`.
+    func finish() {
+        let waiter = state.withLock { state -> CheckedContinuation<ConformanceReceipt?, Never>? in
+            state.finished = true
+            defer { state.waiter = nil }
+            return state.waiter?.continuation
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// The next receipt, or `nil` when none arrives before `deadline` or the receiver ended.
+    func next(before deadline: ContinuousClock.Instant) async -> ConformanceReceipt? {
+        if let ready = state.withLock({ state -> ConformanceReceipt? in
+            state.buffer.isEmpty ? nil : state.buffer.removeFirst()
+        }) {
+            return ready
+        }
+        return await withTaskGroup(of: ConformanceReceipt?.self) { group in
+            group.addTask { await self.wait() }
+            group.addTask {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            // A receipt that raced the deadline is not lost: the other child's result is
+            // awaited too, and kept for the next reader.
+            while let other = await group.next() { if let other { if first == nil { return other } else { requeue(other) } } }
+            return first
+        }
+    }
+
+    /// Puts a receipt back at the front.
+    private func requeue(_ receipt: ConformanceReceipt) {
+        state.withLock { $0.buffer.insert(receipt, at: 0) }
+    }
+
+    /// Waits for a receipt; a cancelled wait returns `nil`.
+    private func wait() async -> ConformanceReceipt? {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<ConformanceReceipt?, Never>) in
+                enum Action {
+                    case wait
+                    case resume(ConformanceReceipt?)
+                }
+                let action = state.withLock { state -> Action in
+                    if !state.buffer.isEmpty { return .resume(state.buffer.removeFirst()) }
+                    if state.finished || Task.isCancelled { return .resume(nil) }
+                    state.waiter = (id, continuation)
+                    return .wait
+                }
+                if case .resume(let receipt) = action { continuation.resume(returning: receipt) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<ConformanceReceipt?, Never>? in
+                guard let waiter = state.waiter, waiter.id == id else { return nil }
+                state.waiter = nil
+                return waiter.continuation
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+}
