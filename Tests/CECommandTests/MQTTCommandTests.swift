@@ -5,9 +5,9 @@ import Testing
 
 /// `ce send mqtt://…` to `ce listen mqtt://…`, both run as subprocesses against the
 /// mosquitto of `Scripts/brokers`.
-@Suite("ce over MQTT", .enabled(if: ProcessInfo.processInfo.environment["CE_TEST_MQTT_PORT"] != nil))
+@Suite("ce over MQTT", .mqttBroker)
 struct MQTTCommandTests {
-    static let environment = ProcessInfo.processInfo.environment
+    static let environment = Broker.environment
     static var broker: String { "127.0.0.1:\(environment["CE_TEST_MQTT_PORT"] ?? "1883")" }
 
     /// Starts `ce listen` on `endpoint` and waits until it subscribed.
@@ -78,5 +78,32 @@ struct MQTTCommandTests {
         let run = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
         #expect(run.status == status, "\(run)")
         #expect(run.errorLines.count == 1 && run.stderr.contains(mentions), "\(run.stderr)")
+    }
+}
+
+/// The decision that gates "ce over MQTT", without a broker: required and down is a failure.
+@Suite struct MQTTCommandBrokerRequirementTests {
+    @Test(arguments: [["CE_TEST_BROKERS": "1"], ["CI": "true"]])
+    func aBrokerThatIsDownFailsTheSuiteInsteadOfSkippingIt(extra: [String: String]) async throws {
+        let port = try LoopbackSocket.closedPort()
+        var environment = extra
+        for (variable, _) in Broker.listeners { environment[variable] = String(port) }
+        let requirement = Broker.requirement(in: environment)
+        guard case .fail(let reason) = requirement else {
+            Issue.record("expected a failure, got \(requirement)")
+            return
+        }
+        #expect(reason.contains("MQTT broker") && reason.contains("127.0.0.1:\(port) (CE_TEST_MQTT_PORT"), "\(reason)")
+        await #expect(throws: BrokerUnavailable(description: reason)) {
+            _ = try await Broker.gate { requirement }.evaluate()
+        }
+    }
+
+    @Test func neitherRequiredNorConfiguredSkipsSayingHowToRunThem() async throws {
+        let requirement = Broker.requirement(in: ["CI": "false"])
+        #expect(requirement == .skip)
+        let gate = Broker.gate { requirement }
+        #expect(try await gate.evaluate() == false)
+        #expect(gate.comments.first?.rawValue.contains(#"eval "$(Scripts/brokers env)""#) == true)
     }
 }

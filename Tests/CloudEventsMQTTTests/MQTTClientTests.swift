@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The client and the event sender/receiver against the real mosquitto of `Scripts/brokers`.
-@Suite(.enabled(if: Broker.isRunning), .timeLimit(.minutes(2)))
+@Suite(.mqttBroker, .timeLimit(.minutes(2)))
 struct MQTTClientTests {
     static let formats = EventFormatRegistry.standard.adding(ProtobufEventFormat())
 

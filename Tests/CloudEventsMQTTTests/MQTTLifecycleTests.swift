@@ -10,7 +10,7 @@ import Testing
 
 /// The client as a `Service`, the scoped sender and receiver, and what the client logs,
 /// against the test broker.
-@Suite(.enabled(if: Broker.isRunning), .timeLimit(.minutes(1)))
+@Suite(.mqttBroker, .timeLimit(.minutes(1)))
 struct MQTTLifecycleTests {
     @Test func aReconnectIsLoggedWithSnakeCaseMetadataAndNeverThePassword() async throws {
         let records = CapturedLogs()

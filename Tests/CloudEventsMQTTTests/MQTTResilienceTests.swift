@@ -11,7 +11,7 @@ import Testing
 
 /// Reconnection, persistence, back-pressure and wills, against real brokers: the shared
 /// one, and a private mosquitto this suite restarts.
-@Suite(.enabled(if: Broker.isRunning), .timeLimit(.minutes(2)))
+@Suite(.mqttBroker, .timeLimit(.minutes(2)))
 struct MQTTResilienceTests {
     @Test func aBrokerRestartMidStreamLosesNoQoS1MessageWithAPersistentSession() async throws {
         let broker = try PrivateBroker()

@@ -5,7 +5,7 @@ import Testing
 
 /// The wire shape as clients we did not write see it: `mosquitto_sub` prints what our
 /// binding sent, and messages `mosquitto_pub` sends with hand-written properties decode.
-@Suite(.enabled(if: Broker.isRunning), .timeLimit(.minutes(1)))
+@Suite(.mqttBroker, .timeLimit(.minutes(1)))
 struct MQTTWireTests {
     /// Publishes `message` retained (so a subscriber started afterwards gets it at once), reads it
     /// with `mosquitto_sub -F %j`, clears it, and returns mosquitto_sub's JSON.

@@ -6,18 +6,39 @@ import Synchronization
 import Testing
 
 /// The test broker that `Scripts/brokers` starts (its addresses come from the environment).
-/// Outside the scripts the integration suites are skipped, saying why; `Scripts/test`
-/// always runs them.
+///
+/// Whether the broker-backed suites run is decided here, once, by ``requirement`` (see
+/// ``BrokerRequirement``): with `CE_TEST_BROKERS=1` (which `Scripts/brokers env` exports, so
+/// `Scripts/test` and CI always have it) or `CI=true`, a missing or unreachable broker fails
+/// every test of those suites; only without either (and without a configured broker) do they
+/// skip, and the skip line says how to run them.
 enum Broker {
     static let environment = ProcessInfo.processInfo.environment
 
-    static var isRunning: Bool {
-        let running = environment["CE_TEST_MQTT_PORT"] != nil
-        if !running {
-            print(
-                "⚠️ MQTT integration tests SKIPPED: no broker (run them through Scripts/test, or eval \"$(Scripts/brokers env)\")")
-        }
-        return running
+    /// The listeners of the mosquitto of `Scripts/brokers` that the suites use, by the
+    /// variable that gives each port.
+    static let listeners = [
+        (variable: "CE_TEST_MQTT_PORT", listener: "plain"), ("CE_TEST_MQTT_AUTH_PORT", "password"),
+        ("CE_TEST_MQTT_TLS_PORT", "TLS"), ("CE_TEST_MQTT_MTLS_PORT", "mutual TLS")
+    ]
+
+    /// What the skip line of a broker-backed suite says.
+    static let skipComment = BrokerRequirement.skipComment(broker: "MQTT broker", variable: "CE_TEST_MQTT_PORT")
+
+    /// What the broker-backed suites do in this process (decided once).
+    static let requirement = requirement(in: environment)
+
+    /// What the broker-backed suites do given `environment`: probes every listener of
+    /// ``listeners`` on loopback when the brokers are required or configured.
+    static func requirement(in environment: [String: String]) -> BrokerRequirement {
+        BrokerRequirement.decide(
+            broker: "the MQTT broker (mosquitto of Scripts/brokers)", listeners: listeners,
+            hostVariable: "CE_TEST_MQTT_HOST", in: environment)
+    }
+
+    /// The suites' condition over `requirement` (see ``BrokerRequirement/gate(skipComment:_:)``).
+    static func gate(_ requirement: @escaping @Sendable () -> BrokerRequirement) -> ConditionTrait {
+        BrokerRequirement.gate(skipComment: skipComment, requirement)
     }
 
     static var host: String { environment["CE_TEST_MQTT_HOST"] ?? "127.0.0.1" }
@@ -140,3 +161,10 @@ func differences(_ expected: CloudEvent, _ actual: CloudEvent?) -> [String] {
 
 let carried = Equivalence(
     timestampsByInstant: true, extensionsByCanonicalString: true, dataByBytes: true, impliedJSONContentType: true)
+
+extension Trait where Self == ConditionTrait {
+    /// The gate of every suite that needs the mosquitto of `Scripts/brokers`: runs it when
+    /// the broker answers, fails every test when the broker is required (`CE_TEST_BROKERS=1`
+    /// or `CI=true`) but missing, and otherwise skips it with a line saying how to run it.
+    static var mqttBroker: Self { Broker.gate { Broker.requirement } }
+}

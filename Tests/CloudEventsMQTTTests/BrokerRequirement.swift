@@ -1,0 +1,182 @@
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What a broker-backed suite does in this run. (`Tests/CECommandTests/Support/BrokerRequirement.swift`
+/// is a copy: the two test targets share no support module; keep them identical.)
+///
+/// The rule: when `CE_TEST_BROKERS=1` (exported by `Scripts/brokers env`, so `Scripts/test`
+/// and CI always have it) or `CI=true`, a missing or unreachable broker is a test failure
+/// naming the broker and the variable; only when neither is set (and no broker is configured)
+/// may the suites skip, and their skip line then says how to run them.
+enum BrokerRequirement: Equatable, Sendable {
+    /// Every listener the suites use accepts connections.
+    case run
+    /// No broker configured and none required: the suites skip, saying how to run them.
+    case skip
+    /// Required (or configured) but missing or unreachable: every test fails with this reason.
+    case fail(String)
+
+    /// Whether `environment` requires the brokers: `CE_TEST_BROKERS=1` or `CI=true`.
+    static func isRequired(by environment: [String: String]) -> Bool {
+        environment["CE_TEST_BROKERS"] == "1" || ["true", "1"].contains(environment["CI"]?.lowercased())
+    }
+
+    /// Decides for the suites that need `broker`.
+    ///
+    /// - Parameters:
+    ///   - broker: the broker's name in messages (e.g. "the MQTT broker (mosquitto of Scripts/brokers)").
+    ///   - listeners: every port variable the suites use, with what listens there; the first
+    ///     one set means the broker is configured.
+    ///   - hostVariable: the variable naming the host (default `127.0.0.1`).
+    ///   - environment: the process environment.
+    /// - Returns: ``run`` when every listener accepts connections; ``skip`` when the brokers
+    ///   are neither required nor configured; ``fail(_:)`` naming each missing or unreachable
+    ///   listener and its variable otherwise.
+    static func decide(
+        broker: String, listeners: [(variable: String, listener: String)], hostVariable: String, in environment: [String: String]
+    ) -> BrokerRequirement {
+        let required = isRequired(by: environment)
+        let configured = listeners.first.map { environment[$0.variable] != nil } ?? false
+        guard required || configured else { return .skip }
+        let why =
+            environment["CE_TEST_BROKERS"] == "1"
+            ? "CE_TEST_BROKERS=1"
+            : required ? "CI=\(environment["CI"] ?? "")" : "\(listeners.first?.variable ?? "its port") is set"
+        let host = environment[hostVariable] ?? "127.0.0.1"
+        var problems: [String] = []
+        for (variable, listener) in listeners {
+            guard let text = environment[variable], !text.isEmpty else {
+                problems.append("\(variable) is not set (the \(listener) listener)")
+                continue
+            }
+            guard let port = Int(text), (1...65535).contains(port) else {
+                problems.append("\(variable)=\(text) is not a port (the \(listener) listener)")
+                continue
+            }
+            if !TCPProbe.accepts(host: host, port: port) {
+                problems.append("nothing accepts connections at \(host):\(port) (\(variable), the \(listener) listener)")
+            }
+        }
+        guard problems.isEmpty else {
+            return .fail(
+                "\(broker) is required (\(why)) but unavailable: " + problems.joined(separator: "; ")
+                    + #". Start it: Scripts/brokers start && eval "$(Scripts/brokers env)""#)
+        }
+        return .run
+    }
+
+    /// The skip line of suites that need `broker`, saying how to run them.
+    static func skipComment(broker: String, variable: String) -> Comment {
+        Comment(
+            rawValue: "no \(broker) configured (\(variable) unset; neither CE_TEST_BROKERS=1 nor CI=true). "
+                + #"Run these: Scripts/brokers start && eval "$(Scripts/brokers env)" && swift test"#)
+    }
+
+    /// A suite condition that asks `requirement` when the suite is about to run: enabled for
+    /// ``run``, skipped with `skipComment` for ``skip``, and throwing ``BrokerUnavailable``
+    /// (recorded as a failure of every test) for ``fail(_:)``.
+    static func gate(skipComment: Comment, _ requirement: @escaping @Sendable () -> BrokerRequirement) -> ConditionTrait {
+        .enabled(skipComment) { try requirement().check() }
+    }
+
+    /// The answer of a suite's condition: `true` to run, `false` to skip.
+    ///
+    /// - Throws: ``BrokerUnavailable`` for ``fail(_:)``: Swift Testing records an error
+    ///   thrown by a condition trait as an issue on every test of the suite (a failure, not a skip).
+    func check() throws(BrokerUnavailable) -> Bool {
+        switch self {
+        case .run: return true
+        case .skip: return false
+        case .fail(let reason): throw BrokerUnavailable(description: reason)
+        }
+    }
+}
+
+/// The brokers are required but missing or unreachable (names the broker and the variable).
+struct BrokerUnavailable: Error, CustomStringConvertible, Equatable {
+    var description: String
+}
+
+/// Whether something accepts TCP connections on loopback.
+enum TCPProbe {
+    /// Connects to `host:port` (IPv4 or IPv6, as the name resolves) and closes again at once;
+    /// waits at most `timeoutMilliseconds` per address.
+    static func accepts(host: String, port: Int, timeoutMilliseconds: Int32 = 2_000) -> Bool {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+            hints.ai_socktype = SOCK_STREAM
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else { return false }
+        defer { freeaddrinfo(first) }
+        var next: UnsafeMutablePointer<addrinfo>? = first
+        while let address = next {
+            if connects(address.pointee, timeoutMilliseconds: timeoutMilliseconds) { return true }
+            next = address.pointee.ai_next
+        }
+        return false
+    }
+
+    private static func connects(_ address: addrinfo, timeoutMilliseconds: Int32) -> Bool {
+        let fd = socket(address.ai_family, address.ai_socktype, address.ai_protocol)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        if connect(fd, address.ai_addr, address.ai_addrlen) == 0 { return true }
+        guard errno == EINPROGRESS else { return false }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard poll(&descriptor, 1, timeoutMilliseconds) == 1 else { return false }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0
+    }
+}
+
+/// Loopback sockets for the tests of the requirement (a closed port, a listening one).
+enum LoopbackSocket {
+    struct Failed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A socket bound to a free loopback port, listening when asked.
+    static func bound(listen shouldListen: Bool) throws -> (fd: Int32, port: Int) {
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw Failed(description: "socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound, !shouldListen || listen(fd, 8) == 0 else {
+            close(fd)
+            throw Failed(description: "bind/listen on 127.0.0.1: errno \(errno)")
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// A loopback port nothing listens on (bound, then closed again).
+    static func closedPort() throws -> Int {
+        let socket = try bound(listen: false)
+        close(socket.fd)
+        return socket.port
+    }
+
+    /// A socket listening on a free loopback port (the caller closes `fd`).
+    static func listening() throws -> (fd: Int32, port: Int) { try bound(listen: true) }
+}
