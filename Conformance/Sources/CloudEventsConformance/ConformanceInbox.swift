@@ -1,15 +1,15 @@
 import CloudEvents
 
-/// What the receiving side of a cell made of one delivery: the events decoded with the
-/// case's extension types (or why they could not be), and as the wire gave them.
+/// One delivery as the receiving side of a cell saw it: the delivery (already settled), and
+/// what decoding it with every case's extension types gave, which decided its settlement.
 struct ConformanceReceipt: Sendable {
-    /// The events decoded with the runner's extension types, or the decoding error.
-    var typed: Result<[CloudEvent], MessageError>
-    /// The events decoded without extension types (`nil` when that failed).
-    var untyped: [CloudEvent]?
+    /// The delivery, to decode again with its case's extension types.
+    var delivery: Delivery?
+    /// The events decoded with the union of the cases' extension types, or the error.
+    var decoded: Result<[CloudEvent], MessageError>
 
     /// The first event's id, to recognise a delivery that arrived after its event timed out.
-    var firstID: String? { (try? typed.get())?.first?.id ?? untyped?.first?.id }
+    var firstID: String? { (try? decoded.get())?.first?.id }
 }
 
 /// The receipts of one cell, in arrival order, handed from the task that drains the

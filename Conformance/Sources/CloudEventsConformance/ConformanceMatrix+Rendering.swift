@@ -114,7 +114,7 @@ extension ConformanceMatrix {
             lines.append("Lossy rules relied on (allowed by the spec's equivalence, stated per cell):")
             for cell in noted {
                 for note in cell.notes {
-                    lines.append(bullet + "\(cell.binding) \(cell.mode) \(cell.format ?? Self.noFormatColumn): \(note)")
+                    lines.append(bullet + "\(cell.binding) \(cell.mode)\(cell.format.map { " \($0)" } ?? ""): \(note)")
                 }
             }
         }

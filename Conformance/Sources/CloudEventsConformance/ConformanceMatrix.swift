@@ -108,9 +108,9 @@ public struct ConformanceFailure: Sendable, Hashable, Codable, CustomStringConve
         self.difference = difference
     }
 
-    /// `binding mode format: 'event': difference`.
+    /// `binding mode format: 'event': difference` (no format in binary mode).
     public var description: String {
-        "\(binding) \(mode) \(format ?? "(no format)"): '\(event)': \(difference)"
+        "\(binding) \(mode)\(format.map { " \($0)" } ?? ""): '\(event)': \(difference)"
     }
 }
 

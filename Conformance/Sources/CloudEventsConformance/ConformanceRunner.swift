@@ -26,7 +26,9 @@ public struct ConformanceRunner: Sendable {
     public var formats: EventFormatRegistry
     /// The events to send.
     public var cases: [Corpus.Case]
-    /// The types of the cases' extensions, for bindings and formats that carry them as strings.
+    /// The types of every case's extensions, which receivers decode with to settle a
+    /// delivery before they know its case (each comparison then decodes again with the
+    /// case's own ``Corpus/Case/extensionTypes``).
     public var extensionTypes: ExtensionTypes
     /// How long one event may take: its send, and its arrival after the send returned.
     public var timeout: Duration
@@ -45,7 +47,7 @@ public struct ConformanceRunner: Sendable {
     ///   - registry: the bindings the targets' endpoints are looked up in.
     ///   - formats: the formats to test (JSON and Protobuf in `ce`).
     ///   - cases: the events; the whole valid corpus by default.
-    ///   - extensionTypes: the cases' extension types; the corpus's by default.
+    ///   - extensionTypes: the extension types of every case; the corpus's by default.
     ///   - timeout: the time one event may take; 10 s by default.
     ///   - logger: where to log; a no-op by default.
     public init(
@@ -171,7 +173,7 @@ public struct ConformanceRunner: Sendable {
                         for try await delivery in receiver.deliveries() {
                             let receipt = Self.receipt(of: delivery, extensionTypes: extensionTypes)
                             inbox.post(receipt)
-                            switch receipt.typed {
+                            switch receipt.decoded {
                             case .success: delivery.accept()
                             case .failure(let error): delivery.reject(reason: "\(error)")
                             }
@@ -191,12 +193,12 @@ public struct ConformanceRunner: Sendable {
         }
     }
 
-    /// Decodes a delivery as the receiving application would: with the extension types, and
-    /// without them to see whether the types travelled.
+    /// Decodes a delivery as the receiving application would, with the extension types of
+    /// every case (the receiver cannot know the case before decoding).
     private static func receipt(of delivery: Delivery, extensionTypes: ExtensionTypes) -> ConformanceReceipt {
-        let typed: Result<[CloudEvent], MessageError>
-        do { typed = .success(try delivery.events(extensionTypes: extensionTypes)) } catch { typed = .failure(error) }
-        return ConformanceReceipt(typed: typed, untyped: try? delivery.events(extensionTypes: ExtensionTypes.none))
+        let decoded: Result<[CloudEvent], MessageError>
+        do { decoded = .success(try delivery.events(extensionTypes: extensionTypes)) } catch { decoded = .failure(error) }
+        return ConformanceReceipt(delivery: delivery, decoded: decoded)
     }
 
     /// Sends each case, waits for its receipt, and compares.
@@ -248,17 +250,29 @@ public struct ConformanceRunner: Sendable {
     }
 
     /// Why `receipt` is not `testCase`'s event, or `nil` when it is equivalent (recording
-    /// the lossy rules it relied on in `notes`).
+    /// the lossy rules it relied on in `notes`). The delivery is decoded again with the
+    /// case's own extension types, and without any to see whether the types travelled.
     private func compare(_ testCase: Corpus.Case, _ receipt: ConformanceReceipt, notes: inout NoteCollector) -> String? {
-        let events: [CloudEvent]
-        switch receipt.typed {
-        case .success(let decoded): events = decoded
-        case .failure(let error): return "the receiver could not decode the message: \(error)"
+        if case .failure(let error) = receipt.decoded {
+            return "the receiver could not decode the message: \(error)"
         }
+        guard let delivery = receipt.delivery else { return "no delivery" }
+        let typed: [CloudEvent]
+        do { typed = try delivery.events(extensionTypes: testCase.extensionTypes) } catch {
+            return "the message does not decode with the case's extension types: \(error)"
+        }
+        let untyped = try? delivery.events(extensionTypes: ExtensionTypes.none)
+        return compare(testCase, typed: typed, untyped: untyped, notes: &notes)
+    }
+
+    /// Why `typed` is not `testCase`'s event, or `nil` when it is equivalent.
+    private func compare(
+        _ testCase: Corpus.Case, typed events: [CloudEvent], untyped: [CloudEvent]?, notes: inout NoteCollector
+    ) -> String? {
         guard events.count == 1 else { return "expected 1 event, the message carried \(events.count)" }
         let differences = Self.specEquivalence.twoWayDifferences(testCase.event, events[0])
         guard differences.isEmpty else { return differences.joined(separator: "; ") }
-        notes.record(testCase.name, expected: testCase.event, actual: events[0], untyped: receipt.untyped?.first)
+        notes.record(testCase.name, expected: testCase.event, actual: events[0], untyped: untyped?.first)
         return nil
     }
 
@@ -280,10 +294,9 @@ public struct ConformanceRunner: Sendable {
                     var event = try decode(try first.encode(testCase.event), with: first, types: .none)
                     event = try decode(try other.encode(event), with: other, types: .none)
                     let bytes = try first.encode(event)
-                    let typed = try decode(bytes, with: first, types: extensionTypes)
+                    let typed = try decode(bytes, with: first, types: testCase.extensionTypes)
                     let untyped = try? decode(bytes, with: first, types: .none)
-                    problem = compare(
-                        testCase, ConformanceReceipt(typed: .success([typed]), untyped: untyped.map { [$0] }), notes: &notes)
+                    problem = compare(testCase, typed: [typed], untyped: untyped.map { [$0] }, notes: &notes)
                 } catch {
                     problem = "\(error)"
                 }
