@@ -73,7 +73,8 @@ struct ConformanceCommand: AsyncParsableCommand {
         if let binding {
             list.targets = list.targets.filter { matches($0, binding) }
             guard !list.targets.isEmpty else {
-                throw Console.fail("no row matches --binding '\(binding)'", ExitStatus.invalidInput)
+                let why = list.notRun.isEmpty ? "" : " (\(list.notRun.joined(separator: "; ")))"
+                throw Console.fail("no row matches --binding '\(binding)'\(why)", ExitStatus.invalidInput)
             }
         }
         let runner = ConformanceRunner(
