@@ -28,6 +28,7 @@ import Testing
         let formats = EventFormatRegistry.standard.adding(ProtobufEventFormat())
         var decoded = 0
         var refused = 0
+        var structuredDecoded = 0
         for _ in 0..<2_000 {
             var properties = (0..<Int.random(in: 0...4, using: &random)).map { _ in
                 MQTTUserProperty(Self.names.randomElement(using: &random)!, Self.values.randomElement(using: &random)!)
@@ -39,8 +40,9 @@ import Testing
             }
             var payload = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             if Bool.random(using: &random) {
-                payload = Array(#"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1,2"#.utf8)
-                    .prefix(Int.random(in: 0...70, using: &random)).map { $0 }
+                // A structured event, cut anywhere or whole (from 66 bytes on).
+                payload = Array(#"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1,2]}"#.utf8)
+                    .prefix(Int.random(in: 0...80, using: &random)).map { $0 }
             }
             let message = MQTTMessage(
                 topic: "t", payload: payload, contentType: Self.contentTypes.randomElement(using: &random)!,
@@ -55,6 +57,7 @@ import Testing
                 switch (direct, generic) {
                 case (.success(let event), .success(let same)):
                     decoded += 1
+                    if reader.contentMode == .structured { structuredDecoded += 1 }
                     #expect(event == same, "both ways decode the same event from \(message)")
                     #expect(throws: Never.self, "a decoded event is valid: \(message)") { try event.validate() }
                 case (.failure(let error), .failure(let same)):
@@ -68,5 +71,6 @@ import Testing
         }
         #expect(refused > 0, "some random messages are refused")
         #expect(decoded > 0, "some random messages are valid events")
+        #expect(structuredDecoded > 0, "some are valid structured events")
     }
 }
