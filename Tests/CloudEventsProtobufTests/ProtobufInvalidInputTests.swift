@@ -41,10 +41,19 @@ struct ProtobufInvalidInputTests {
         event.data = .text("payload")
         event.dataContentType = "text/plain"
         let valid = try format.encode(event)
+        var refused = 0
         for length in 0..<valid.count {
-            _ = try? format.decode(Array(valid.prefix(length)))
-            _ = try? format.decodeBatch(Array(valid.prefix(length)))
+            let prefix = Array(valid.prefix(length))
+            do { _ = try format.decode(prefix) } catch {
+                refused += 1
+                #expect(!error.description.isEmpty, "the error for \(length) bytes says what is wrong")
+            }
+            do { _ = try format.decodeBatch(prefix) } catch {
+                #expect(!error.description.isEmpty, "the batch error for \(length) bytes says what is wrong")
+            }
         }
+        #expect(refused > 0, "some truncations are refused")
+        #expect(try format.decode(valid) == event, "the whole encoding still decodes")
     }
 
     @Test func wrongWireTypes() {

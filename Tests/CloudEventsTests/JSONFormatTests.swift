@@ -131,7 +131,10 @@ struct JSONDataTests {
     @Test func thriftExampleTravelsAsRawBytes() throws {
         let event = try decode(#"{"# + head + #","datacontenttype":"application/vnd.apache.thrift.binary","data_base64":"AAEC"}"#)
         let message = try Message(event, mode: .binary)
-        guard case .binary(_, let data) = message.content else { return }
+        guard case .binary(_, let data) = message.content else {
+            Issue.record("expected binary content, got \(message.content)")
+            return
+        }
         #expect(data == [0, 1, 2])
     }
 }
@@ -393,7 +396,10 @@ struct JSONInvalidInputTests {
         let depth = 100_000
         let json = #"{"# + head + #","data":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}"
         let error = try #require(throws: EventFormatError.self) { try decode(json) }
-        guard case .malformedJSON(let syntax) = error.reason else { return }
+        guard case .malformedJSON(let syntax) = error.reason else {
+            Issue.record("expected malformed JSON, got \(error)")
+            return
+        }
         #expect(syntax.reason == .tooDeeplyNested)
         // 512 levels are fine.
         let ok = #"{"# + head + #","data":"# + String(repeating: "[", count: 511) + String(repeating: "]", count: 511) + "}"
@@ -476,7 +482,9 @@ struct JSONFuzzTests {
             } catch {
                 #expect(!error.description.isEmpty)
             }
-            _ = try? format.decodeBatch(bytes)
+            do { _ = try format.decodeBatch(bytes) } catch {
+                #expect(!error.description.isEmpty)
+            }
         }
         #expect(decoded > 0)
     }

@@ -93,7 +93,11 @@ struct MessageTests {
     ])
     func binaryBodyFollowsTheContentType(data: EventData, contentType: String?, body: String, written: String?) throws {
         let event = CloudEvent(id: "1", source: "/s", type: "t", dataContentType: contentType, data: data)
-        guard case .binary(let attributes, let bytes) = try Message(event, mode: .binary).content else { return }
+        let content = try Message(event, mode: .binary).content
+        guard case .binary(let attributes, let bytes) = content else {
+            Issue.record("expected binary content, got \(content)")
+            return
+        }
         #expect(bytes == Array(body.utf8))
         #expect(attributes.first { $0.name == "datacontenttype" }?.value.canonicalString == written)
     }
