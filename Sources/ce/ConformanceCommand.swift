@@ -16,7 +16,7 @@ struct ConformanceCommand: AsyncParsableCommand {
             registry, sends every valid corpus event, and compares what arrives with what was sent \
             by the spec's equivalence. Cells show passed/total; lossy rules a cell relied on \
             (timestamps by instant, extension values as strings, ...) are listed under the table. \
-            The cross-format row takes each event from JSON through each other format and back.
+            The cross-format row (not run with --binding) takes each event from JSON through each other format and back.
             Without --endpoint, the rows are in-process and HTTP (loopback, any free port), and \
             MQTT 5 and MQTT 3.1.1 through the broker at CE_TEST_MQTT_HOST:CE_TEST_MQTT_PORT when \
             CE_TEST_MQTT_PORT is set (eval "$(Scripts/brokers env)"); if it is not, a line says \
