@@ -63,16 +63,11 @@ final class ConformanceInbox: Sendable {
             }
             let first = await group.next() ?? nil
             group.cancelAll()
-            // A receipt that raced the deadline is not lost: the other child's result is
-            // awaited too, and kept for the next reader.
-            while let other = await group.next() { if let other { if first == nil { return other } else { requeue(other) } } }
-            return first
+            // The sleeper only ever returns nil; a receipt the waiter took as the deadline
+            // passed is still returned rather than lost.
+            let second = await group.next() ?? nil
+            return first ?? second
         }
-    }
-
-    /// Puts a receipt back at the front.
-    private func requeue(_ receipt: ConformanceReceipt) {
-        state.withLock { $0.buffer.insert(receipt, at: 0) }
     }
 
     /// Waits for a receipt; a cancelled wait returns `nil`.
