@@ -255,7 +255,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CECommandTests",
-            dependencies: ["ce", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance"],
+            dependencies: ["ce", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTestSupport"],
             path: "Tests/CECommandTests",
             swiftSettings: upcomingFeatures
         ),

@@ -1,5 +1,6 @@
 import CloudEvents
 import CloudEventsConformance
+import CloudEventsTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import CloudEventsTestSupport
 import Testing
 
 #if canImport(Glibc)

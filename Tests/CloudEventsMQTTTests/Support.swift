@@ -1,6 +1,7 @@
 import CloudEvents
 import CloudEventsConformance
 import CloudEventsMQTT
+import CloudEventsTestSupport
 import Foundation
 import Synchronization
 import Testing

@@ -1,3 +1,4 @@
+import CloudEventsTestSupport
 import Foundation
 import Testing
 

@@ -1,4 +1,4 @@
-import Testing
+public import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -6,14 +6,13 @@ import Testing
     import Darwin
 #endif
 
-/// What a broker-backed suite does in this run. (`Tests/CECommandTests/Support/BrokerRequirement.swift`
-/// is a copy: the two test targets share no support module; keep them identical.)
+/// What a broker-backed suite does in this run (shared by every test target with broker suites).
 ///
 /// The rule: when `CE_TEST_BROKERS=1` (exported by `Scripts/brokers env`, so `Scripts/test`
 /// and CI always have it) or `CI=true`, a missing or unreachable broker is a test failure
 /// naming the broker and the variable; only when neither is set (and no broker is configured)
 /// may the suites skip, and their skip line then says how to run them.
-enum BrokerRequirement: Equatable, Sendable {
+public enum BrokerRequirement: Equatable, Sendable {
     /// Every listener the suites use accepts connections.
     case run
     /// No broker configured and none required: the suites skip, saying how to run them.
@@ -22,7 +21,7 @@ enum BrokerRequirement: Equatable, Sendable {
     case fail(String)
 
     /// Whether `environment` requires the brokers: `CE_TEST_BROKERS=1` or `CI=true`.
-    static func isRequired(by environment: [String: String]) -> Bool {
+    public static func isRequired(by environment: [String: String]) -> Bool {
         environment["CE_TEST_BROKERS"] == "1" || ["true", "1"].contains(environment["CI"]?.lowercased())
     }
 
@@ -37,7 +36,7 @@ enum BrokerRequirement: Equatable, Sendable {
     /// - Returns: ``run`` when every listener accepts connections; ``skip`` when the brokers
     ///   are neither required nor configured; ``fail(_:)`` naming each missing or unreachable
     ///   listener and its variable otherwise.
-    static func decide(
+    public static func decide(
         broker: String, listeners: [(variable: String, listener: String)], hostVariable: String, in environment: [String: String]
     ) -> BrokerRequirement {
         let required = isRequired(by: environment)
@@ -71,7 +70,7 @@ enum BrokerRequirement: Equatable, Sendable {
     }
 
     /// The skip line of suites that need `broker`, saying how to run them.
-    static func skipComment(broker: String, variable: String) -> Comment {
+    public static func skipComment(broker: String, variable: String) -> Comment {
         Comment(
             rawValue: "no \(broker) configured (\(variable) unset; neither CE_TEST_BROKERS=1 nor CI=true). "
                 + #"Run these: Scripts/brokers start && eval "$(Scripts/brokers env)" && swift test"#)
@@ -80,7 +79,7 @@ enum BrokerRequirement: Equatable, Sendable {
     /// A suite condition that asks `requirement` when the suite is about to run: enabled for
     /// ``run``, skipped with `skipComment` for ``skip``, and throwing ``BrokerUnavailable``
     /// (recorded as a failure of every test) for ``fail(_:)``.
-    static func gate(skipComment: Comment, _ requirement: @escaping @Sendable () -> BrokerRequirement) -> ConditionTrait {
+    public static func gate(skipComment: Comment, _ requirement: @escaping @Sendable () -> BrokerRequirement) -> ConditionTrait {
         .enabled(skipComment) { try requirement().check() }
     }
 
@@ -88,7 +87,7 @@ enum BrokerRequirement: Equatable, Sendable {
     ///
     /// - Throws: ``BrokerUnavailable`` for ``fail(_:)``: Swift Testing records an error
     ///   thrown by a condition trait as an issue on every test of the suite (a failure, not a skip).
-    func check() throws(BrokerUnavailable) -> Bool {
+    public func check() throws(BrokerUnavailable) -> Bool {
         switch self {
         case .run: return true
         case .skip: return false
@@ -98,15 +97,19 @@ enum BrokerRequirement: Equatable, Sendable {
 }
 
 /// The brokers are required but missing or unreachable (names the broker and the variable).
-struct BrokerUnavailable: Error, CustomStringConvertible, Equatable {
-    var description: String
+public struct BrokerUnavailable: Error, CustomStringConvertible, Equatable {
+    /// What is missing, and how to start it.
+    public var description: String
+
+    /// An error saying `description`.
+    public init(description: String) { self.description = description }
 }
 
 /// Whether something accepts TCP connections on loopback.
-enum TCPProbe {
+public enum TCPProbe {
     /// Connects to `host:port` (IPv4 or IPv6, as the name resolves) and closes again at once;
     /// waits at most `timeoutMilliseconds` per address.
-    static func accepts(host: String, port: Int, timeoutMilliseconds: Int32 = 2_000) -> Bool {
+    public static func accepts(host: String, port: Int, timeoutMilliseconds: Int32 = 2_000) -> Bool {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -141,13 +144,13 @@ enum TCPProbe {
 }
 
 /// Loopback sockets for the tests of the requirement (a closed port, a listening one).
-enum LoopbackSocket {
-    struct Failed: Error, CustomStringConvertible {
-        var description: String
+public enum LoopbackSocket {
+    public struct Failed: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// A socket bound to a free loopback port, listening when asked.
-    static func bound(listen shouldListen: Bool) throws -> (fd: Int32, port: Int) {
+    public static func bound(listen shouldListen: Bool) throws -> (fd: Int32, port: Int) {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -171,12 +174,12 @@ enum LoopbackSocket {
     }
 
     /// A loopback port nothing listens on (bound, then closed again).
-    static func closedPort() throws -> Int {
+    public static func closedPort() throws -> Int {
         let socket = try bound(listen: false)
         close(socket.fd)
         return socket.port
     }
 
     /// A socket listening on a free loopback port (the caller closes `fd`).
-    static func listening() throws -> (fd: Int32, port: Int) { try bound(listen: true) }
+    public static func listening() throws -> (fd: Int32, port: Int) { try bound(listen: true) }
 }
