@@ -270,7 +270,7 @@ public struct ConformanceRunner: Sendable {
         _ testCase: Corpus.Case, typed events: [CloudEvent], untyped: [CloudEvent]?, notes: inout NoteCollector
     ) -> String? {
         guard events.count == 1 else { return "expected 1 event, the message carried \(events.count)" }
-        let differences = Self.specEquivalence.twoWayDifferences(testCase.event, events[0])
+        let differences = Self.specEquivalence.differences(testCase.event, events[0])
         guard differences.isEmpty else { return differences.joined(separator: "; ") }
         notes.record(testCase.name, expected: testCase.event, actual: events[0], untyped: untyped?.first)
         return nil
@@ -342,7 +342,7 @@ struct NoteCollector {
             for (rule, sentence) in Self.rules {
                 var without = ConformanceRunner.specEquivalence
                 without[keyPath: rule] = false
-                if !without.twoWayDifferences(expected, actual).isEmpty { add(sentence, name) }
+                if !without.differences(expected, actual).isEmpty { add(sentence, name) }
             }
         }
         if let untyped, !Equivalence.exact.differences(actual, untyped).isEmpty {
@@ -356,20 +356,6 @@ struct NoteCollector {
         } else {
             notes.append(ConformanceNote(note: sentence, events: [event]))
         }
-    }
-}
-
-extension Equivalence {
-    /// ``differences(_:_:)``, reading ``impliedJSONContentType`` both ways: JSON data
-    /// without a content type is equivalent to JSON data with `application/json`, whichever
-    /// side lacks it (a structured message keeps it absent; a binary one adds it). `differences`
-    /// adds it to the expected event only, so the rule is tried without it too.
-    func twoWayDifferences(_ expected: CloudEvent, _ actual: CloudEvent) -> [String] {
-        let differences = self.differences(expected, actual)
-        guard !differences.isEmpty, impliedJSONContentType else { return differences }
-        var literal = self
-        literal.impliedJSONContentType = false
-        return literal.differences(expected, actual).isEmpty ? [] : differences
     }
 }
 

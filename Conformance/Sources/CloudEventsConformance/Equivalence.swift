@@ -11,8 +11,9 @@ public struct Equivalence: Sendable {
     /// Compare data by bytes, whatever case it is (a binary-mode body becomes text or JSON
     /// depending on `datacontenttype`).
     public var dataByBytes: Bool
-    /// Treat a missing `datacontenttype` as `application/json` when the event has JSON data
-    /// (binding writers add it explicitly, as the spec says they should).
+    /// Treat a missing `datacontenttype` as `application/json` on either side when that event
+    /// has JSON data (binding writers add it explicitly, as the spec says they should; a
+    /// structured message keeps it absent).
     public var impliedJSONContentType: Bool
 
     public init(
@@ -43,11 +44,18 @@ public struct Equivalence: Sendable {
         compare("id", expected.id, actual.id)
         compare("source", expected.source, actual.source)
         compare("type", expected.type, actual.type)
-        var expectedContentType = expected.dataContentType
-        if impliedJSONContentType, expectedContentType == nil, let data = expected.data {
-            if case .binary = data {} else { expectedContentType = "application/json" }
+        // JSON (non-binary) data without a content type is JSON: whichever side lacks it (a
+        // structured message keeps it absent, a binary one writes it out) reads as
+        // `application/json` when the rule is on.
+        func contentType(of event: CloudEvent) -> String? {
+            guard impliedJSONContentType, event.dataContentType == nil, let data = event.data else {
+                return event.dataContentType
+            }
+            if case .binary = data { return nil }
+            return "application/json"
         }
-        compare("datacontenttype", expectedContentType, actual.dataContentType)
+        let expectedContentType = contentType(of: expected)
+        compare("datacontenttype", expectedContentType, contentType(of: actual))
         compare("dataschema", expected.dataSchema, actual.dataSchema)
         compare("subject", expected.subject, actual.subject)
         compareTime("time", expected.time, actual.time, into: &differences)
