@@ -134,7 +134,7 @@ let package = Package(
             name: "CloudEventsConformanceTests",
             dependencies: [
                 "CloudEventsConformance", "CloudEvents", "CloudEventsProtobuf", "CloudEventsTransports", "CloudEventsHTTP",
-                "CloudEventsMQTT",
+                "CloudEventsMQTT", "CloudEventsTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/CloudEventsConformanceTests",
