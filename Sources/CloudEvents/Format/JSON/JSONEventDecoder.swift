@@ -19,12 +19,15 @@ struct JSONEventDecoder {
 
     mutating func decodeBatch() throws(EventFormatError) -> [CloudEvent] {
         var events: [CloudEvent] = []
+        // Until the array opens, a syntax error belongs to the batch, not to its first event.
+        var opened = false
         do {
             let first = try scanner.peekSignificant("a JSON array of events")
             guard first == UInt8(ascii: "[") else {
                 throw EventFormatError(.notAnEvent("a batch must be a JSON array, found \(Self.describe(first))"))
             }
             scanner.index += 1
+            opened = true
             if try scanner.peekSignificant("an event or ']'") == UInt8(ascii: "]") {
                 scanner.index += 1
                 return events
@@ -44,7 +47,7 @@ struct JSONEventDecoder {
                 }
             }
         } catch let error as JSONSyntaxError {
-            throw EventFormatError(.malformedJSON(error), batchIndex: events.count)
+            throw EventFormatError(.malformedJSON(error), batchIndex: opened ? events.count : nil)
         } catch let error as EventFormatError {
             throw error
         } catch {
