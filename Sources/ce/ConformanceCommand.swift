@@ -16,6 +16,11 @@ struct ConformanceCommand: AsyncParsableCommand {
             registry, sends every valid corpus event, and compares what arrives with what was sent \
             by the spec's equivalence. Cells show passed/total; lossy rules a cell relied on \
             (timestamps by instant, extension values as strings, ...) are listed under the table. \
+            The wire-shape rows ("binary (wire)", ...) send every event through the binding's \
+            sender to a raw peer (an HTTP capture on loopback, a raw MQTT subscriber) and check \
+            the native message as it was on the wire, without our decoders: header and property \
+            names and prefixes, where datacontenttype goes, percent-encoding, media types. \
+            In-process has no native wire, and the matrix says so.
             The cross-format row (not run with --binding) takes each event from JSON through each other format and back.
             Without --endpoint, the rows are in-process and HTTP (loopback, any free port), and \
             MQTT 5 and MQTT 3.1.1 through the broker at CE_TEST_MQTT_HOST:CE_TEST_MQTT_PORT when \
@@ -103,7 +108,8 @@ struct ConformanceCommand: AsyncParsableCommand {
         let probe = try Bindings.endpoint(
             text.replacingOccurrences(of: ConformanceTarget.cellPlaceholder, with: "probe"), listening: true)
         let binding = try Bindings.binding(for: probe)
-        return ConformanceTarget(name: binding.name, receiverEndpoint: text)
+        return ConformanceTarget(
+            name: binding.name, receiverEndpoint: text, wireProbe: WireProbe.standard(forBindingNamed: binding.name))
     }
 
     /// Whether `target` is one of `name`'s rows: its own name, its binding's name or one of

@@ -15,6 +15,10 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
     /// The receiver's endpoint URL, with `{cell}` where each cell's unique name goes
     /// (`memory://conformance-{cell}`, `http://127.0.0.1:0/conformance/{cell}`).
     public var receiverEndpoint: String
+    /// The raw peer that reads this binding's native messages for the wire-shape rows
+    /// (header and property names, content type, percent-encoding), or `nil` when the
+    /// binding has no native wire (in-process): the matrix then says so.
+    public var wireProbe: WireProbe?
 
     /// A target named `name` whose receivers listen on `receiverEndpoint`.
     ///
@@ -22,9 +26,11 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
     ///   - name: the row's name in the matrix.
     ///   - receiverEndpoint: the receiver's endpoint URL; `{cell}` is replaced by each
     ///     cell's unique name, and port 0 asks a listener for any free port.
-    public init(name: String, receiverEndpoint: String) {
+    ///   - wireProbe: the raw peer for the wire-shape rows; `nil` for none.
+    public init(name: String, receiverEndpoint: String, wireProbe: WireProbe? = nil) {
         self.name = name
         self.receiverEndpoint = receiverEndpoint
+        self.wireProbe = wireProbe
     }
 
     /// `name (receiverEndpoint)`.
@@ -48,26 +54,33 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
     /// The in-process channel: a channel per cell, `memory://conformance-{cell}`.
     public static let inProcess = ConformanceTarget(name: "in-process", receiverEndpoint: "memory://conformance-{cell}")
 
-    /// HTTP on loopback, any free port: `http://127.0.0.1:0/conformance/{cell}`.
-    public static let http = ConformanceTarget(name: "HTTP", receiverEndpoint: "http://127.0.0.1:0/conformance/{cell}")
+    /// HTTP on loopback, any free port: `http://127.0.0.1:0/conformance/{cell}`; its wire
+    /// rows post to a ``RawHTTPCapture``.
+    public static let http = ConformanceTarget(
+        name: "HTTP", receiverEndpoint: "http://127.0.0.1:0/conformance/{cell}", wireProbe: .rawHTTP)
 
-    /// MQTT 5 through the broker at `host:port`, QoS 1, a topic per cell.
+    /// MQTT 5 through the broker at `host:port`, QoS 1, a topic per cell; its wire rows
+    /// publish to a ``RawMQTTSubscriber``.
     ///
     /// - Parameters:
     ///   - host: the broker's host.
     ///   - port: the broker's plain MQTT port.
     public static func mqtt5(host: String, port: Int) -> ConformanceTarget {
-        ConformanceTarget(name: "MQTT 5", receiverEndpoint: "mqtt://\(host):\(port)/ce-conformance/{cell}?version=5&qos=1")
+        ConformanceTarget(
+            name: "MQTT 5", receiverEndpoint: "mqtt://\(host):\(port)/ce-conformance/{cell}?version=5&qos=1",
+            wireProbe: .rawMQTT)
     }
 
-    /// MQTT 3.1.1 through the broker at `host:port`, QoS 1, a topic per cell.
+    /// MQTT 3.1.1 through the broker at `host:port`, QoS 1, a topic per cell; its wire rows
+    /// publish to a ``RawMQTTSubscriber``.
     ///
     /// - Parameters:
     ///   - host: the broker's host.
     ///   - port: the broker's plain MQTT port.
     public static func mqtt311(host: String, port: Int) -> ConformanceTarget {
         ConformanceTarget(
-            name: "MQTT 3.1.1", receiverEndpoint: "mqtt://\(host):\(port)/ce-conformance/{cell}?version=3.1.1&qos=1")
+            name: "MQTT 3.1.1", receiverEndpoint: "mqtt://\(host):\(port)/ce-conformance/{cell}?version=3.1.1&qos=1",
+            wireProbe: .rawMQTT)
     }
 
     /// The standard targets: in-process and HTTP always; MQTT 5 and MQTT 3.1.1 when

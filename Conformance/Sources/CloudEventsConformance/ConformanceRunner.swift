@@ -86,8 +86,11 @@ public struct ConformanceRunner: Sendable {
             cells += await runTarget(target, columns: columns, run: run)
         }
         if crossFormat { cells += crossFormatCells(columns: columns) }
+        let noWire = targets.filter { $0.wireProbe == nil }.map {
+            "\($0.name) wire-shape rows: no native wire (nothing leaves the process to read raw)"
+        }
         let elapsed = ContinuousClock.now - started
-        return ConformanceMatrix(formats: columns, cells: cells, notRun: notRun, seconds: elapsed.seconds)
+        return ConformanceMatrix(formats: columns, cells: cells, notRun: notRun + noWire, seconds: elapsed.seconds)
     }
 
     // MARK: Cells
@@ -131,7 +134,81 @@ public struct ConformanceRunner: Sendable {
                 ])
             cells.append(cell)
         }
+        if let wireProbe = target.wireProbe {
+            for plan in plans {
+                let cell = await runWireCell(target: target, probe: wireProbe, plan: plan, run: run)
+                logger.info(
+                    "conformance wire-shape cell done",
+                    metadata: [
+                        "binding": "\(cell.binding)", "mode": "\(cell.mode)", "format": "\(cell.format ?? "none")",
+                        "passed": "\(cell.passed)", "total": "\(cell.total)"
+                    ])
+                cells.append(cell)
+            }
+        }
         return cells
+    }
+
+    /// The mode of a wire-shape row: `binary (wire)`.
+    ///
+    /// - Parameter mode: the content mode.
+    public static func wireMode(_ mode: ContentMode) -> String { "\(mode.rawValue) (wire)" }
+
+    /// Sends every case through the binding's sender to the target's raw peer and checks
+    /// each captured native message against the binding's wire-shape rules
+    /// (``WireShape/violations(of:event:mode:format:)``), never through the binding's decoder.
+    private func runWireCell(target: ConformanceTarget, probe: WireProbe, plan: CellPlan, run: String) async
+        -> ConformanceCell
+    {
+        let mode = Self.wireMode(plan.mode)
+        let formatName = plan.format?.name
+        let options = options
+        do {
+            let cellEndpoint = try target.receiverEndpoint(
+                cell: "wire-\(plan.mode.rawValue)-\(formatName ?? "none")-\(run)", formats: formats)
+            return try await probe.withPeer(cellEndpoint: cellEndpoint, formats: formats, timeout: timeout) {
+                endpoint, next in
+                var senderEndpoint = endpoint
+                senderEndpoint.setOption("mode", plan.mode.rawValue)
+                if let formatName { senderEndpoint.setOption("format", formatName) }
+                return try await registry.withSender(for: senderEndpoint, options: options) { sender in
+                    var cell = ConformanceCell(
+                        binding: target.name, mode: mode, format: formatName, passed: 0, total: cases.count)
+                    for testCase in cases {
+                        var sendError: (any Error)?
+                        do { _ = try await sender.send(testCase.event) } catch { sendError = error }
+                        let deadline = ContinuousClock.now + (sendError == nil ? timeout : .seconds(1))
+                        let problem: String?
+                        if let message = await next(deadline) {
+                            let violations = WireShape.violations(
+                                of: message, event: testCase.event, mode: plan.mode, format: plan.format)
+                            problem = violations.isEmpty ? nil : violations.map(\.description).joined(separator: "; ")
+                        } else if let sendError {
+                            problem = "the send failed: \(sendError)"
+                        } else {
+                            problem = "the \(probe) captured nothing within \(timeout) of the send"
+                        }
+                        if let problem {
+                            logger.warning(
+                                "conformance wire shape failed",
+                                metadata: [
+                                    "binding": "\(target.name)", "mode": "\(mode)", "format": "\(formatName ?? "none")",
+                                    "event": "\(testCase.name)", "reason": "\(problem)"
+                                ])
+                            cell.failures.append(
+                                ConformanceFailure(
+                                    event: testCase.name, binding: target.name, mode: mode, format: formatName,
+                                    difference: problem))
+                        } else {
+                            cell.passed += 1
+                        }
+                    }
+                    return cell
+                }
+            }
+        } catch {
+            return failedCell(target: target, mode: mode, format: formatName, reason: "\(error)")
+        }
     }
 
     private func failedCell(target: ConformanceTarget, mode: String, format: String?, reason: String) -> ConformanceCell {
