@@ -16,7 +16,8 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
     public static let rawHTTP = WireProbe(kind: .http)
 
     /// A ``RawMQTTSubscriber`` on the cell's own broker, topic and version (from the
-    /// target's endpoint), subscribed before the sender publishes there.
+    /// target's endpoint), subscribed before the sender publishes there over plain
+    /// `mqtt://` (the raw subscriber speaks no TLS).
     public static let rawMQTT = WireProbe(kind: .mqtt)
 
     /// The probe of a standard binding, by the binding's registry name (`HTTP`, `MQTT`);
@@ -63,7 +64,9 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
                 host: cellEndpoint.host, port: cellEndpoint.port ?? 1883, version: version, topic: cellEndpoint.path,
                 timeout: timeout
             ) { subscriber in
-                try await body(cellEndpoint) { deadline in await subscriber.next(before: deadline).map(RawWireMessage.mqtt) }
+                var endpoint = cellEndpoint
+                endpoint.scheme = "mqtt"
+                return try await body(endpoint) { deadline in await subscriber.next(before: deadline).map(RawWireMessage.mqtt) }
             }
         }
     }
