@@ -4,15 +4,17 @@
 Used by Tests/CloudEventsConformanceTests/PeerInteropTests.swift; its environment comes
 from Scripts/peers. Two commands:
 
-    http_peer.py send URL MODE       MODE: binary | structured
-        Builds the peer event (a subject with spaces, '%' and non-ASCII, an extension, JSON
-        data) with the SDK, encodes it with the SDK's HTTP binding, POSTs it to URL, prints
-        the event it sent as one JSON line, and exits 0 on a 2xx answer (1 otherwise).
+    http_peer.py send URL MODE [DATA]     MODE: binary | structured; DATA: json (default) | bytes
+        Builds the peer event (a subject with spaces, quotes, '%' and non-ASCII, an
+        extension, and JSON data, or bytes that are not UTF-8 with application/octet-stream)
+        with the SDK, encodes it with the SDK's HTTP binding, POSTs it to URL, prints the
+        event it sent as one JSON line, then {"status": STATUS}, and exits 0 on a 2xx answer
+        (1 otherwise).
 
     http_peer.py receive PORT COUNT
         Serves on 127.0.0.1:PORT (0: any free port; the first line printed is
         {"listening": PORT}), parses each POST with the SDK's from_http, prints each event as
-        one JSON line (attributes and data), answers 202, and exits after COUNT events
+        one JSON line (attributes and data; bytes as {"hex": ...}), answers 202, and exits after COUNT events
         (or with 2 after 60 s).
 
 Only the standard library besides the SDK: urllib.request and http.server.
@@ -35,12 +37,14 @@ PEER_ATTRIBUTES = {
     "id": "peer-1",
     "source": "/peers/python",
     "type": "io.cloudevents.peer.python",
-    "subject": "a subject with spaces, 100% and caf\u00e9 \u2713",
+    "subject": 'a "subject" with spaces, 100% and caf\u00e9 \u2713',
     "time": datetime(2026, 12, 3, 9, 30, 15, tzinfo=timezone.utc),
     "datacontenttype": "application/json",
     "peerext": "extension value",
 }
 PEER_DATA = {"greeting": "hello from Python", "n": 42, "nested": {"ok": True}}
+# Bytes that are not UTF-8, so that the SDK keeps them as bytes (data_base64 in structured mode).
+PEER_BYTES = bytes([0x00, 0x01, 0xFE, 0xFF, 0x80]) + b" binary"
 
 
 def event_json(event):
@@ -58,8 +62,13 @@ def event_json(event):
     return {"attributes": attributes, "data": data}
 
 
-def send(url, mode):
-    event = CloudEvent(attributes=dict(PEER_ATTRIBUTES), data=PEER_DATA)
+def send(url, mode, data_kind="json"):
+    attributes = dict(PEER_ATTRIBUTES)
+    data = PEER_DATA
+    if data_kind == "bytes":
+        attributes["datacontenttype"] = "application/octet-stream"
+        data = PEER_BYTES
+    event = CloudEvent(attributes=attributes, data=data)
     encode = {"binary": to_binary, "structured": to_structured}[mode]
     message = encode(event, JSONFormat())
     request = urllib.request.Request(url, data=message.body, headers=message.headers, method="POST")
@@ -113,8 +122,8 @@ def receive(port, count):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "send":
-        return send(argv[2], argv[3])
+    if len(argv) in (4, 5) and argv[1] == "send":
+        return send(*argv[2:])
     if len(argv) == 4 and argv[1] == "receive":
         return receive(int(argv[2]), int(argv[3]))
     print(__doc__, file=sys.stderr)

@@ -180,8 +180,18 @@ enum PeerJSON {
         ((line["attributes"] as? [String: Any]) ?? [:]).mapValues { "\($0)" }
     }
 
-    /// The data of `event` as canonical JSON text (`nil` without data).
+    /// The data of `event` as canonical JSON text as the peers print it: JSON data as
+    /// itself, bytes as `{"hex": ...}`; `nil` without data.
     static func data(of event: CloudEvent) throws -> String? {
-        try event.data.map { try canonical(bytes: $0.bodyBytes(contentType: event.dataContentType)) }
+        switch event.data {
+        case nil: return nil
+        case .binary(let bytes): return try canonical(["hex": hex(bytes)])
+        case let data?: return try canonical(bytes: data.bodyBytes(contentType: event.dataContentType))
+        }
+    }
+
+    /// `bytes` as lowercase hex digits.
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
 }

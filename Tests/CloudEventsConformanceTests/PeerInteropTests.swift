@@ -24,13 +24,20 @@ enum PeerInterop {
 
     /// The event we send: the same kinds of hostile values as the peers' (a subject with
     /// spaces, `%` and non-ASCII, an extension, JSON data).
-    static func ourEvent() throws -> CloudEvent {
+    /// With `bytes`, the data is bytes that are not UTF-8 (`application/octet-stream`).
+    static func ourEvent(bytes: Bool = false) throws -> CloudEvent {
         CloudEvent(
             id: "swift-1", source: "/peers/swift", type: "io.cloudevents.peer.swift",
-            dataContentType: "application/json", subject: "our subject: 50% off, na\u{EF}ve \u{2603} ok",
+            dataContentType: bytes ? "application/octet-stream" : "application/json",
+            subject: #"our "subject": 50% off, na\#u{EF}ve \#u{2603} ok"#,
             time: try Timestamp(rfc3339: "2026-12-03T09:45:00Z"), extensions: ["swiftext": .string("ext value")],
-            data: .json(try RawJSON(validating: #"{"greeting":"hello from Swift","n":3,"list":[1,"two",null]}"#)))
+            data: bytes
+                ? .binary([0x00, 0xFF, 0xFE, 0x80, 0x0A, 0x25])
+                : .json(try RawJSON(validating: #"{"greeting":"hello from Swift","n":3,"list":[1,"two",null]}"#)))
     }
+
+    /// Every content mode with each kind of data the peers send: JSON and bytes.
+    static let httpCases = [("binary", "json"), ("structured", "json"), ("binary", "bytes"), ("structured", "bytes")]
 
     /// Runs `body` (which makes a peer send) while taking the first delivery of `receiver`,
     /// accepting it; returns its event, waiting at most ``stepTimeout``.
@@ -71,19 +78,20 @@ enum PeerInterop {
 
 @Suite("Peer interop over HTTP: the CloudEvents Python SDK", PeerEnvironment.gate)
 struct PeerInteropHTTPTests {
-    /// The Python SDK encodes (binary or structured) and POSTs; our receiver decodes the same event.
-    @Test(arguments: ["binary", "structured"])
-    func pythonSDKToOurReceiver(mode: String) async throws {
+    /// The Python SDK encodes (binary or structured, JSON data or bytes) and POSTs; our
+    /// receiver decodes the same event.
+    @Test(arguments: PeerInterop.httpCases)
+    func pythonSDKToOurReceiver(mode: String, data: String) async throws {
         let listen = try Endpoint("http://127.0.0.1:0/events", allowingPortZero: true)
         try await PeerInterop.registry().withReceiver(for: listen, options: PeerInterop.options) { receiver in
             var peer: PeerProcess?
             let event = try await PeerInterop.firstEvent(of: receiver) {
-                peer = try PeerProcess("http_peer.py", ["send", receiver.endpoint.description, mode])
+                peer = try PeerProcess("http_peer.py", ["send", receiver.endpoint.description, mode, data])
             }
             let python = try #require(peer)
             let sent = try await python.line(timeout: PeerInterop.stepTimeout) { $0["attributes"] != nil }
             try PeerInterop.expectEqual(event, toPeerLine: sent)
-            #expect(event.subject == "a subject with spaces, 100% and caf\u{E9} \u{2713}")
+            #expect(event.subject == #"a "subject" with spaces, 100% and caf\#u{E9} \#u{2713}"#)
             #expect(event.extensions["peerext"] == .string("extension value"))
             let status = try await python.line(timeout: PeerInterop.stepTimeout) { $0["status"] != nil }
             #expect(status["status"] as? Int == 202)
@@ -91,14 +99,14 @@ struct PeerInteropHTTPTests {
         }
     }
 
-    /// Our sender (binary or structured) POSTs to the Python SDK's `from_http`, which reads
-    /// the same attributes and data.
-    @Test(arguments: ["binary", "structured"])
-    func ourSenderToPythonSDK(mode: String) async throws {
+    /// Our sender (binary or structured, JSON data or bytes) POSTs to the Python SDK's
+    /// `from_http`, which reads the same attributes and data.
+    @Test(arguments: PeerInterop.httpCases)
+    func ourSenderToPythonSDK(mode: String, data: String) async throws {
         let python = try PeerProcess("http_peer.py", ["receive", "0", "1"])
         let listening = try await python.line(timeout: PeerInterop.stepTimeout) { $0["listening"] != nil }
         let port = try #require(listening["listening"] as? Int)
-        let event = try PeerInterop.ourEvent()
+        let event = try PeerInterop.ourEvent(bytes: data == "bytes")
         let target = try Endpoint("http://127.0.0.1:\(port)/events?mode=\(mode)")
         _ = try await PeerInterop.registry().withSender(for: target, options: PeerInterop.options) { sender in
             try await sender.send(event)
