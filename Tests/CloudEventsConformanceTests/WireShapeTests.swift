@@ -131,6 +131,16 @@ struct WireShapeTests {
             ])
     }
 
+    /// The runner recognises a late message by the id it names, in every shape.
+    @Test func theEventIDIsReadFromEveryShape() throws {
+        #expect(WireShape.eventID(of: Self.httpBinary([RawHTTPHeader("CE-Id", "a%20b")])) == "a b")
+        #expect(WireShape.eventID(of: .mqtt(RawMQTTPublish(topic: "t", properties: Self.goodProperties, payload: []))) == "1")
+        let body = try JSONEventFormat().encode(Self.event)
+        #expect(WireShape.eventID(of: .http(RawHTTPRequest(headers: [], body: [0x5B] + body + [0x5D]))) == "1")
+        #expect(WireShape.eventID(of: .mqtt(RawMQTTPublish(topic: "t", payload: body, version: .v311))) == "1")
+        #expect(WireShape.eventID(of: .mqtt(RawMQTTPublish(topic: "t", payload: [0x01]))) == nil)
+    }
+
     /// The capture reads header names as sent and values as bytes, chunked bodies included.
     @Test func theCaptureParsesARequestHeadAsSent() throws {
         let head = "POST /c HTTP/1.1\r\nHost: x\r\nce_ID:  a b \r\nContent-Type:text/plain"

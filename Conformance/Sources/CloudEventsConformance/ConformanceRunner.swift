@@ -174,12 +174,23 @@ public struct ConformanceRunner: Sendable {
                 return try await registry.withSender(for: senderEndpoint, options: options) { sender in
                     var cell = ConformanceCell(
                         binding: target.name, mode: mode, format: formatName, passed: 0, total: cases.count)
+                    var timedOutIDs: Set<String> = []
                     for testCase in cases {
                         var sendError: (any Error)?
                         do { _ = try await sender.send(testCase.event) } catch { sendError = error }
                         let deadline = ContinuousClock.now + (sendError == nil ? timeout : .seconds(1))
+                        var captured: RawWireMessage?
+                        while let message = await next(deadline) {
+                            // A message whose event timed out earlier is late, not this event's.
+                            if let id = WireShape.eventID(of: message), id != testCase.event.id, timedOutIDs.contains(id) {
+                                continue
+                            }
+                            captured = message
+                            break
+                        }
+                        if captured == nil, sendError == nil { timedOutIDs.insert(testCase.event.id) }
                         let problem: String?
-                        if let message = await next(deadline) {
+                        if let message = captured {
                             let violations = WireShape.violations(
                                 of: message, event: testCase.event, mode: plan.mode, format: plan.format)
                             problem = violations.isEmpty ? nil : violations.map(\.description).joined(separator: "; ")

@@ -54,6 +54,26 @@ public enum WireShape {
         }
     }
 
+    /// The event id a raw message names, read as the rules read it (a `ce-id` header, an
+    /// `id` user property, or a JSON body's `id`), to recognise a message that arrived after
+    /// its event timed out; `nil` when none can be read.
+    public static func eventID(of message: RawWireMessage) -> String? {
+        let body: [UInt8]
+        switch message {
+        case .http(let request):
+            if let header = request.headers(named: "ce-id").first, case .success(let id) = percentDecode(header.value) {
+                return id
+            }
+            body = request.body
+        case .mqtt(let publish):
+            if let id = publish.userProperties.first(where: { $0.name == "id" })?.value { return id }
+            body = publish.payload
+        }
+        let parsed = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        let object = (parsed as? [String: Any]) ?? ((parsed as? [Any])?.first as? [String: Any])
+        return object?["id"] as? String
+    }
+
     /// The attributes a binary-mode message carries as headers or properties: every one but
     /// `datacontenttype`, with its canonical string.
     static func headerAttributes(_ event: CloudEvent) -> [(name: String, value: String)] {
