@@ -126,6 +126,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Conformance",
+            exclude: ["Peers"],
             sources: ["Sources/CloudEventsConformance"],
             resources: [.copy("Cases")],
             swiftSettings: upcomingFeatures

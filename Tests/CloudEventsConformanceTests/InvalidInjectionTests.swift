@@ -164,22 +164,6 @@ struct InvalidInjectionMQTT5Tests {
         }
     }
 
-    /// The known difference from the mapping level: the subscription hands the consumer
-    /// `MQTTMessageReader.message()`, which keeps both values of a `datacontenttype` User
-    /// Property that contradicts Content Type (or a second one), so `Delivery.event()`
-    /// reports the attribute as repeated, where `MQTTMessageReader.event(formats:)` names the
-    /// contradiction. The message is still refused; only its error is less precise. When the
-    /// binding names the contradiction, the known issue is no longer recorded and this fails:
-    /// then remove it.
-    static let contradictionIssue = Comment(
-        rawValue: "MQTT receiver: a contradicting datacontenttype User Property is reported as "
-            + "'appears more than once', not as the contradiction the mapping names")
-
-    /// Whether `item` is one of the cases of ``contradictionIssue``.
-    static func namesTheDuplicateInsteadOfTheContradiction(_ item: InvalidInputs.MQTT5Case) -> Bool {
-        item.error.hasPrefix("user property 'datacontenttype'") && item.error.contains("contradicts the Content Type property")
-    }
-
     /// Each case published by `mosquitto_pub` to one subscription of the real binding: it
     /// arrives as a delivery whose `event()` throws the case's error, the consumer rejects
     /// it (logged as a refusal), and a valid event published by our sender is delivered next.
@@ -198,7 +182,6 @@ struct InvalidInjectionMQTT5Tests {
         let cases = InvalidInputs.mqtt5
         var ran = 0
         var skipped: [(name: String, reason: String)] = []
-        var knownIssues: [String] = []
 
         try await registry.withReceiver(for: Endpoint(base), options: options) { receiver in
             let consumer = InjectionConsumer()
@@ -234,15 +217,7 @@ struct InvalidInjectionMQTT5Tests {
                         let received = try await consumer.waitForRecord(at: deliveriesBefore)
                         switch received {
                         case .refused(let error):
-                            if Self.namesTheDuplicateInsteadOfTheContradiction(item) {
-                                withKnownIssue(Self.contradictionIssue) {
-                                    #expect(error.contains(item.error), "\(item.name): got: \(error)")
-                                }
-                                #expect(error == "attribute 'datacontenttype' appears more than once", "\(item.name)")
-                                knownIssues.append(item.name)
-                            } else {
-                                #expect(error.contains(item.error), "\(item.name): got: \(error)")
-                            }
+                            #expect(error.contains(item.error), "\(item.name): got: \(error)")
                             #expect(consumer.settlement(at: deliveriesBefore) == .rejected(reason: error))
                             let rejections = logs.all.dropFirst(logsBefore).filter {
                                 $0.level == .warning && $0.message.hasPrefix("MQTT delivery rejected")
@@ -269,7 +244,6 @@ struct InvalidInjectionMQTT5Tests {
         }
         print("MQTT 5 injection: \(ran) of \(cases.count) cases ran, \(skipped.count) skipped:")
         for skip in skipped { print("  skipped '\(skip.name)': \(skip.reason)") }
-        for name in knownIssues { print("  known issue '\(name)': \(Self.contradictionIssue)") }
         #expect(ran + skipped.count == cases.count)
         #expect(ran >= 40, "too few cases reached the receiver: \(ran)")
     }

@@ -221,11 +221,19 @@ extension MosquittoEngine {
                 .map { ($0.key, $0.value, shared.machine.isOverflowing($0.key)) }
         }
         guard !targets.isEmpty else { return }
-        let cloudEventsMessage = MQTTMessageReader(message, protocolVersion: configuration.protocolVersion).message()
+        let (cloudEventsMessage, conflict) = MQTTMessageReader(message, protocolVersion: configuration.protocolVersion)
+            .messageAndConflict()
         for (id, consumer, overflowing) in targets {
-            let delivery = Delivery(
-                message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
-                settle: consumer.settle)
+            let delivery =
+                if let conflict {
+                    Delivery(
+                        message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
+                        decodingError: conflict, settle: consumer.settle)
+                } else {
+                    Delivery(
+                        message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
+                        settle: consumer.settle)
+                }
             if overflowing {
                 shared.withLock { $0.machine.appendOverflow(id, delivery) }
                 continue

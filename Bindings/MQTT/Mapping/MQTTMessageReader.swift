@@ -129,7 +129,16 @@ public struct MQTTMessageReader: MessageReader, Sendable {
     /// event), or the structured body untouched, with ``metadata``. Never throws for a
     /// message that breaks the CloudEvents rules: that surfaces when the event is decoded.
     public func message() -> Message {
+        messageAndConflict().message
+    }
+
+    /// ``message()``, and the error that makes it no event when reading it already showed one
+    /// (a `datacontenttype` User Property contradicting the Content Type property): the
+    /// receiver hands that error to the delivery, which names the contradiction, where
+    /// decoding the message would only see the attribute twice.
+    package func messageAndConflict() -> (message: Message, conflict: MessageError?) {
         var message = Message()
+        var conflict: MessageError?
         switch contentMode {
         case .binary:
             var collector = AttributeCollector()
@@ -138,7 +147,8 @@ public struct MQTTMessageReader: MessageReader, Sendable {
             collector.attributes.reserveCapacity(mqttMessage.userProperties.count + 1)
             do { try readBinary(into: &collector) } catch {
                 // A contradicting datacontenttype: keep both values, so that decoding the
-                // event reports the attribute twice.
+                // message alone still fails (the attribute twice).
+                conflict = error
                 collector.attributes = binaryAttributesKeepingConflicts()
                 collector.data = mqttMessage.payload
             }
@@ -147,7 +157,7 @@ public struct MQTTMessageReader: MessageReader, Sendable {
             message.content = .structured(structuredPayload)
         }
         message.metadata = metadata
-        return message
+        return (message, conflict)
     }
 
     private func binaryAttributesKeepingConflicts() -> [BinaryAttribute] {

@@ -22,6 +22,10 @@ public struct Delivery: Sendable {
     private let settler: Settler
     /// What the binding decoded with the delivery's own formats and extension types, if it did.
     private var decodedEvents: [CloudEvent]?
+    /// Why the message is not an event, when the binding found out while reading it and can
+    /// say it better than decoding the message would (MQTT: a `datacontenttype` User Property
+    /// that contradicts the Content Type property).
+    private var decodingError: MessageError?
 
     /// Creates a delivery whose settlement is reported to `settle`, once, on whichever
     /// thread settles it. Bindings create deliveries; consumers only settle them.
@@ -51,6 +55,17 @@ public struct Delivery: Sendable {
         self.decodedEvents = decodedEvents
     }
 
+    /// A delivery whose message the binding already knows is not a valid event:
+    /// ``event(formats:extensionTypes:)`` and ``events(formats:extensionTypes:)`` with their
+    /// defaults throw `decodingError` instead of what decoding ``message`` would say.
+    package init(
+        message: Message, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodingError: MessageError,
+        settle: @escaping @Sendable (Settlement) -> Void
+    ) {
+        self.init(message: message, formats: formats, extensionTypes: extensionTypes, settle: settle)
+        self.decodingError = decodingError
+    }
+
     /// A delivery whose events the binding already decoded, and whose ``message`` it builds
     /// only if the consumer asks for it: most consumers only want the events, and building
     /// the message from the wire again would cost more than decoding them did.
@@ -75,6 +90,7 @@ public struct Delivery: Sendable {
     public func event(
         formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
     ) throws(MessageError) -> CloudEvent {
+        if formats == nil, extensionTypes == nil, let decodingError { throw decodingError }
         if formats == nil, extensionTypes == nil, message.contentMode != .batch, let decodedEvents, decodedEvents.count == 1 {
             return decodedEvents[0]
         }
@@ -85,6 +101,7 @@ public struct Delivery: Sendable {
     public func events(
         formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
     ) throws(MessageError) -> [CloudEvent] {
+        if formats == nil, extensionTypes == nil, let decodingError { throw decodingError }
         if formats == nil, extensionTypes == nil, let decodedEvents { return decodedEvents }
         return try message.events(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
     }
