@@ -163,16 +163,19 @@ struct WireShapeTests {
                     Array(
                         "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nce-id: 1\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
                             .utf8))
+                // Until the capture closes the connection (it answers with Connection: close),
+                // bounded generously: a loaded test run can delay the capture's thread.
                 var answer: [UInt8] = []
-                for _ in 0..<50 {
-                    guard let bytes = try socket.read(milliseconds: 100) else { continue }
+                let deadline = ContinuousClock.now + .seconds(30)
+                while ContinuousClock.now < deadline {
+                    guard let bytes = try socket.read(milliseconds: 500) else { continue }
                     if bytes.isEmpty { break }
                     answer += bytes
                 }
                 return answer
             }
             #expect(String(decoding: answer, as: UTF8.self).hasPrefix("HTTP/1.1 202 Accepted\r\n"))
-            return await capture.next(before: .now + .seconds(5))
+            return await capture.next(before: .now + .seconds(30))
         }
         let captured = try #require(request)
         #expect(captured.body == Array("abcde".utf8))

@@ -119,7 +119,15 @@ final class WireSocket: Sendable {
     /// Waits up to `milliseconds` for the socket to be readable.
     private func readable(milliseconds: Int32) -> Bool {
         var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, milliseconds) > 0
+        // A signal interrupting the wait is not the end of it (a loaded test run has many).
+        let deadline = ContinuousClock.now + .milliseconds(Int(milliseconds))
+        while true {
+            let left = deadline - ContinuousClock.now
+            let wait = max(
+                0, Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let ready = poll(&entry, 1, wait)
+            if ready >= 0 || errno != EINTR { return ready > 0 }
+        }
     }
 
     /// The next connection, or `nil` when none came within `milliseconds`.
