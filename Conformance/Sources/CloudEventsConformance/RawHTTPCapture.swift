@@ -89,15 +89,21 @@ public final class RawHTTPCapture: Sendable {
     /// - Throws: ``WireProbeError`` when the listener cannot be opened, or what `body` throws.
     public static func withCapture<Result: Sendable>(_ body: (RawHTTPCapture) async throws -> Result) async throws -> Result {
         let capture = try RawHTTPCapture()
-        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
-            group.addTask { try await runOnOwnThread(named: "raw-http-capture") { capture.serve() } }
-            let outcome: Swift.Result<Result, any Error>
-            do { outcome = .success(try await body(capture)) } catch { outcome = .failure(error) }
-            capture.state.withLock { $0.stopped = true }
-            try await group.waitForAll()
-            capture.listener.close()
-            return try outcome.get()
+        // The accept loop's thread starts here, not from a task: a test run whose concurrency
+        // pool is busy must not leave connections waiting in the backlog meanwhile.
+        let (ended, end) = AsyncStream<Void>.makeStream()
+        let thread = Thread {
+            capture.serve()
+            end.finish()
         }
+        thread.name = "raw-http-capture"
+        thread.start()
+        let outcome: Swift.Result<Result, any Error>
+        do { outcome = .success(try await body(capture)) } catch { outcome = .failure(error) }
+        capture.state.withLock { $0.stopped = true }
+        for await _ in ended {}
+        capture.listener.close()
+        return try outcome.get()
     }
 
     /// The errors met reading requests (a malformed head, an over-long body), in order.
