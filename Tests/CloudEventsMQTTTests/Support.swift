@@ -24,7 +24,7 @@ enum Broker {
     ]
 
     /// What the skip line of a broker-backed suite says.
-    static let skipComment = BrokerRequirement.skipComment(broker: "MQTT broker", variable: "CE_TEST_MQTT_PORT")
+    static let skipComment = BrokerRequirement.mqttSkipComment
 
     /// What the broker-backed suites do in this process (decided once).
     static let requirement = requirement(in: environment)
@@ -32,9 +32,7 @@ enum Broker {
     /// What the broker-backed suites do given `environment`: probes every listener of
     /// ``listeners`` on loopback when the brokers are required or configured.
     static func requirement(in environment: [String: String]) -> BrokerRequirement {
-        BrokerRequirement.decide(
-            broker: "the MQTT broker (mosquitto of Scripts/brokers)", listeners: listeners,
-            hostVariable: "CE_TEST_MQTT_HOST", in: environment)
+        BrokerRequirement.mqtt(listeners: listeners, in: environment)
     }
 
     /// The suites' condition over `requirement` (see ``BrokerRequirement/gate(skipComment:_:)``).

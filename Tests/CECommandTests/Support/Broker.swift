@@ -16,7 +16,7 @@ enum Broker {
     static let listeners = [(variable: "CE_TEST_MQTT_PORT", listener: "plain"), ("CE_TEST_MQTT_TLS_PORT", "TLS")]
 
     /// What the skip line of the broker-backed suite says.
-    static let skipComment = BrokerRequirement.skipComment(broker: "MQTT broker", variable: "CE_TEST_MQTT_PORT")
+    static let skipComment = BrokerRequirement.mqttSkipComment
 
     /// What the broker-backed suite does in this process (decided once).
     static let requirement = requirement(in: environment)
@@ -24,9 +24,7 @@ enum Broker {
     /// What the broker-backed suite does given `environment`: probes every listener of
     /// ``listeners`` on loopback when the brokers are required or configured.
     static func requirement(in environment: [String: String]) -> BrokerRequirement {
-        BrokerRequirement.decide(
-            broker: "the MQTT broker (mosquitto of Scripts/brokers)", listeners: listeners,
-            hostVariable: "CE_TEST_MQTT_HOST", in: environment)
+        BrokerRequirement.mqtt(listeners: listeners, in: environment)
     }
 
     /// The suite's condition over `requirement` (see ``BrokerRequirement/gate(skipComment:_:)``).

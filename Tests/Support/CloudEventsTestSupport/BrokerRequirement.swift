@@ -183,3 +183,18 @@ public enum LoopbackSocket {
     /// A socket listening on a free loopback port (the caller closes `fd`).
     public static func listening() throws -> (fd: Int32, port: Int) { try bound(listen: true) }
 }
+
+extension BrokerRequirement {
+    /// What suites that use the mosquitto of `Scripts/brokers` through `listeners` (each
+    /// port's variable and what it is) do given `environment`.
+    public static func mqtt(
+        listeners: [(variable: String, listener: String)], in environment: [String: String]
+    ) -> BrokerRequirement {
+        decide(
+            broker: "the MQTT broker (mosquitto of Scripts/brokers)", listeners: listeners,
+            hostVariable: "CE_TEST_MQTT_HOST", in: environment)
+    }
+
+    /// What the skip line of a suite that needs the mosquitto of `Scripts/brokers` says.
+    public static let mqttSkipComment = skipComment(broker: "MQTT broker", variable: "CE_TEST_MQTT_PORT")
+}
