@@ -88,8 +88,40 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
     /// `Scripts/brokers env` exports them.
     ///
     /// - Returns: the targets, and one sentence per group of rows left out and why.
+    ///
+    /// Without `CE_TEST_MQTT_PORT` in the environment, the brokers that `Scripts/brokers start`
+    /// left running are found through the file it writes, `.brokers/env.sh` in the current
+    /// directory (or in `CE_BROKERS_DIR`), so `Scripts/brokers start` then `ce conformance`
+    /// runs every row.
     public static func fromEnvironment() -> ConformanceTargetList {
-        fromEnvironment(ProcessInfo.processInfo.environment)
+        var environment = ProcessInfo.processInfo.environment
+        if environment["CE_TEST_MQTT_PORT"].map(\.isEmpty) ?? true {
+            let directory = environment["CE_BROKERS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".brokers"
+            if let text = try? String(contentsOfFile: directory + "/env.sh", encoding: .utf8) {
+                environment.merge(brokersEnvironment(text)) { current, _ in current }
+            }
+        }
+        return fromEnvironment(environment)
+    }
+
+    /// The variables of a `Scripts/brokers` environment file: its `export NAME=VALUE` lines
+    /// (values as written, or in single or double quotes).
+    ///
+    /// - Parameter text: the file's text.
+    /// - Returns: the variables it exports.
+    public static func brokersEnvironment(_ text: String) -> [String: String] {
+        var variables: [String: String] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            guard trimmed.hasPrefix("export "), let equals = trimmed.firstIndex(of: "=") else { continue }
+            let name = trimmed[trimmed.index(trimmed.startIndex, offsetBy: 7)..<equals].trimmingCharacters(in: .whitespaces)
+            var value = String(trimmed[trimmed.index(after: equals)...])
+            if value.count >= 2, let first = value.first, first == "'" || first == "\"", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            if !name.isEmpty { variables[name] = value }
+        }
+        return variables
     }
 
     /// The standard targets for the variables in `environment`; see ``fromEnvironment()``.
