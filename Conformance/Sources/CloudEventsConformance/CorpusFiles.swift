@@ -1,4 +1,4 @@
-public import CloudEvents
+import CloudEvents
 public import Foundation
 
 /// Why a corpus file could not be loaded: the file (relative to `Conformance/Cases`) and
