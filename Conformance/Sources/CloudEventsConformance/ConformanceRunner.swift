@@ -172,49 +172,14 @@ public struct ConformanceRunner: Sendable {
                 senderEndpoint.setOption("mode", plan.mode.rawValue)
                 if let formatName { senderEndpoint.setOption("format", formatName) }
                 return try await registry.withSender(for: senderEndpoint, options: options) { sender in
-                    var cell = ConformanceCell(
-                        binding: target.name, mode: mode, format: formatName, passed: 0, total: cases.count)
-                    var timedOutIDs: Set<String> = []
-                    for testCase in cases {
-                        var sendError: (any Error)?
-                        do { _ = try await sender.send(testCase.event) } catch { sendError = error }
-                        let deadline = ContinuousClock.now + (sendError == nil ? timeout : .seconds(1))
-                        var captured: RawWireMessage?
-                        while let message = await next(deadline) {
-                            // A message whose event timed out earlier is late, not this event's.
-                            if let id = WireShape.eventID(of: message), id != testCase.event.id, timedOutIDs.contains(id) {
-                                continue
-                            }
-                            captured = message
-                            break
-                        }
-                        if captured == nil, sendError == nil { timedOutIDs.insert(testCase.event.id) }
-                        let problem: String?
-                        if let message = captured {
-                            let violations = WireShape.violations(
-                                of: message, event: testCase.event, mode: plan.mode, format: plan.format)
-                            problem = violations.isEmpty ? nil : violations.map(\.description).joined(separator: "; ")
-                        } else if let sendError {
-                            problem = "the send failed: \(sendError)"
-                        } else {
-                            problem = "the \(probe) captured nothing within \(timeout) of the send"
-                        }
-                        if let problem {
-                            logger.warning(
-                                "conformance wire shape failed",
-                                metadata: [
-                                    "binding": "\(target.name)", "mode": "\(mode)", "format": "\(formatName ?? "none")",
-                                    "event": "\(testCase.name)", "reason": "\(problem)"
-                                ])
-                            cell.failures.append(
-                                ConformanceFailure(
-                                    event: testCase.name, binding: target.name, mode: mode, format: formatName,
-                                    difference: problem))
-                        } else {
-                            cell.passed += 1
-                        }
+                    await tally(
+                        through: sender, target: target, mode: mode, format: formatName, awaiting: next,
+                        id: WireShape.eventID(of:), nothingArrived: "the \(probe) captured nothing within \(timeout) of the send"
+                    ) { testCase, message in
+                        let violations = WireShape.violations(
+                            of: message, event: testCase.event, mode: plan.mode, format: plan.format)
+                        return violations.isEmpty ? nil : violations.map(\.description).joined(separator: "; ")
                     }
-                    return cell
                 }
             }
         } catch {
@@ -294,30 +259,55 @@ public struct ConformanceRunner: Sendable {
         through sender: any BoundSender, inbox: ConformanceInbox, target: ConformanceTarget, mode: String,
         format: String?
     ) async -> ConformanceCell {
-        var cell = ConformanceCell(binding: target.name, mode: mode, format: format, passed: 0, total: cases.count)
         var notes = NoteCollector()
+        var cell = await tally(
+            through: sender, target: target, mode: mode, format: format, awaiting: { await inbox.next(before: $0) },
+            id: \.firstID, nothingArrived: "no delivery within \(timeout) of the send"
+        ) { testCase, receipt in
+            compare(testCase, receipt, notes: &notes)
+        }
+        cell.notes = notes.notes
+        return cell
+    }
+
+    /// Sends every case through `sender`, waits for what arrives for it, and judges it: the
+    /// loop both kinds of cell share (a round trip judges the decoded delivery, a wire-shape
+    /// cell the raw native message).
+    ///
+    /// - Parameters:
+    ///   - next: what arrived next, or `nil` when nothing did before the deadline.
+    ///   - id: the event id an arrival carries, to tell a late arrival of an event that timed
+    ///     out earlier from this event's.
+    ///   - nothingArrived: the failure when nothing arrived after a successful send.
+    ///   - judge: why an arrival is not right for its case, or `nil` when it is.
+    private func tally<Arrival>(
+        through sender: any BoundSender, target: ConformanceTarget, mode: String, format: String?,
+        awaiting next: (ContinuousClock.Instant) async -> Arrival?, id: (Arrival) -> String?, nothingArrived: String,
+        judge: (Corpus.Case, Arrival) -> String?
+    ) async -> ConformanceCell {
+        var cell = ConformanceCell(binding: target.name, mode: mode, format: format, passed: 0, total: cases.count)
         var timedOutIDs: Set<String> = []
         for testCase in cases {
             var sendError: (any Error)?
             do { _ = try await sender.send(testCase.event) } catch { sendError = error }
-            // After a failed send, a receipt is there only if the receiver rejected the message.
+            // After a failed send, something arrives only if the receiver refused the message.
             let deadline = ContinuousClock.now + (sendError == nil ? timeout : .seconds(1))
-            var receipt: ConformanceReceipt?
-            while let next = await inbox.next(before: deadline) {
-                // A delivery whose event timed out earlier is late, not this event's.
-                if let id = next.firstID, id != testCase.event.id, timedOutIDs.contains(id) { continue }
-                receipt = next
+            var arrival: Arrival?
+            while let candidate = await next(deadline) {
+                // An arrival whose event timed out earlier is late, not this event's.
+                if let late = id(candidate), late != testCase.event.id, timedOutIDs.contains(late) { continue }
+                arrival = candidate
                 break
             }
             let problem: String?
-            switch (receipt, sendError) {
+            switch (arrival, sendError) {
             case (nil, let error?):
                 problem = "the send failed: \(error)"
             case (nil, nil):
                 timedOutIDs.insert(testCase.event.id)
-                problem = "no delivery within \(timeout) of the send"
-            case (let receipt?, _):
-                problem = compare(testCase, receipt, notes: &notes)
+                problem = nothingArrived
+            case (let arrival?, _):
+                problem = judge(testCase, arrival)
             }
             if let problem {
                 logger.warning(
@@ -333,7 +323,6 @@ public struct ConformanceRunner: Sendable {
                 cell.passed += 1
             }
         }
-        cell.notes = notes.notes
         return cell
     }
 
