@@ -1,0 +1,125 @@
+import CloudEvents
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A child process started with `posix_spawn`, every signal unblocked and at its default
+/// action, stdin on `/dev/null`, stdout and stderr appended to one file.
+///
+/// Not Foundation's `Process`: a child it starts from a test thread inherits a signal mask
+/// that blocks SIGTERM, so a graceful stop could never be tested. The process is reaped
+/// exactly once, under ``state``'s lock; a process still running when this object goes away
+/// is killed (SIGKILL) and reaped.
+final class SpawnedProcess: Sendable {
+    /// How a process ended.
+    enum Exit: Sendable, Equatable, CustomStringConvertible {
+        /// `exit(status)`.
+        case exited(Int32)
+        /// Killed by `signal`.
+        case signalled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let status): return "exit status \(status)"
+            case .signalled(let signal): return "killed by signal \(signal)"
+            }
+        }
+    }
+
+    /// The process id.
+    let pid: pid_t
+    /// The file stdout and stderr go to.
+    let outputPath: String
+    /// The exit, once reaped.
+    private let state = Locked<Exit?>(nil)
+
+    /// Starts `executable` with `arguments`, writing its output to `outputPath` (appended).
+    ///
+    /// - Throws: ``SpawnError`` when it cannot start.
+    init(_ executable: String, _ arguments: [String], outputPath: String, environment: [String: String]? = nil) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let variables = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in variables { free(pointer) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, variables)
+        guard rc == 0 else { throw SpawnError(message: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+        self.outputPath = outputPath
+    }
+
+    deinit {
+        if exit == nil {
+            kill(pid, SIGKILL)
+            reap(blocking: true)
+        }
+    }
+
+    /// The exit, if the process ended (reaps it if it did).
+    var exit: Exit? { reap(blocking: false) }
+
+    /// Whether it still runs.
+    var isRunning: Bool { exit == nil }
+
+    /// Everything it wrote so far.
+    var output: String {
+        (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Sends `signal`, unless it has been reaped already (its pid may be someone else's then).
+    func signal(_ signal: Int32) {
+        state.withLock { exit in
+            if exit == nil { _ = kill(pid, signal) }
+        }
+    }
+
+    /// Waits up to `timeout` for the process to end.
+    ///
+    /// - Returns: how it ended, or `nil` if it still runs.
+    func waitForExit(timeout: Duration) async -> Exit? {
+        _ = await poll(timeout: timeout) { exit != nil }
+        return exit
+    }
+
+    @discardableResult
+    private func reap(blocking: Bool) -> Exit? {
+        state.withLock { exit in
+            if let exit { return exit }
+            var status: Int32 = 0
+            let reaped = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+            guard reaped == pid else { return nil }
+            // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import as macros.
+            let signal = status & 0x7f
+            exit = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+            return exit
+        }
+    }
+}
+
+/// A process could not be started.
+struct SpawnError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
