@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "CloudEventsHTTP", targets: ["CloudEventsHTTP"]),
         .library(name: "CloudEventsMQTT", targets: ["CloudEventsMQTT"]),
         .library(name: "CloudEventsTransports", targets: ["CloudEventsTransports"]),
+        .library(name: "CloudEventsBridge", targets: ["CloudEventsBridge"]),
         .executable(name: "ce", targets: ["ce"]),
     ],
     dependencies: [
@@ -36,6 +37,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // MARK: Core
@@ -223,6 +229,48 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
 
+        // MARK: Bridge
+        // The engine that moves events from any registered source binding to any sink
+        // binding through a durable buffer (SQLite in WAL mode through GRDB), with retries,
+        // dead-lettering, per-key ordering, metrics and tracing. It never names a binding.
+        .target(
+            name: "CloudEventsBridge",
+            dependencies: [
+                "CloudEvents",
+                "CloudEventsTransports",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CloudEventsBridge",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsBridgeTests",
+            dependencies: [
+                "CloudEventsBridge", "CloudEvents", "CloudEventsTransports", "CloudEventsHTTP", "CloudEventsMQTT",
+                "CloudEventsTestSupport",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CloudEventsBridgeTests",
+            swiftSettings: upcomingFeatures
+        ),
+
         // MARK: The `ce` tool
         .executableTarget(
             name: "ce",
@@ -233,7 +281,10 @@ let package = Package(
                 "CloudEventsMQTT",
                 "CloudEventsTransports",
                 "CloudEventsConformance",
+                "CloudEventsBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/ce",

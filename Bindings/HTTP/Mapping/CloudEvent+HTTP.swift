@@ -100,6 +100,10 @@ extension CloudEvent {
 extension Message {
     /// The header fields and body that carry this message in its own content mode.
     ///
+    /// W3C trace context in ``Message/metadata`` (`traceparent`, `tracestate`, as an HTTP
+    /// receiver or an MQTT 5 User Property puts it there) goes out as those headers, so that a
+    /// trace crosses a bridge; other metadata is the source protocol's and stays behind.
+    ///
     /// - Throws: ``MessageError`` when an attribute cannot be written as a header.
     public func httpFields() throws(MessageError) -> (headerFields: HTTPFields, body: [UInt8]) {
         var writer = HTTPMessageWriter()
@@ -108,6 +112,13 @@ extension Message {
         case .structured(let content): try writer.writeStructured(content)
         case .batch(let content): try writer.writeBatch(content)
         }
-        return (writer.headerFields, writer.body)
+        var fields = writer.headerFields
+        for name in Self.traceContextFields {
+            if let value = metadata[name.canonicalName], fields[name] == nil { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return (fields, writer.body)
     }
+
+    /// The W3C trace context headers carried over from ``Message/metadata``.
+    private static let traceContextFields: [HTTPField.Name] = [HTTPField.Name("traceparent")!, HTTPField.Name("tracestate")!]
 }

@@ -233,16 +233,19 @@ public final class HTTPEventSender: CloudEventSender, Service {
                     logger.error(
                         "the receiver refused the event",
                         metadata: ["attempt": "\(attempt)", "status": "\(status.code)", "reason": "\(statusError)"])
-                    throw TransportError(.rejected, "\(operation) answered \(statusError)", underlying: statusError)
+                    throw TransportError(
+                        .rejected, "\(operation) answered \(statusError)", peerStatus: status.code, isTransient: false,
+                        underlying: statusError)
                 }
+                let retryAfter = headerFields[.retryAfter].flatMap { HTTPRetryPolicy.parseRetryAfter($0) }
                 guard attempt < policy.maximumAttempts else {
                     logger.error(
                         "gave up sending the event",
                         metadata: ["attempt": "\(attempt)", "status": "\(status.code)", "reason": "\(statusError)"])
                     throw TransportError(
-                        .notDelivered, "\(operation) answered \(statusError) after \(attempt) attempts", underlying: statusError)
+                        .notDelivered, "\(operation) answered \(statusError) after \(attempt) attempts",
+                        peerStatus: status.code, isTransient: true, retryAfter: retryAfter, underlying: statusError)
                 }
-                let retryAfter = headerFields[.retryAfter].flatMap { HTTPRetryPolicy.parseRetryAfter($0) }
                 let delay = policy.delay(beforeRetry: attempt, retryAfter: retryAfter)
                 logger.warning(
                     "retrying the send",

@@ -28,6 +28,26 @@ public struct DeliveryStream: AsyncSequence, Sendable {
         return (DeliveryStream(queue: queue), Continuation(queue: queue))
     }
 
+    /// Hands every delivery to `intake` on the thread that produced it, synchronously,
+    /// instead of queuing it for an iterator: for a consumer that must take a message before
+    /// the binding's callback returns (a bridge appending to its durable buffer inside
+    /// libmosquitto's message callback, so that nothing the broker considers delivered is
+    /// only in memory).
+    ///
+    /// Deliveries already queued go to `intake` first, in order. When `intake` answers
+    /// `.full`, the delivery it refused and the ones after it wait in the stream's buffer,
+    /// and once that is full the binding pauses its source, exactly as for a slow iterator;
+    /// call ``InlineIntake/resume()`` when there is room again. Use either this or iteration,
+    /// not both.
+    ///
+    /// - Parameter intake: takes one delivery (and settles it) or answers `.full`. Called
+    ///   from the binding's threads, one call at a time per producer thread, never under a lock.
+    /// - Returns: the handle to resume a paused intake with.
+    public func consumeInline(_ intake: @escaping @Sendable (Delivery) -> InlineIntakeResult) -> InlineIntake {
+        queue.installInline(intake)
+        return InlineIntake(queue: queue)
+    }
+
     /// An iterator that waits for each delivery in turn.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(queue: queue)
@@ -91,6 +111,27 @@ public struct DeliveryStream: AsyncSequence, Sendable {
     }
 }
 
+/// What an inline consumer (``DeliveryStream/consumeInline(_:)``) did with a delivery.
+public enum InlineIntakeResult: Sendable, Equatable {
+    /// Taken: the consumer owns it now (and has settled it or will).
+    case taken
+    /// Not taken: the consumer has no room. The delivery waits in the stream until
+    /// ``InlineIntake/resume()``.
+    case full
+}
+
+/// The handle of an inline consumer: resumes it after it answered `.full`.
+public struct InlineIntake: Sendable {
+    let queue: DeliveryQueue
+
+    /// Offers the waiting deliveries to the consumer again, in order, on the calling thread;
+    /// once they are all taken, a paused binding resumes reading. Harmless when nothing waits.
+    public func resume() { queue.resumeInline() }
+
+    /// Deliveries waiting in the stream for the consumer to have room.
+    public var waiting: Int { queue.waitingCount }
+}
+
 /// The shared state behind a ``DeliveryStream``: a bounded FIFO with waiting consumers and
 /// producers. One `Mutex` guards it; continuations are resumed outside the lock.
 final class DeliveryQueue: Sendable {
@@ -118,6 +159,19 @@ final class DeliveryQueue: Sendable {
         var nextID: UInt64 = 0
         /// Registered by a refused `trySend(_:onRoom:)`; called once when there is room again.
         var onRoom: (@Sendable () -> Void)?
+        /// The inline consumer, when one is installed (see ``DeliveryStream/consumeInline(_:)``).
+        var inline: (@Sendable (Delivery) -> InlineIntakeResult)?
+        /// The inline consumer answered `.full` and has not been resumed.
+        var inlinePaused = false
+        /// A thread is handing buffered deliveries to the inline consumer: producers queue
+        /// behind it, so that the consumer sees deliveries in order.
+        var inlineDraining = false
+        /// Producers waiting in `send(_:)` for the inline consumer to have room.
+        var inlineWaiters: [@Sendable () -> Void] = []
+        /// Counts ``InlineIntake/resume()`` calls: a consumer that answers `.full` and makes
+        /// room before the answer is recorded (its callback fired at once) must not leave the
+        /// stream paused, so a `.full` only pauses when no resume came in the meantime.
+        var inlineResumes: UInt64 = 0
 
         var count: Int { buffer.count - head }
 
@@ -172,8 +226,17 @@ final class DeliveryQueue: Sendable {
             case resume(CheckedContinuation<Delivery?, any Error>)
             case done(DeliveryStream.TrySendResult)
         }
+        enum InlineAction {
+            case none
+            case offer(@Sendable (Delivery) -> InlineIntakeResult, resumes: UInt64)
+        }
+        var inlineAction = InlineAction.none
         let action: Action = state.withLock { state in
             if state.terminated || state.finished { return .done(.terminated) }
+            if let inline = state.inline, !state.inlinePaused, !state.inlineDraining, state.count == 0 {
+                inlineAction = .offer(inline, resumes: state.inlineResumes)
+                return .done(.enqueued)
+            }
             if !state.consumers.isEmpty { return .resume(state.consumers.removeFirst().continuation) }
             guard state.count < capacity else {
                 if let onRoom { state.onRoom = onRoom }
@@ -181,6 +244,20 @@ final class DeliveryQueue: Sendable {
             }
             state.buffer.append(delivery)
             return .done(.enqueued)
+        }
+        if case .offer(let inline, let resumes) = inlineAction {
+            // Outside the lock: the consumer may block (a disk write) or call back in.
+            if inline(delivery) == .full {
+                let resumedMeanwhile = state.withLock { state -> Bool in
+                    // The refused delivery goes first: whatever was queued meanwhile came later.
+                    state.buffer.insert(delivery, at: state.head)
+                    if state.inlineResumes != resumes { return true }
+                    state.inlinePaused = true
+                    return false
+                }
+                if resumedMeanwhile { resumeInline() }
+            }
+            return .enqueued
         }
         switch action {
         case .resume(let consumer):
@@ -191,11 +268,64 @@ final class DeliveryQueue: Sendable {
         }
     }
 
+    var waitingCount: Int { state.withLock { $0.count } }
+
+    func installInline(_ intake: @escaping @Sendable (Delivery) -> InlineIntakeResult) {
+        state.withLock { $0.inline = intake }
+        resumeInline()
+    }
+
+    /// Hands the buffered deliveries to the inline consumer until it is full again or they
+    /// are all taken; then wakes the paused producers.
+    func resumeInline() {
+        let start = state.withLock { state -> (@Sendable (Delivery) -> InlineIntakeResult)? in
+            state.inlineResumes &+= 1
+            guard let inline = state.inline, !state.inlineDraining else { return nil }
+            state.inlinePaused = false
+            state.inlineDraining = true
+            return inline
+        }
+        // A thread already draining sees the new resume count when its consumer refuses.
+        guard let inline = start else { return }
+        while true {
+            let next = state.withLock { state -> (Delivery, resumes: UInt64)? in
+                if let delivery = state.popFirst() { return (delivery, state.inlineResumes) }
+                state.inlineDraining = false
+                return nil
+            }
+            guard let (delivery, resumes) = next else { break }
+            if inline(delivery) == .full {
+                let resumedMeanwhile = state.withLock { state -> Bool in
+                    state.buffer.insert(delivery, at: state.head)
+                    if state.inlineResumes != resumes { return true }
+                    state.inlinePaused = true
+                    state.inlineDraining = false
+                    return false
+                }
+                if resumedMeanwhile { continue }
+                return
+            }
+        }
+        let (onRoom, waiters) = state.withLock { state in
+            defer {
+                state.onRoom = nil
+                state.inlineWaiters = []
+            }
+            return (state.onRoom, state.inlineWaiters)
+        }
+        onRoom?()
+        for waiter in waiters { waiter() }
+    }
+
     func send(_ delivery: Delivery) async throws {
         switch trySend(delivery) {
         case .enqueued: return
         case .terminated: throw TransportError(.closed, "the consumer stopped receiving")
         case .full: break
+        }
+        if state.withLock({ $0.inline != nil }) {
+            try await sendWaitingForInlineRoom(delivery)
+            return
         }
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
@@ -237,6 +367,28 @@ final class DeliveryQueue: Sendable {
                 return state.producers.remove(at: index)
             }
             pending?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// `send(_:)` with an inline consumer that is full: waits for ``resumeInline()`` to drain
+    /// the buffer, then offers the delivery again. (Cancellation is checked between waits; a
+    /// wait ends when the consumer resumes or the stream ends.)
+    private func sendWaitingForInlineRoom(_ delivery: Delivery) async throws {
+        while true {
+            try Task.checkCancellation()
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let registered = state.withLock { state -> Bool in
+                    guard !state.terminated, !state.finished, state.count >= capacity else { return false }
+                    state.inlineWaiters.append { continuation.resume() }
+                    return true
+                }
+                if !registered { continuation.resume() }
+            }
+            switch trySend(delivery) {
+            case .enqueued: return
+            case .terminated: throw TransportError(.closed, "the consumer stopped receiving")
+            case .full: continue
+            }
         }
     }
 
@@ -303,13 +455,17 @@ final class DeliveryQueue: Sendable {
     }
 
     func finish(_ error: (any Error)?) {
-        let consumers = state.withLock { state -> [Waiter<Delivery?>] in
-            guard !state.finished else { return [] }
+        let (consumers, waiters) = state.withLock { state -> ([Waiter<Delivery?>], [@Sendable () -> Void]) in
+            guard !state.finished else { return ([], []) }
             state.finished = true
             state.failure = error
-            defer { state.consumers = [] }
-            return state.consumers
+            defer {
+                state.consumers = []
+                state.inlineWaiters = []
+            }
+            return (state.consumers, state.inlineWaiters)
         }
+        for waiter in waiters { waiter() }
         for consumer in consumers {
             if let error { consumer.continuation.resume(throwing: error) } else { consumer.continuation.resume(returning: nil) }
         }

@@ -32,12 +32,47 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The underlying error, if any.
     public var underlying: (any Error)?
+    /// The peer's answer as a protocol status code, when it answered (an HTTP status); `nil`
+    /// when it did not answer or its protocol has no status codes.
+    public var peerStatus: Int?
+    /// How long the peer asked the sender to wait before trying again (HTTP `Retry-After`).
+    public var retryAfter: Duration?
+    /// Whether trying again may succeed: the peer could not be reached or answered in time, or
+    /// it answered that it may accept later (HTTP 5xx, 404, 408, 409, 429). A tool that retries
+    /// on its own (the bridge) reads this instead of knowing each binding's answers. By default,
+    /// `true` for ``Code/connectionFailed`` and ``Code/timedOut``, and for ``Code/notDelivered``
+    /// with a ``peerStatus`` (retries ran out on an answer worth retrying).
+    public var isTransient: Bool
+    /// Whether the peer was never reached or never answered (a network error or a timeout), as
+    /// opposed to an answer: a tool can wait for an unreachable peer without counting attempts.
+    public var isUnreachable: Bool { peerStatus == nil && (code == .connectionFailed || code == .timedOut) }
 
     /// An error of kind `code`, with `message` saying what failed and the `underlying` cause (none by default).
     public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
+        self.isTransient = code == .connectionFailed || code == .timedOut
+    }
+
+    /// An error for a peer's answer: `status` (a protocol status code such as an HTTP status),
+    /// whether it is worth another attempt, and the wait the peer asked for.
+    ///
+    /// - Parameters:
+    ///   - code: what kind of failure it was (usually ``Code/rejected`` or ``Code/notDelivered``).
+    ///   - message: what failed, naming the endpoint and the answer.
+    ///   - peerStatus: the answer's status code.
+    ///   - isTransient: whether trying again may succeed.
+    ///   - retryAfter: how long the peer asked to wait, if it did.
+    ///   - underlying: the underlying error, if any.
+    public init(
+        _ code: Code, _ message: String, peerStatus: Int, isTransient: Bool, retryAfter: Duration? = nil,
+        underlying: (any Error)? = nil
+    ) {
+        self.init(code, message, underlying: underlying)
+        self.peerStatus = peerStatus
+        self.isTransient = isTransient
+        self.retryAfter = retryAfter
     }
 
     /// The code, the message, and the underlying error if any.
