@@ -16,6 +16,6 @@ struct CE: AsyncParsableCommand {
             mode=binary|structured|batch, format=\(Formats.registry.formats.map(\.name).joined(separator: "|")).
             \(Bindings.help)
             """,
-        subcommands: [ConvertCommand.self, SendCommand.self, ListenCommand.self, ConformanceCommand.self]
+        subcommands: [ConvertCommand.self, SendCommand.self, ListenCommand.self, ConformanceCommand.self, BridgeCommand.self]
     )
 }
