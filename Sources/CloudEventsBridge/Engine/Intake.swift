@@ -15,6 +15,7 @@ struct Intake: Sendable {
 
     /// What to store for `message`, received at `receivedAt` (nanoseconds since 1970).
     func record(for message: Message, receivedAt: Int64) -> NewBufferedEvent {
+        let message = Self.structuredIfUnmarked(message)
         let address = Self.address(of: message)
         if let problem = Self.notCloudEvent(message) {
             switch nonCloudEvents {
@@ -48,6 +49,24 @@ struct Intake: Sendable {
             return (try? message.event(formats: formats))?.subject ?? ""
         }
     }
+
+    /// A message with no CloudEvents metadata at all whose payload is a JSON object with a
+    /// `"specversion"` member, read as structured JSON: that is what an MQTT 3.1.1
+    /// publisher's event looks like to an MQTT 5 subscriber (the broker has no Content Type
+    /// to give it). The spec's rule that an MQTT 5 message without Content Type is binary
+    /// still holds for every valid binary message: as binary, this one has no attributes and
+    /// would be no event at all.
+    static func structuredIfUnmarked(_ message: Message) -> Message {
+        guard case .binary(let attributes, let data?) = message.content, attributes.isEmpty,
+            data.first(where: { !Self.jsonWhitespace.contains($0) }) == UInt8(ascii: "{"),
+            data.contains(subsequence: specversionMember)
+        else { return message }
+        var structured = message
+        structured.content = .structured(StructuredContent(mediaType: "application/cloudevents+json", body: data))
+        return structured
+    }
+
+    private static let jsonWhitespace: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]
 
     static func address(of message: Message) -> String {
         for key in addressKeys { if let value = message.metadata[key] { return value } }

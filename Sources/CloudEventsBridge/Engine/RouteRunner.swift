@@ -114,7 +114,12 @@ final class RouteRunner: Sendable {
             }
         }
         do { try buffer.sync() } catch { logger.error("cannot sync the buffer", metadata: ["error": "\(error)"]) }
-        logger.notice("route stopped", metadata: ["buffered_events": "\(buffer.statistics.count)"])
+        logger.notice(
+            "route stopped",
+            metadata: [
+                "buffered_events": "\(buffer.statistics.count)",
+                "longest_intake_ms": "\((metrics.longestIntakeSeconds * 1000 * 1000).rounded() / 1000)",
+            ])
     }
 
     private func withDeadLetterSender(
@@ -172,11 +177,13 @@ final class RouteRunner: Sendable {
 
     /// Stores one delivery and settles it; `.full` pauses the source until the buffer has room.
     private func take(_ delivery: Delivery, into buffer: any EventBuffer, dispatcher: Dispatcher) -> InlineIntakeResult {
+        let start = ContinuousClock.now
         let record = intake.record(for: delivery.message, receivedAt: WallClock.nanoseconds())
         do {
             switch try buffer.append(record, ignoringBound: stopping.withLock { $0 }) {
             case .appended:
                 delivery.accept()
+                metrics.intake(nanoseconds: (ContinuousClock.now - start).nanoseconds)
                 metrics.received()
                 if paused.withLock({ $0 }) {
                     paused.withLock { $0 = false }

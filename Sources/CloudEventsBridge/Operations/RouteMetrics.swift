@@ -26,6 +26,12 @@ import Synchronization
 /// - `ce_bridge_end_to_end_latency_seconds` (histogram): from receipt by the bridge to the
 ///   sink's acceptance, retries and buffering included. Buckets (``latencyBuckets``): 1, 2.5,
 ///   5, 10, 25, 50, 100, 250 and 500 ms, 1, 2.5, 5, 10, 30 and 60 s.
+/// - `ce_bridge_intake_seconds` (histogram): from the moment the bridge's intake gets a
+///   message on the source's thread to the buffer's append returning (classification, the
+///   SQLite insert, the settlement). With MQTT and libmosquitto 2.0 this is the measurable
+///   part of the window in which a hard kill loses a message the library already
+///   acknowledged. Buckets (``intakeBuckets``): 10, 25, 50, 100, 250 and 500 µs, 1, 2.5, 5,
+///   10, 25, 50 and 100 ms.
 ///
 /// Every method is safe to call from any thread.
 public final class RouteMetrics: Sendable {
@@ -41,6 +47,16 @@ public final class RouteMetrics: Sendable {
         .seconds(10), .seconds(30), .seconds(60)
     ]
 
+    /// The exposition name of the intake histogram.
+    public static let intakeMetricName = "ce_bridge_intake_seconds"
+
+    /// The intake histogram's upper bounds, from 10 µs to 100 ms.
+    public static let intakeBuckets: [Duration] = [
+        .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250),
+        .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100)
+    ]
+
     /// The route's name.
     public let route: String
 
@@ -54,6 +70,7 @@ public final class RouteMetrics: Sendable {
     private let bufferBytesMeter: CoreMetrics.Meter
     private let oldestAgeMeter: CoreMetrics.Meter
     private let latencyTimer: CoreMetrics.Timer
+    private let intakeTimer: CoreMetrics.Timer
 
     // The snapshot's values. Each is exact on its own; a snapshot taken while the route runs
     // may pair a count with a gauge from a moment apart, which the progress line tolerates.
@@ -70,6 +87,7 @@ public final class RouteMetrics: Sendable {
     private let bufferDepthValue = Atomic<Int>(0)
     private let bufferBytesValue = Atomic<Int>(0)
     private let oldestAgeNanoseconds = Atomic<Int64>(0)
+    private let intakeMaximumNanoseconds = Atomic<Int64>(0)
 
     /// Creates the route's metric handles with `factory`.
     ///
@@ -99,6 +117,9 @@ public final class RouteMetrics: Sendable {
             label: "ce_bridge_oldest_undelivered_age_seconds", dimensions: dimensions, factory: factory)
         latencyTimer = CoreMetrics.Timer(
             label: Self.latencyMetricName, dimensions: dimensions, factory: Self.latencyFactory(factory))
+        intakeTimer = CoreMetrics.Timer(
+            label: Self.intakeMetricName, dimensions: dimensions,
+            factory: Self.bucketedFactory(factory, name: Self.intakeMetricName, buckets: Self.intakeBuckets))
         // Gauges start at a known 0 rather than at whatever the backend shows before a first set.
         for meter in [inFlightMeter, bufferDepthMeter, bufferBytesMeter, oldestAgeMeter] {
             meter.set(0)
@@ -108,12 +129,36 @@ public final class RouteMetrics: Sendable {
     /// `factory`, with the latency buckets when it is Prometheus's: its own default buckets
     /// stop at 10 s, below what a retried event takes.
     private static func latencyFactory(_ factory: any MetricsFactory) -> any MetricsFactory {
-        guard var prometheus = factory as? PrometheusMetricsFactory,
-            prometheus.durationHistogramBuckets[latencyMetricName] == nil
+        bucketedFactory(factory, name: latencyMetricName, buckets: latencyBuckets)
+    }
+
+    /// `factory`, with `buckets` for the histogram `name` when it is Prometheus's and names
+    /// none for it.
+    private static func bucketedFactory(
+        _ factory: any MetricsFactory, name: String, buckets: [Duration]
+    ) -> any MetricsFactory {
+        guard var prometheus = factory as? PrometheusMetricsFactory, prometheus.durationHistogramBuckets[name] == nil
         else { return factory }
-        prometheus.durationHistogramBuckets[latencyMetricName] = latencyBuckets
+        prometheus.durationHistogramBuckets[name] = buckets
         return prometheus
     }
+
+    /// Records how long the intake took to store one message (see `ce_bridge_intake_seconds`).
+    ///
+    /// - Parameter nanoseconds: from the intake's start to the append's return.
+    public func intake(nanoseconds: Int64) {
+        intakeTimer.recordNanoseconds(max(0, nanoseconds))
+        var current = intakeMaximumNanoseconds.load(ordering: .relaxed)
+        while nanoseconds > current {
+            let (exchanged, original) = intakeMaximumNanoseconds.compareExchange(
+                expected: current, desired: nanoseconds, ordering: .relaxed)
+            if exchanged { break }
+            current = original
+        }
+    }
+
+    /// The longest intake recorded so far, in seconds.
+    public var longestIntakeSeconds: Double { Double(intakeMaximumNanoseconds.load(ordering: .relaxed)) / 1e9 }
 
     /// Counts an event the source handed over.
     public func received() {

@@ -164,6 +164,28 @@ import Testing
         #expect(received.last?.id == first.id)
     }
 
+    /// What an MQTT 3.1.1 publisher's event looks like to an MQTT 5 subscriber: no metadata,
+    /// a JSON event as the payload. It is read as structured JSON, not dead-lettered.
+    @Test func anUnmarkedJSONEventIsReadAsStructured() async throws {
+        let source = Self.channel("src")
+        let sink = Self.channel("dst")
+        var route = Self.memoryRoute("legacy", source: source, sink: sink)
+        route.outputMode = .binary
+        let bridge = try Bridge(
+            configuration: BridgeConfiguration(routes: [route]), registry: Self.registry, logger: Self.logger)
+        let body = Array(#" {"specversion":"1.0","id":"old-1","source":"/device","type":"t","data":{"x":1}}"#.utf8)
+        let unmarked = Message(content: .binary(attributes: [], data: body), metadata: [":topic": "legacy/1"])
+        let received = try await Self.running(bridge) {
+            async let received = Self.receive(1, from: sink)
+            try await Self.registry.binding(for: source).withSender(for: source, options: BindingOptions()) { sender in
+                _ = try await sender.send(unmarked)
+            }
+            return try await received
+        }
+        #expect(received.first?.id == "old-1")
+        #expect(received.first?.source == "/device")
+    }
+
     @Test func withoutADeadLetterSinkARefusalIsACountedDrop() async throws {
         let source = Self.channel("src")
         let sink = Self.channel("dst")
