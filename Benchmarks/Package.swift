@@ -2,8 +2,9 @@
 //
 // Benchmarks for the CloudEvents toolkit, a package of their own (as swift-nio does) so
 // that users of the library never resolve the benchmark tooling. Run with `Scripts/bench`
-// (micro-benchmarks), `Scripts/bench-http` (the HTTP receiver under wrk load) and
-// `Scripts/bench-mqtt` (MQTT publish → receive through the local broker).
+// (micro-benchmarks), `Scripts/bench-http` (the HTTP receiver under wrk load),
+// `Scripts/bench-mqtt` (MQTT publish → receive through the local broker) and
+// `Scripts/bench-bridge` (ce bridge, MQTT → HTTP).
 import PackageDescription
 
 let package = Package(
@@ -96,6 +97,20 @@ let package = Package(
                 .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
             ],
             path: "LoadServers/MQTTThroughput"
+        ),
+        // The publisher, HTTP sink and /proc sampler of Scripts/bench-bridge (ce bridge,
+        // MQTT → HTTP); the bridge itself is the main package's `ce`.
+        .executableTarget(
+            name: "BridgeLoad",
+            dependencies: [
+                "BenchmarkSample",
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+                .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "LoadServers/BridgeLoad"
         ),
     ]
 )
