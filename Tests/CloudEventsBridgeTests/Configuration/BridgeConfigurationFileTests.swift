@@ -174,6 +174,21 @@ struct BridgeConfigurationFileTests {
         #expect(configuration.routes[1].nonCloudEvents == .deadLetter)
     }
 
+    /// The complete file of the catalog's "The configuration file" article parses, so that the
+    /// documentation cannot drift from the schema.
+    @Test func documentedExampleParses() throws {
+        let article = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../Sources/CloudEventsBridge/Documentation.docc/ConfigurationFile.md")
+        let text = try String(contentsOf: article, encoding: .utf8)
+        let start = try #require(text.range(of: "```yaml\n"))
+        let end = try #require(text.range(of: "```", range: start.upperBound..<text.endIndex))
+        let configuration = try Self.parse(String(text[start.upperBound..<end.lowerBound]), environment: ["MQTT_PASSWORD": "pw"])
+        #expect(configuration.routes.map(\.name) == ["sensors", "audit"])
+        #expect(configuration.routes[1].deadLetter == (try Endpoint("http://sink:8080/dead")))
+        #expect(configuration.routes[1].buffer.storage == .durable(directory: "/var/lib/ce-bridge"))
+        #expect(configuration.routes[0].nonCloudEvents == .wrap(type: "com.example.raw", source: "/bridge/sensors"))
+    }
+
     @Test func loadReadsTheFileAndNamesItInErrors() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
