@@ -308,7 +308,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CECommandTests",
-            dependencies: ["ce", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTestSupport"],
+            dependencies: [
+                "ce", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTestSupport",
+                "CloudEventsBridge", "CloudEventsTransports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Tests/CECommandTests",
             swiftSettings: upcomingFeatures
         ),
