@@ -7,14 +7,24 @@ import CloudEventsTransports
 /// The bindings `ce` can use: one registration line per binding. `send` and `listen` look
 /// endpoints up here and never switch on a scheme.
 enum Bindings {
-    /// Every binding this build of `ce` links.
+    /// Every binding this build of `ce` links, for `send`, `listen` and `conformance`: an
+    /// MQTT endpoint without `clientid=` gets a fresh client id and a clean session.
+    static let registry = registry(freshMQTTSessions: true)
+
+    /// The same bindings for `ce bridge`: an MQTT endpoint without `clientid=` keeps the
+    /// library's stable client id and a persistent session, so that messages published while
+    /// the bridge is down wait for it at the broker.
+    static let bridgeRegistry = registry(freshMQTTSessions: false)
+
     // The schemes are distinct by construction, which the registry checks: a duplicate is a
     // programming error caught by every test run.
-    static let registry = try! BindingRegistry([
-        InProcessBinding(),
-        HTTPBinding(),
-        MQTTBinding()
-    ])
+    private static func registry(freshMQTTSessions: Bool) -> BindingRegistry {
+        try! BindingRegistry([
+            InProcessBinding(),
+            HTTPBinding(),
+            MQTTBinding(freshSessionWithoutClientID: freshMQTTSessions)
+        ])
+    }
 
     /// One line per binding, from the bindings themselves: its schemes, the guarantee a
     /// send's acknowledgement gives, and the endpoint options it reads.

@@ -93,15 +93,8 @@ struct BridgeCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    /// The bindings the bridge joins. Unlike `send` and `listen`, an MQTT endpoint without
-    /// `clientid=` keeps the library's stable client id and a persistent session, so that
-    /// messages published while the bridge is down wait for it at the broker.
-    // The schemes are distinct by construction, which the registry checks.
-    static let registry = try! BindingRegistry([
-        InProcessBinding(),
-        HTTPBinding(),
-        MQTTBinding(freshSessionWithoutClientID: false)
-    ])
+    /// The bindings the bridge joins (see ``Bindings/bridgeRegistry``).
+    static var registry: BindingRegistry { Bindings.bridgeRegistry }
 
     func run() async throws {
         let configuration: BridgeConfiguration
