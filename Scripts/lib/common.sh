@@ -119,7 +119,7 @@ ce_tree() {
     local root=$1 stat line rest pid ppid
     declare -A kids=()
     for stat in /proc/[0-9]*/stat; do
-        read -r line <"$stat" 2>/dev/null || continue
+        read -r line 2>/dev/null <"$stat" || continue
         pid=${stat#/proc/}; pid=${pid%/stat}
         rest=${line##*) }            # fields after "pid (comm) "
         ppid=${rest#* }; ppid=${ppid%% *}
