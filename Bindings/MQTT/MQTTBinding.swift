@@ -29,8 +29,22 @@ public struct MQTTBinding: EventBinding {
     public var name: String { "MQTT" }
     /// `mqtt`, `mqtts`.
     public var schemes: [String] { ["mqtt", "mqtts"] }
-    /// The broker acknowledges before the consumer sees the message.
+    /// The broker acknowledges before the consumer sees the message: libmosquitto acknowledges
+    /// a QoS 1/2 message on receipt, before its message callback (2.0), or after the callback
+    /// that hands it to the receiver's queue (2.1 and later): either way before a consumer
+    /// settles it.
     public var acknowledgement: AcknowledgementGuarantee { .brokerBeforeConsumer }
+
+    /// The running libmosquitto's version and when it acknowledges, read at run time.
+    public var acknowledgementDetail: String {
+        let version = MQTTClient.libraryVersion
+        let order =
+            switch MQTTClient.acknowledgement {
+            case .onReceipt: "sends the QoS 1/2 acknowledgement on receipt, before its message callback runs"
+            case .afterCallback: "sends the QoS 1/2 acknowledgement after its message callback returns"
+            }
+        return "\(acknowledgement) (libmosquitto \(version.major).\(version.minor).\(version.revision) \(order))"
+    }
     /// `version`, `qos`, `mode`, `format`, `retain`, `clientid`, `cleanstart`.
     public var endpointOptions: [EndpointOption] {
         [

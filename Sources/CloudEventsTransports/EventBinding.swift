@@ -17,6 +17,10 @@ public protocol EventBinding: Sendable {
     /// How far a consumer's settlement travels back to a sender over this binding.
     var acknowledgement: AcknowledgementGuarantee { get }
 
+    /// ``acknowledgement`` in a sentence with what it rests on, as read at run time (MQTT:
+    /// the libmosquitto version and when it acknowledges), for a tool to log at start-up.
+    var acknowledgementDetail: String { get }
+
     /// The query options its endpoints may carry, with one line of help each.
     var endpointOptions: [EndpointOption] { get }
 
@@ -75,6 +79,9 @@ public protocol EventBinding: Sendable {
 }
 
 extension EventBinding {
+    /// ``acknowledgement``'s description.
+    public var acknowledgementDetail: String { acknowledgement.description }
+
     /// `false`: only ``endpointOptions`` are allowed.
     public var allowsOtherOptions: Bool { false }
 

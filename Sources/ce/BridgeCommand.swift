@@ -119,7 +119,7 @@ struct BridgeCommand: AsyncParsableCommand {
             throw Console.fail("\(error)", ExitStatus.invalidInput)
         }
         for route in configuration.routes {
-            let acknowledgement = try? Self.registry.binding(for: route.source).acknowledgement
+            let acknowledgement = try? Self.registry.binding(for: route.source).acknowledgementDetail
             logger.notice("\(Self.summary(of: route, acknowledgement: acknowledgement))")
         }
         // The group stops its services in reverse order: the bridge drains first, while the
@@ -292,7 +292,7 @@ struct BridgeCommand: AsyncParsableCommand {
 
     /// The line logged for a route at start: `route sensors: mqtt://… → http://… (binary), buffer
     /// durable at DIR, at most 256 MiB (fsync every 200 ms), acknowledgement: broker before consumer`.
-    static func summary(of route: RouteConfiguration, acknowledgement: AcknowledgementGuarantee?) -> String {
+    static func summary(of route: RouteConfiguration, acknowledgement: String?) -> String {
         let mode =
             switch route.outputMode {
             case .binary: "binary"

@@ -189,7 +189,7 @@ struct BridgeCommandTests {
         route.outputMode = .binary
         route.buffer = BufferConfiguration(storage: .durable(directory: "/data"), sync: .interval(.milliseconds(200)))
         #expect(
-            BridgeCommand.summary(of: route, acknowledgement: .brokerBeforeConsumer)
+            BridgeCommand.summary(of: route, acknowledgement: "broker before consumer")
                 == "route sensors: mqtt://bridge:***@broker:1883/sensors/%23?qos=1 → http://sink:8080/events (binary), buffer durable at /data, at most 256 MiB (fsync every 200 ms), acknowledgement: broker before consumer"
         )
         route.buffer.storage = .memory

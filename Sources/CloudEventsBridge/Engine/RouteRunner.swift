@@ -60,7 +60,7 @@ final class RouteRunner: Sendable {
         switch (sourceBinding.acknowledgement, durable) {
         case (.brokerBeforeConsumer, true):
             return
-                "the source acknowledges a message before the bridge sees it (libmosquitto 2.0 sends the PUBACK before its callback); the bridge stores it in the durable buffer inside that callback, so only a hard kill between the two loses it"
+                "the source acknowledges a message before the bridge sees it; the bridge stores it in the durable buffer on the source's receiving thread, before that thread reads the next message, so only a hard kill between the acknowledgement and the append (ce_bridge_intake_seconds) loses it"
         case (.brokerBeforeConsumer, false):
             return
                 "the source acknowledges a message before the bridge sees it and the buffer is in memory: whatever is held when the bridge stops or crashes is lost"
@@ -82,7 +82,7 @@ final class RouteRunner: Sendable {
             metadata: [
                 "from": "\(route.source.url(maskingPassword: true))", "to": "\(route.sink.url(maskingPassword: true))",
                 "output_mode": "\(route.outputMode)", "buffer": "\(describe(route.buffer))",
-                "buffered_events": "\(buffer.statistics.count)", "acknowledgement": "\(sourceBinding.acknowledgement)",
+                "buffered_events": "\(buffer.statistics.count)", "acknowledgement": "\(sourceBinding.acknowledgementDetail)",
                 "guarantee": "\(guarantee)",
             ])
         var sinkOptions = options
