@@ -20,8 +20,11 @@ final class ControllableSink: Sendable {
     /// The port it listens on, kept across ``stop()`` and ``start()``.
     let port: Int
     private let ledger = Locked(SinkLedger())
-    /// The listening channel while up, and every open connection (closed by ``stop()``).
-    private let channels = Locked<(server: (any Channel)?, connections: [ObjectIdentifier: any Channel])>((nil, [:]))
+    /// The listening channel while up, every open connection (closed by ``stop()``), and the
+    /// port's reservation while down.
+    private let channels = Locked<
+        (server: (any Channel)?, connections: [ObjectIdentifier: any Channel], reservation: PortReservation?)
+    >((nil, [:], nil))
 
     private init(port: Int) {
         self.port = port
@@ -29,13 +32,9 @@ final class ControllableSink: Sendable {
 
     /// Runs a sink on a free loopback port while `body` runs, and closes it on every path.
     static func withSink<Result: Sendable>(_ body: (ControllableSink) async throws -> Result) async throws -> Result {
-        let server = try await bind(port: 0, sink: nil)
-        guard let port = server.localAddress?.port else {
-            try? await server.close()
-            throw SinkError(message: "the sink's channel has no port")
-        }
-        let sink = ControllableSink(port: port)
-        try? await server.close()
+        let reservation = try PortReservation()
+        let sink = ControllableSink(port: reservation.port)
+        sink.channels.withLock { $0.reservation = reservation }
         try await sink.start()
         do {
             let result = try await body(sink)
@@ -58,10 +57,13 @@ final class ControllableSink: Sendable {
 
     // MARK: Up and down
 
-    /// Listens on ``port`` again (after ``stop()``); retries the bind for up to 5 s, since
-    /// the port may still be held for a moment after the close.
+    /// Listens on ``port`` again (after ``stop()``); retries the bind for up to 5 s.
     func start() async throws {
         var lastError: (any Error)?
+        channels.withLock { state in
+            state.reservation?.release()
+            state.reservation = nil
+        }
         for _ in 0..<100 {
             do {
                 let server = try await Self.bind(port: port, sink: self)
@@ -79,23 +81,29 @@ final class ControllableSink: Sendable {
     /// (and requests in flight fail) until ``start()``.
     func stop() async {
         let (server, connections) = channels.withLock { state in
-            defer { state = (nil, [:]) }
+            defer { (state.server, state.connections) = (nil, [:]) }
             return (state.server, Array(state.connections.values))
         }
         try? await server?.close()
         for connection in connections { try? await connection.close() }
+        // Held until start(): nobody else's listener (another test's sink) takes the port meanwhile.
+        let reservation = try? PortReservation(port: port)
+        channels.withLock { $0.reservation = reservation }
     }
 
     private func shutdown() async {
         await stop()
+        channels.withLock { state in
+            state.reservation?.release()
+            state.reservation = nil
+        }
     }
 
-    private static func bind(port: Int, sink: ControllableSink?) async throws -> any Channel {
+    private static func bind(port: Int, sink: ControllableSink) async throws -> any Channel {
         try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                guard let sink else { return channel.close() }
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(SinkRequestHandler(sink: sink))
                     sink.opened(channel)
@@ -124,9 +132,21 @@ final class ControllableSink: Sendable {
 
     // MARK: Records
 
+    func begin() {
+        ledger.withLock { $0.begin() }
+    }
+
+    func abandon() {
+        ledger.withLock { $0.abandon() }
+    }
+
     func record(_ request: SinkRequest) {
         ledger.withLock { $0.record(request) }
     }
+
+    /// The most requests the sink held unanswered at once (a slow sink shows the bridge's
+    /// parallelism this way).
+    var maximumInFlight: Int { ledger.withLock { $0.maximumInFlight } }
 
     /// Every accepted event, in the order accepted, duplicates included.
     var acceptedEvents: [CloudEvent] { ledger.withLock { $0.accepted } }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CloudEvents
 import CloudEventsMQTT
+import CloudEventsTestSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -17,7 +18,9 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct HarnessTests {
     /// POSTs `event` in HTTP binary mode to `sink`; returns the status and `Retry-After`.
-    private func post(_ event: CloudEvent, to sink: ControllableSink) async throws -> (status: Int, retryAfter: String?) {
+    private func post(
+        _ event: CloudEvent, to sink: ControllableSink, timeout: TimeAmount = .seconds(10)
+    ) async throws -> (status: Int, retryAfter: String?) {
         var request = HTTPClientRequest(url: sink.url)
         request.method = .POST
         request.headers.add(name: "ce-specversion", value: "1.0")
@@ -27,7 +30,7 @@ struct HarnessTests {
         if let subject = event.subject { request.headers.add(name: "ce-subject", value: subject) }
         request.headers.add(name: "content-type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: event.data?.bodyBytes(contentType: event.dataContentType) ?? []))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         _ = try await response.body.collect(upTo: 1 << 16)
         return (Int(response.status.code), response.headers.first(name: "retry-after"))
     }
@@ -83,8 +86,13 @@ struct HarnessTests {
         try await ControllableSink.withSink { sink in
             #expect(try await post(TestEvents.event(0, prefix: "d"), to: sink).status == 202)
             await sink.stop()
-            await #expect(throws: (any Error).self) { try await post(TestEvents.event(1, prefix: "d"), to: sink) }
+            #expect(!TCPProbe.accepts(host: "127.0.0.1", port: sink.port, timeoutMilliseconds: 500), "nothing listens")
+            // The client retries a refused connection until its deadline: a short one.
+            await #expect(throws: (any Error).self) {
+                try await post(TestEvents.event(1, prefix: "d"), to: sink, timeout: .milliseconds(300))
+            }
             try await sink.start()
+            #expect(TCPProbe.accepts(host: "127.0.0.1", port: sink.port, timeoutMilliseconds: 500))
             #expect(try await post(TestEvents.event(2, prefix: "d"), to: sink).status == 202)
             #expect(sink.distinctIDs == ["d-0", "d-2"])
         }
@@ -99,12 +107,29 @@ struct HarnessTests {
             graceful.signal(SIGTERM)
             #expect(await graceful.waitForExit(timeout: .seconds(5)) == .exited(7))
 
-            let stubborn = try SpawnedProcess(
-                "/bin/sh", ["-c", "trap '' TERM; while :; do sleep 0.05; done"], outputPath: "\(directory)/b.log")
+            // (dash dies of a TERM that arrives while it waits for a child, trap or not.)
+            let ignoring =
+                "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(30)"
+            let stubborn = try SpawnedProcess("/usr/bin/python3", ["-c", ignoring], outputPath: "\(directory)/b.log")
+            #expect(await poll(timeout: .seconds(5)) { stubborn.output.contains("up") })
             stubborn.signal(SIGTERM)
             #expect(await stubborn.waitForExit(timeout: .milliseconds(300)) == nil, "ignored TERM")
             stubborn.signal(SIGKILL)
             #expect(await stubborn.waitForExit(timeout: .seconds(5)) == .signalled(SIGKILL))
+        }
+    }
+
+    @Test func aSpawnedProcessInheritsNoDescriptorButItsOutput() async throws {
+        try await withTemporaryDirectory("fds") { directory in
+            try await ControllableSink.withSink { _ in
+                // The sink's listening socket is open in this process; the child must not hold it.
+                let child = try SpawnedProcess(
+                    "/usr/bin/python3", ["-c", "import os; print(sorted(os.listdir('/proc/self/fd')))"],
+                    outputPath: "\(directory)/fds.log")
+                #expect(await child.waitForExit(timeout: .seconds(10)) == .exited(0))
+                // 3 is the directory listdir itself opened.
+                #expect(child.output == "['0', '1', '2', '3']\n")
+            }
         }
     }
 
@@ -121,9 +146,10 @@ struct PublisherHarnessTests {
     func eachEncodingArrivesAsTheEvent(_ encoding: EventPublisher.Encoding) async throws {
         let topic = Broker.uniqueTopic("enc")
         let prefix = Broker.uniqueID("enc")
+        // A 3.1.1 message has no properties: only a 3.1.1 subscriber reads it as structured.
         let configuration = MQTTClientConfiguration(
-            host: Broker.host, port: Broker.port, clientID: Broker.uniqueID("sub"), cleanStart: true,
-            operationTimeout: .seconds(10))
+            host: Broker.host, port: Broker.port, protocolVersion: encoding == .mqtt311Structured ? .v311 : .v5,
+            clientID: Broker.uniqueID("sub"), cleanStart: true, operationTimeout: .seconds(10))
         try await MQTTClient.withClient(configuration: configuration) { subscriber in
             let stream = try await subscriber.subscribe(to: "\(topic)/#")
             try await EventPublisher.withPublisher { publisher in

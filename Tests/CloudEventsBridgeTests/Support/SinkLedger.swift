@@ -3,7 +3,7 @@ import CloudEvents
 /// What a ``ControllableSink`` saw and how it answers: one value behind the sink's lock.
 struct SinkLedger: Sendable {
     /// How many of the latest requests are kept whole (headers included).
-    static let keptRequests = 512
+    static let keptRequests = 4096
 
     /// The current answer.
     var behaviour: SinkBehaviour = .accept
@@ -19,9 +19,25 @@ struct SinkLedger: Sendable {
     private(set) var statusCounts: [Int: Int] = [:]
     /// Requests that were not a CloudEvent (answered 400), with why.
     private(set) var undecodable: [String] = []
+    /// Requests complete but not answered yet.
+    private(set) var inFlight = 0
+    /// The most requests ever complete but not answered at once.
+    private(set) var maximumInFlight = 0
 
-    /// Records `request` (answered with its status); an accepted event (2xx) counts as delivered.
+    /// Counts a complete request the sink has not answered yet.
+    mutating func begin() {
+        inFlight += 1
+        maximumInFlight = max(maximumInFlight, inFlight)
+    }
+
+    /// Forgets a request whose connection closed before the answer.
+    mutating func abandon() {
+        inFlight -= 1
+    }
+
+    /// Records `request` (begun with ``begin()``, answered with its status); an accepted event (2xx) counts as delivered.
     mutating func record(_ request: SinkRequest) {
+        inFlight -= 1
         statusCounts[request.status, default: 0] += 1
         latestRequests.append(request)
         if latestRequests.count > Self.keptRequests { latestRequests.removeFirst(latestRequests.count - Self.keptRequests) }

@@ -29,6 +29,7 @@ final class SinkRequestHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            sink.begin()
             answer(head, body: body, context: context)
         }
     }
@@ -59,8 +60,8 @@ final class SinkRequestHandler: ChannelInboundHandler {
             if !keepAlive { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
         }
         if answer.delay > .zero {
-            context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(answer.delay.nanoseconds))) {
-                guard context.channel.isActive else { return }
+            context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(answer.delay.nanoseconds))) { [sink] in
+                guard context.channel.isActive else { return sink.abandon() }
                 respond()
             }
         } else {

@@ -8,7 +8,8 @@ import Foundation
 #endif
 
 /// A child process started with `posix_spawn`, every signal unblocked and at its default
-/// action, stdin on `/dev/null`, stdout and stderr appended to one file.
+/// action, stdin on `/dev/null`, stdout and stderr appended to one file, no other descriptor
+/// of the test process.
 ///
 /// Not Foundation's `Process`: a child it starts from a test thread inherits a signal mask
 /// that blocks SIGTERM, so a graceful stop could never be tested. The process is reaped
@@ -58,6 +59,9 @@ final class SpawnedProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours: a child holding a copy of a test sink's listening socket would
+        // keep the port accepting after the sink stopped.
+        guard Self.addCloseFrom(&actions, 3) == 0 else { throw SpawnError(message: "posix_spawn_file_actions_addclosefrom_np") }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -69,6 +73,15 @@ final class SpawnedProcess: Sendable {
         self.pid = pid
         self.outputPath = outputPath
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc
+    /// module does not import (it is declared for `_GNU_SOURCE` only).
+    private static let addCloseFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            fatalError("glibc 2.34 or later is needed (posix_spawn_file_actions_addclosefrom_np)")
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     deinit {
         if exit == nil {
