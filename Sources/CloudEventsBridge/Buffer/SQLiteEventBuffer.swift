@@ -261,6 +261,11 @@ public final class SQLiteEventBuffer: EventBuffer {
         stopSyncTimer()
         do {
             try database.writeWithoutTransaction { db in try Self.syncLog(db, policy: policy, path: path) }
+        } catch {
+            logger.error("Syncing the durable buffer at close failed", metadata: ["buffer_path": "\(path)", "error": "\(error)"])
+        }
+        // Closed even when the sync failed: closing the last connection checkpoints again.
+        do {
             try database.close()
         } catch {
             logger.error("Closing the durable buffer failed", metadata: ["buffer_path": "\(path)", "error": "\(error)"])
