@@ -54,6 +54,9 @@ final class Dispatcher: Sendable {
     private let state = Locked(State())
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Whether a tracer is bootstrapped: without one, a span per event would cost CPU for nothing
+    /// (the source's trace context still travels in the metadata).
+    private let isTracing = !(InstrumentationSystem.tracer is NoOpTracer)
 
     init(
         route: RouteConfiguration, buffer: any EventBuffer, sender: any BoundSender, deadLetterSender: (any BoundSender)?,
@@ -262,6 +265,10 @@ final class Dispatcher: Sendable {
     /// context goes out in the message's metadata (a no-op tracer leaves the source's
     /// `traceparent` as it was).
     private func send(_ message: Message, through sender: any BoundSender) async throws {
+        guard isTracing else {
+            _ = try await sender.send(message)
+            return
+        }
         var context = ServiceContext.topLevel
         InstrumentationSystem.instrument.extract(message.metadata, into: &context, using: MetadataExtractor())
         try await withSpan("ce-bridge deliver", context: context, ofKind: .producer) { span in
