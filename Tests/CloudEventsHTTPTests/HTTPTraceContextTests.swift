@@ -10,7 +10,7 @@ import Testing
         var message = try Message(CloudEvent(id: "1", source: "/s", type: "t"), mode: .binary)
         message.metadata = [
             "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "congo=t61rcWkgMzE",
-            ":topic": "sensors/1", "x-app": "a",
+            ":topic": "sensors/1", "x-app": "a"
         ]
         let (fields, _) = try message.httpFields()
         #expect(fields[HTTPField.Name("traceparent")!] == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")

@@ -114,7 +114,9 @@ extension Message {
         }
         var fields = writer.headerFields
         for name in Self.traceContextFields {
-            if let value = metadata[name.canonicalName], fields[name] == nil { fields.append(HTTPField(name: name, value: value)) }
+            if let value = metadata[name.canonicalName], fields[name] == nil {
+                fields.append(HTTPField(name: name, value: value))
+            }
         }
         return (fields, writer.body)
     }

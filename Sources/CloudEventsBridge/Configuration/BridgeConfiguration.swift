@@ -10,7 +10,9 @@ public struct BridgeConfiguration: Sendable {
     public var operations: OperationsConfiguration?
 
     /// A bridge running `routes`.
-    public init(routes: [RouteConfiguration], shutdownTimeout: Duration = .seconds(10), operations: OperationsConfiguration? = nil) {
+    public init(
+        routes: [RouteConfiguration], shutdownTimeout: Duration = .seconds(10), operations: OperationsConfiguration? = nil
+    ) {
         self.routes = routes
         self.shutdownTimeout = shutdownTimeout
         self.operations = operations

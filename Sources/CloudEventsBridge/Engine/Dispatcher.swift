@@ -254,7 +254,7 @@ final class Dispatcher: Sendable {
                     "retrying",
                     metadata: [
                         "route": "\(route.name)", "event_sequence": "\(event.sequence)", "attempts": "\(event.attempts)",
-                        "delay_ms": "\(delay.milliseconds)", "error": "\(failure)",
+                        "delay_ms": "\(delay.milliseconds)", "error": "\(failure)"
                     ])
                 guard await sleep(delay) else { return }
             }
@@ -324,7 +324,8 @@ final class Dispatcher: Sendable {
     /// unreachable dead-letter sink is waited for like the sink.
     private func deadLetter(_ event: BufferedEvent, reason: String) async {
         let metadata: Logger.Metadata = [
-            "route": "\(route.name)", "event_sequence": "\(event.sequence)", "attempts": "\(event.attempts)", "reason": "\(reason)",
+            "route": "\(route.name)", "event_sequence": "\(event.sequence)", "attempts": "\(event.attempts)",
+            "reason": "\(reason)"
         ]
         guard let deadLetterSender else {
             logger.error("dropped an event: no dead-letter sink is configured", metadata: metadata)

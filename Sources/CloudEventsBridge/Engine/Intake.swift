@@ -83,8 +83,11 @@ struct Intake: Sendable {
         case .binary(let attributes, _):
             return attributes.contains { $0.name == "specversion" } ? nil : "no specversion attribute"
         case .structured(let content):
-            guard let mediaType = MediaType(content.mediaType), mediaType.subtype.lowercased().hasSuffix("json") else { return nil }
-            return content.body.contains(subsequence: Self.specversionMember) ? nil : "the JSON body has no \"specversion\" member"
+            guard let mediaType = MediaType(content.mediaType), mediaType.subtype.lowercased().hasSuffix("json") else {
+                return nil
+            }
+            return content.body.contains(subsequence: Self.specversionMember)
+                ? nil : "the JSON body has no \"specversion\" member"
         case .batch:
             return nil
         }

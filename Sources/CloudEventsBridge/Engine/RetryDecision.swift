@@ -31,7 +31,8 @@ public enum RetryDecision: Sendable, Equatable {
             if retry.countUnreachable, attempts >= retry.maximumAttempts {
                 return .deadLetter(reason: "the sink was unreachable for \(attempts) attempts: \(error)")
             }
-            return .retry(after: retry.backoff.delay(beforeRetry: Swift.max(1, unreachableStreak)), counted: retry.countUnreachable)
+            return .retry(
+                after: retry.backoff.delay(beforeRetry: Swift.max(1, unreachableStreak)), counted: retry.countUnreachable)
         }
         let retryable: Bool
         if let status = error.peerStatus {

@@ -83,7 +83,7 @@ final class RouteRunner: Sendable {
                 "from": "\(route.source.url(maskingPassword: true))", "to": "\(route.sink.url(maskingPassword: true))",
                 "output_mode": "\(route.outputMode)", "buffer": "\(describe(route.buffer))",
                 "buffered_events": "\(buffer.statistics.count)", "acknowledgement": "\(sourceBinding.acknowledgementDetail)",
-                "guarantee": "\(guarantee)",
+                "guarantee": "\(guarantee)"
             ])
         var sinkOptions = options
         sinkOptions.retries = 0  // the dispatcher retries, with the route's policy
@@ -94,7 +94,9 @@ final class RouteRunner: Sendable {
                     route: route, buffer: buffer, sender: sender, deadLetterSender: deadLetterSender, outgoing: outgoing,
                     metrics: metrics, health: health, logger: logger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { [self] in await SinkProbe.waitForAnswer(route: route, isInProcess: sinkBinding.isInProcess, health: health) }
+                    group.addTask { [self] in
+                        await SinkProbe.waitForAnswer(route: route, isInProcess: sinkBinding.isInProcess, health: health)
+                    }
                     async let dispatching: Void = dispatcher.run()
                     do {
                         try await receiveUntilShutdown(into: buffer, dispatcher: dispatcher)
@@ -118,7 +120,7 @@ final class RouteRunner: Sendable {
             "route stopped",
             metadata: [
                 "buffered_events": "\(buffer.statistics.count)",
-                "longest_intake_ms": "\((metrics.longestIntakeSeconds * 1000 * 1000).rounded() / 1000)",
+                "longest_intake_ms": "\((metrics.longestIntakeSeconds * 1000 * 1000).rounded() / 1000)"
             ])
     }
 

@@ -13,7 +13,8 @@ import Testing
             .notDelivered, "answered \(status)", peerStatus: status, isTransient: status >= 500, retryAfter: retryAfter)
     }
 
-    static func decide(_ error: TransportError, attempts: Int = 1, streak: Int = 0, successfulOn: Set<Int> = []) -> RetryDecision {
+    static func decide(_ error: TransportError, attempts: Int = 1, streak: Int = 0, successfulOn: Set<Int> = []) -> RetryDecision
+    {
         RetryDecision.after(error, attempts: attempts, unreachableStreak: streak, retry: retry, successfulOn: successfulOn)
     }
 
