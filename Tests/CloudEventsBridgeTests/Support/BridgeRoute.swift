@@ -31,7 +31,9 @@ struct BridgeRoute: Sendable {
 
     /// The arguments after `ce bridge`.
     var arguments: [String] {
-        var arguments = ["--from", sourceURL, "--to", sinkURL, "--buffer-dir", bufferDirectory, "--format", format]
+        var arguments = [
+            "--from", sourceURL, "--to", sinkURL, "--buffer-dir", bufferDirectory, "--format", format, "--progress", "never"
+        ]
         if let deadLetterURL { arguments += ["--dead-letter", deadLetterURL] }
         return arguments + extraArguments
     }
