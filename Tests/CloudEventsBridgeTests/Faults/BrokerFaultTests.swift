@@ -27,18 +27,26 @@ struct BrokerFaultTests {
     @Test func threeInstancesOnOneSharedSubscriptionDeliverEveryEvent() async throws {
         try await FaultRun.with("shared") { run in
             let group = Broker.uniqueID("g")
+            var instances: [BridgeProcess] = []
             for instance in 0..<3 {
                 var route = run.route()
                 route.filter = "$share/\(group)/\(run.topic)/#"
                 route.clientID = Broker.uniqueID("shared\(instance)")
                 route.bufferDirectory = "\(run.directory)/buffer-\(instance)"
-                try await run.startBridge(route)
+                route.extraArguments = ["--metrics-listen", "127.0.0.1:0"]
+                instances.append(try await run.startBridge(route))
             }
             try await EventPublisher.withPublisher { publisher in
                 try await publisher.publish(0..<150, prefix: run.prefix, topic: run.topic, interval: .milliseconds(2))
             }
             await run.expectDelivered(TestEvents.ids(0..<150, prefix: run.prefix))
             #expect(run.sink.duplicateCount == 0, "without a restart, the shared subscription delivers each event once")
+            // The broker split the stream: every instance delivered a share.
+            var shares: [Double] = []
+            for instance in instances { shares.append(try await instance.metric("ce_bridge_delivered_total")) }
+            print("[shared] delivered per instance: \(shares.map { Int($0) })")
+            #expect(shares.allSatisfy { $0 > 0 }, "an instance delivered nothing: \(shares)")
+            #expect(shares.reduce(0, +) == 150)
         }
     }
 }
