@@ -24,9 +24,9 @@ final class Dispatcher: Sendable {
         var busy: Set<String> = []
         var windowCount = 0
         var inFlight = 0
-        /// Consecutive sends that did not reach the sink, across keys: the backoff while the
-        /// sink is down grows with it and resets with the first answer.
-        var unreachableStreak = 0
+        /// Counts the sink's answers: a retry waiting out an unreachable sink wakes early when
+        /// another key's send got an answer (the sink is back).
+        var answers: UInt64 = 0
         /// When set, the route is stopping: deliver until the buffer is empty or this instant.
         var deadline: ContinuousClock.Instant?
         var fetchFailed = false
@@ -208,6 +208,10 @@ final class Dispatcher: Sendable {
             return
         }
         var event = event
+        // This event's consecutive failures to reach the sink: its backoff while the sink is
+        // down (per event, so that many keys failing together do not push each other's wait to
+        // the maximum).
+        var unreachableStreak = 0
         while !Task.isCancelled {
             let failure: TransportError
             do {
@@ -224,12 +228,20 @@ final class Dispatcher: Sendable {
                 wrapped.isTransient = true
                 failure = wrapped
             }
-            if failure.isUnreachable { unreachable() } else { answered() }
-            let streak = state.withLock { $0.unreachableStreak }
+            let answersBefore: UInt64?
+            if failure.isUnreachable {
+                unreachableStreak += 1
+                answersBefore = unreachable()
+            } else {
+                unreachableStreak = 0
+                answered()
+                answersBefore = nil
+            }
             let counted = !failure.isUnreachable || route.retry.countUnreachable
             let attempts = event.attempts + (counted ? 1 : 0)
             let decision = RetryDecision.after(
-                failure, attempts: attempts, unreachableStreak: streak, retry: route.retry, successfulOn: route.successfulOn)
+                failure, attempts: attempts, unreachableStreak: unreachableStreak, retry: route.retry,
+                successfulOn: route.successfulOn)
             event.attempts = attempts
             event.lastStatus = failure.peerStatus ?? event.lastStatus
             event.lastError = "\(failure)"
@@ -256,7 +268,7 @@ final class Dispatcher: Sendable {
                         "route": "\(route.name)", "event_sequence": "\(event.sequence)", "attempts": "\(event.attempts)",
                         "delay_ms": "\(delay.milliseconds)", "error": "\(failure)"
                     ])
-                guard await sleep(delay) else { return }
+                guard await sleep(delay, untilAnswerAfter: answersBefore) else { return }
             }
         }
     }
@@ -295,26 +307,31 @@ final class Dispatcher: Sendable {
     }
 
     private func answered() {
-        state.withLock { $0.unreachableStreak = 0 }
+        state.withLock { $0.answers &+= 1 }
         health.setSinkAnswered(route.name, true)
     }
 
-    private func unreachable() {
-        state.withLock { $0.unreachableStreak += 1 }
+    /// Marks the sink unreachable; returns the answer count, for ``sleep(_:untilAnswerAfter:)``.
+    private func unreachable() -> UInt64 {
         health.setSinkAnswered(route.name, false)
+        return state.withLock { $0.answers }
     }
 
-    /// Sleeps `delay`, or until the route's stop deadline. Returns `false` when the route
+    /// Sleeps `delay`, or until the route's stop deadline, or (with `answers`) until the sink
+    /// answered another send since the count was `answers`. Returns `false` when the route
     /// stops first (the event stays in the buffer).
-    private func sleep(_ delay: Duration) async -> Bool {
+    private func sleep(_ delay: Duration, untilAnswerAfter answers: UInt64? = nil) async -> Bool {
         let deadline = state.withLock { $0.deadline }
-        let wake = ContinuousClock.now + delay
-        if let deadline, wake >= deadline {
-            try? await Task.sleep(until: deadline)
-            return false
+        var wake = ContinuousClock.now + delay
+        let stops = deadline.map { wake >= $0 } ?? false
+        if let deadline, stops { wake = deadline }
+        // Waiting out an outage, look every 100 ms whether the sink is back.
+        let slice: Duration = answers == nil ? delay : .milliseconds(100)
+        while ContinuousClock.now < wake {
+            do { try await Task.sleep(until: Swift.min(wake, ContinuousClock.now + slice)) } catch { return false }
+            if let answers, state.withLock({ $0.answers }) != answers { return !stops }
         }
-        do { try await Task.sleep(until: wake) } catch { return false }
-        return true
+        return !stops
     }
 
     // MARK: Dead letters
