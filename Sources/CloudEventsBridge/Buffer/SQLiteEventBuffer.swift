@@ -11,8 +11,22 @@ public import Logging
 #endif
 
 /// A durable ``EventBuffer``: one SQLite database per route, `<directory>/<route>.sqlite`, in
-/// WAL mode, through one GRDB `DatabaseQueue` (one connection; every call is serialized and
+/// WAL mode, through one GRDB `DatabaseQueue` (one connection; every write is serialized and
 /// synchronous, so ``append(_:ignoringBound:)`` returns once the row is written).
+///
+/// ## Cost per event
+///
+/// The connection runs in `locking_mode=EXCLUSIVE`, set before its first access so that the
+/// WAL index lives in the connection's memory (no `-shm` file): SQLite takes the file locks
+/// once and keeps them, instead of `fcntl` calls around every transaction. The `flock` of
+/// ``BufferDirectoryLock`` already keeps every other bridge out; the price is that no other
+/// program (the `sqlite3` shell) can read the file while the bridge has it open.
+///
+/// Recent appends are also kept in memory (``RecentAppendCache``), so that the dispatcher's
+/// ``pending(after:limit:)`` usually returns them without reading back and decoding the rows
+/// just written, and without waiting for the database queue. ``remove(_:)`` updates the
+/// totals at once but queues the delete: queued deletes are written in one transaction once
+/// 256 are queued, 20 ms after the first, and by ``sync()`` and ``close()``.
 ///
 /// ## What survives what
 ///
@@ -43,8 +57,10 @@ public import Logging
 /// ``sync()`` and ``close()`` sync under every policy: they checkpoint with at least
 /// `synchronous=NORMAL` (raised for the call under ``SyncPolicy/off``).
 ///
-/// Deleted events (``remove(_:)``) follow the same policy: a delete lost by a power cut
-/// makes the event be delivered again after the restart (at least once, never lost).
+/// Deleted events (``remove(_:)``) are written in batches (at most 20 ms or 256 events
+/// late), then follow the same policy. A crash or power cut loses at most the queued deletes
+/// and those not yet synced: those events are delivered again after the restart (at least
+/// once, never lost).
 ///
 /// ## Contents
 ///
@@ -52,7 +68,9 @@ public import Logging
 /// dead_letter_reason, attempts, last_status, last_error, size, message BLOB)`; the message is
 /// ``StoredMessageCodec``'s encoding; AUTOINCREMENT keeps sequence numbers increasing across
 /// restarts, even when the buffer emptied. Counts, bytes and the oldest event are kept in
-/// memory beside the table (read at open), so ``statistics`` and the bound cost no query.
+/// memory beside the table, with each held event's sequence number, receipt time and size
+/// (``HeldEventIndex``, read at open), so ``statistics``, the bound and ``remove(_:)`` cost
+/// no query.
 ///
 /// A second bridge opening the same route's file while this one has it open is refused
 /// (``BufferDirectoryLock``, an `flock` on `<route>.lock` that the kernel drops with the
@@ -61,7 +79,7 @@ public final class SQLiteEventBuffer: EventBuffer {
     /// The database file, `<directory>/<route>.sqlite`.
     public let path: String
     private let database: DatabaseQueue
-    private let state: Locked<BufferAccounting>
+    private let state: Locked<DurableBufferState>
     private let directoryLock: BufferDirectoryLock
     /// Runs the ``SyncPolicy/interval(_:)`` ticks.
     private let timerQueue: DispatchQueue
@@ -69,6 +87,8 @@ public final class SQLiteEventBuffer: EventBuffer {
     private let timerStopped = Locked(false)
     private let policy: SyncPolicy
     private let logger: Logger
+    /// What the timer that writes queued deletes needs.
+    private let deleteWriter: DeleteWriter
 
     /// Opens (or creates) the route's buffer and finds the events a previous run left.
     ///
@@ -80,7 +100,19 @@ public final class SQLiteEventBuffer: EventBuffer {
     ///   - logger: where opening, and syncs that failed in the background, are logged.
     /// - Throws: ``BufferError`` when the name is not a route name, the directory or file
     ///   cannot be created or read, or another bridge has the file open.
-    public init(directory: String, route: String, maximumBytes: Int, sync: SyncPolicy, logger: Logger) throws(BufferError) {
+    public convenience init(directory: String, route: String, maximumBytes: Int, sync: SyncPolicy, logger: Logger)
+        throws(BufferError)
+    {
+        try self.init(
+            directory: directory, route: route, maximumBytes: maximumBytes, sync: sync, logger: logger,
+            recentAppends: (count: 4_096, bytes: 8 << 20))
+    }
+
+    /// Opens the buffer with the bounds of its cache of recent appends (small ones for tests).
+    package init(
+        directory: String, route: String, maximumBytes: Int, sync: SyncPolicy, logger: Logger,
+        recentAppends: (count: Int, bytes: Int)
+    ) throws(BufferError) {
         guard !route.isEmpty, route.utf8.allSatisfy(Self.isRouteNameByte) else {
             throw BufferError("\"\(route)\" is not a route name (letters, digits, '-' and '_'), so it cannot name a buffer file")
         }
@@ -89,16 +121,19 @@ public final class SQLiteEventBuffer: EventBuffer {
         let path = base + ".sqlite"
         let directoryLock = try BufferDirectoryLock(path: base + ".lock", guarding: path)
         let database: DatabaseQueue
-        let accounting: BufferAccounting
+        let opened: DurableBufferState
         do {
             var configuration = Configuration()
             configuration.label = "ce.bridge.buffer.\(route)"
-            // Only this bridge writes (the lock says so); a wait would come from a reader
-            // such as the sqlite3 shell, which should not fail an append at once.
+            // Before GRDB's first read of the file: the WAL index then stays in this
+            // connection's memory and the locks are taken once (see the type's documentation).
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
+            // Only this bridge opens the file (the flock says so); a wait would come from
+            // another program holding it, which should not fail the open at once.
             configuration.busyMode = .timeout(5)
             database = try DatabaseQueue(path: path, configuration: configuration)
-            accounting = try database.writeWithoutTransaction { db in
-                try Self.prepare(db, path: path, sync: sync, maximumBytes: maximumBytes)
+            opened = try database.writeWithoutTransaction { db in
+                try Self.prepare(db, path: path, sync: sync, maximumBytes: maximumBytes, recentAppends: recentAppends)
             }
         } catch {
             directoryLock.release()
@@ -107,10 +142,12 @@ public final class SQLiteEventBuffer: EventBuffer {
         self.path = path
         self.database = database
         self.directoryLock = directoryLock
-        self.state = Locked(accounting)
+        self.state = Locked(opened)
         self.policy = sync
         self.logger = logger
         timerQueue = DispatchQueue(label: "ce.bridge.buffer.sync.\(route)")
+        deleteWriter = DeleteWriter(
+            queue: timerQueue, stopped: timerStopped, database: database, state: state, path: path, logger: logger)
         if case .interval(let interval) = sync {
             let (seconds, attoseconds) = interval.components
             let nanoseconds = Swift.max(1_000_000, Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
@@ -119,7 +156,7 @@ public final class SQLiteEventBuffer: EventBuffer {
                     interval: .nanoseconds(nanoseconds), queue: timerQueue, stopped: timerStopped, database: database,
                     state: state, path: path, logger: logger))
         }
-        let statistics = accounting.statistics
+        let statistics = opened.accounting.statistics
         logger.info(
             "Opened the durable buffer",
             metadata: [
@@ -147,7 +184,7 @@ public final class SQLiteEventBuffer: EventBuffer {
             // The check and the insert are one step: the queue serializes every write.
             let admitted = try state.withLock { (state) throws(BufferError) -> Bool in
                 try Self.checkOpen(state, path)
-                return state.admits(size: size, ignoringBound: ignoringBound)
+                return state.accounting.admits(size: size, ignoringBound: ignoringBound)
             }
             guard admitted else { return .full }
             let insert = try db.cachedStatement(
@@ -156,61 +193,81 @@ public final class SQLiteEventBuffer: EventBuffer {
                     VALUES (?, ?, ?, 0, ?, ?)
                     """)
             try insert.execute(arguments: [event.key, event.receivedAt, event.deadLetterReason, size, message])
-            let sequence = db.lastInsertedRowID
-            state.withLock { $0.didAppend(sequence: sequence, receivedAt: event.receivedAt, size: size) }
-            return .appended(sequence)
+            let stored = BufferedEvent(
+                sequence: db.lastInsertedRowID, key: event.key, message: event.message, receivedAt: event.receivedAt,
+                deadLetterReason: event.deadLetterReason, size: size)
+            state.withLock { $0.didAppend(stored) }
+            return .appended(stored.sequence)
         }
     }
 
-    /// Up to `limit` held events with a sequence number above `sequence`, in sequence order.
+    /// Up to `limit` held events with a sequence number above `sequence`, in sequence order:
+    /// from memory when every such event is among the recent appends, from the table
+    /// otherwise. A row whose message cannot be decoded is returned with an empty message and
+    /// a ``BufferedEvent/deadLetterReason`` saying so, rather than stopping every later read.
     ///
     /// - Parameters:
     ///   - sequence: the last sequence number already read (0 for the start).
     ///   - limit: the most events returned.
-    /// - Throws: ``BufferError`` when the read failed, a stored message cannot be decoded
-    ///   (the error names its sequence number), or the buffer is closed.
+    /// - Throws: ``BufferError`` when the read failed or the buffer is closed.
     public func pending(after sequence: Int64, limit: Int) throws(BufferError) -> [BufferedEvent] {
-        try access("cannot read the buffer \(path)") { db, state in
-            try Self.checkOpen(state.withLock { $0 }, path)
+        let limit = Swift.max(0, limit)
+        let cached = try state.withLock { (state) throws(BufferError) -> [BufferedEvent]? in
+            try Self.checkOpen(state, path)
+            return state.cache.events(after: sequence, limit: limit)
+        }
+        if let cached { return cached }
+        return try access("cannot read the buffer \(path)") { db, state in
+            // Rows whose delete is still queued are skipped, so read that many more.
+            let queued = try state.withLock { (state) throws(BufferError) -> Int in
+                try Self.checkOpen(state, path)
+                return state.queuedDeletes.count
+            }
             let select = try db.cachedStatement(
                 sql: """
                     SELECT sequence, key, received_at, dead_letter_reason, attempts, last_status, last_error, size, message
                     FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?
                     """)
             var events: [BufferedEvent] = []
-            let rows = try Row.fetchCursor(select, arguments: [sequence, Swift.max(0, limit)])
-            while let row = try rows.next() {
+            let rows = try Row.fetchCursor(select, arguments: [sequence, limit + queued])
+            while events.count < limit, let row = try rows.next() {
                 let sequence: Int64 = row[0]
-                let message = try row.withUnsafeData(atIndex: 8) { data in
-                    try Self.decodeMessage(data, sequence: sequence, path: self.path)
+                guard state.withLock({ $0.index.holds(sequence) }) else { continue }
+                var event = BufferedEvent(
+                    sequence: sequence, key: row[1], message: Message(), receivedAt: row[2], deadLetterReason: row[3],
+                    attempts: row[4], lastStatus: row[5], lastError: row[6], size: row[7])
+                do {
+                    event.message = try row.withUnsafeData(atIndex: 8) { data in try Self.decodeMessage(data) }
+                } catch {
+                    event.deadLetterReason = "the buffer could not read it back: \(error)"
                 }
-                events.append(
-                    BufferedEvent(
-                        sequence: sequence, key: row[1], message: message, receivedAt: row[2], deadLetterReason: row[3],
-                        attempts: row[4], lastStatus: row[5], lastError: row[6], size: row[7]))
+                events.append(event)
             }
             return events
         }
     }
 
-    /// Forgets an event; an unknown sequence number is ignored (removed already). Calls a
-    /// waiting ``whenRoom(_:)`` callback, after the delete, when that made room.
+    /// Forgets an event at once (the totals, ``statistics`` and ``whenRoom(_:)`` see it, and no
+    /// ``pending(after:limit:)`` returns it again) and queues its delete from the table, written
+    /// with others (see the type's documentation); an unknown sequence number is ignored
+    /// (removed already). Calls a waiting ``whenRoom(_:)`` callback when that made room.
     ///
     /// - Parameter sequence: the event's sequence number.
-    /// - Throws: ``BufferError`` when the delete failed or the buffer is closed.
+    /// - Throws: ``BufferError`` when the buffer is closed, or when this call wrote the queued
+    ///   deletes and that failed (they are retried at the next write; the event stays removed).
     public func remove(_ sequence: Int64) throws(BufferError) {
-        let callback = try access("cannot remove event \(sequence) from the buffer \(path)") {
-            db, state -> (@Sendable () -> Void)? in
-            try Self.checkOpen(state.withLock { $0 }, path)
-            let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE sequence = ? RETURNING size")
-            guard let size = try Int.fetchOne(delete, arguments: [sequence]) else { return nil }
-            if state.withLock({ $0.didRemove(sequence: sequence, size: size) }) {
-                let oldest = try Self.oldestEvent(db)
-                state.withLock { $0.oldest = oldest }
-            }
-            return state.withLock { $0.takeCallbackIfRoom() }
+        let (callback, writeNow, schedule) = try state.withLock {
+            (state) throws(BufferError) -> ((@Sendable () -> Void)?, Bool, Bool) in
+            try Self.checkOpen(state, path)
+            return state.remove(sequence, batch: Self.deleteBatch)
         }
         callback?()
+        if schedule { Self.scheduleDeleteWrite(deleteWriter) }
+        if writeNow {
+            try access("cannot remove event \(sequence) from the buffer \(path)") { db, state in
+                try Self.writeQueuedDeletes(db, state)
+            }
+        }
     }
 
     /// Records a failed attempt on a held event; an unknown sequence number is ignored.
@@ -223,16 +280,23 @@ public final class SQLiteEventBuffer: EventBuffer {
     /// - Throws: ``BufferError`` when the update failed or the buffer is closed.
     public func recordAttempt(_ sequence: Int64, attempts: Int, lastStatus: Int?, lastError: String) throws(BufferError) {
         try access("cannot record an attempt of event \(sequence) in the buffer \(path)") { db, state in
-            try Self.checkOpen(state.withLock { $0 }, path)
+            let held = try state.withLock { (state) throws(BufferError) -> Bool in
+                try Self.checkOpen(state, path)
+                return state.index.holds(sequence)
+            }
+            guard held else { return }
             let update = try db.cachedStatement(
                 sql: "UPDATE events SET attempts = ?, last_status = ?, last_error = ? WHERE sequence = ?")
             try update.execute(arguments: [attempts, lastStatus, lastError, sequence])
-            state.withLock { $0.isDirty = true }
+            state.withLock { state in
+                state.accounting.isDirty = true
+                state.cache.recordAttempt(sequence, attempts: attempts, lastStatus: lastStatus, lastError: lastError)
+            }
         }
     }
 
     /// Events held, bytes held, and the receipt time of the oldest: kept in memory, no query.
-    public var statistics: BufferStatistics { state.withLock { $0.statistics } }
+    public var statistics: BufferStatistics { state.withLock { $0.accounting.statistics } }
 
     /// Calls `callback` once there is room (bytes down to three quarters of the bound), or
     /// at once if there is room now; a closed buffer never calls it.
@@ -240,25 +304,34 @@ public final class SQLiteEventBuffer: EventBuffer {
     /// - Parameter callback: called on the thread whose ``remove(_:)`` made room, outside
     ///   every lock.
     public func whenRoom(_ callback: @escaping @Sendable () -> Void) {
-        state.withLock { $0.wait(for: callback) }?()
+        state.withLock { $0.accounting.wait(for: callback) }?()
     }
 
-    /// Puts everything written so far on disk now, whatever the sync policy.
+    /// Writes the queued deletes and puts everything written so far on disk now, whatever
+    /// the sync policy.
     ///
-    /// - Throws: ``BufferError`` when the sync failed or the buffer is closed.
+    /// - Throws: ``BufferError`` when the write or the sync failed, or the buffer is closed.
     public func sync() throws(BufferError) {
         try access("cannot sync the buffer \(path)") { db, state in
             try Self.checkOpen(state.withLock { $0 }, path)
+            try Self.writeQueuedDeletes(db, state)
             try Self.syncLog(db, policy: policy, path: path)
-            state.withLock { $0.isDirty = false }
+            state.withLock { $0.accounting.isDirty = false }
         }
     }
 
-    /// Stops the sync timer, syncs, closes the database and releases the file to the next
-    /// bridge. Later calls do nothing; other methods then throw ``BufferError``.
+    /// Stops the timers, writes the queued deletes, syncs, closes the database and releases the
+    /// file to the next bridge. Later calls do nothing; other methods then throw ``BufferError``.
     public func close() {
-        guard state.withLock({ $0.close() }) else { return }
+        guard state.withLock({ $0.accounting.close() }) else { return }
         stopSyncTimer()
+        do {
+            try database.writeWithoutTransaction { db in try Self.writeQueuedDeletes(db, state) }
+        } catch {
+            logger.error(
+                "Writing the removed events' deletes at close failed: they are delivered again after the restart",
+                metadata: ["buffer_path": "\(path)", "error": "\(error)"])
+        }
         do {
             try database.writeWithoutTransaction { db in try Self.syncLog(db, policy: policy, path: path) }
         } catch {
@@ -272,21 +345,13 @@ public final class SQLiteEventBuffer: EventBuffer {
         }
         directoryLock.release()
     }
-
-    /// Behaves like a process killed without closing: stops the timer and releases the lock
-    /// file but leaves the connection as it is, without a sync or a checkpoint, so that a
-    /// test can open the file again as a restarted bridge would.
-    package func releaseLockWithoutClosing() {
-        stopSyncTimer()
-        directoryLock.release()
-    }
 }
 
 extension SQLiteEventBuffer {
     /// Runs `body` on the database queue, turning GRDB's errors into a ``BufferError`` that
     /// says what failed.
     private func access<Result>(
-        _ failure: @autoclosure () -> String, _ body: (Database, Locked<BufferAccounting>) throws -> Result
+        _ failure: @autoclosure () -> String, _ body: (Database, Locked<DurableBufferState>) throws -> Result
     ) throws(BufferError) -> Result {
         do {
             return try database.writeWithoutTransaction { db in try body(db, state) }
@@ -300,8 +365,8 @@ extension SQLiteEventBuffer {
         return BufferError(message, underlying: error)
     }
 
-    private static func checkOpen(_ state: BufferAccounting, _ path: String) throws(BufferError) {
-        if state.isClosed { throw BufferError("the buffer \(path) is closed") }
+    private static func checkOpen(_ state: DurableBufferState, _ path: String) throws(BufferError) {
+        if state.accounting.isClosed { throw BufferError("the buffer \(path) is closed") }
     }
 
     private static func isRouteNameByte(_ byte: UInt8) -> Bool {
@@ -315,7 +380,9 @@ extension SQLiteEventBuffer {
 
     /// Sets the file up (WAL, the sync level, the table) and reads the totals of what a
     /// previous run left.
-    private static func prepare(_ db: Database, path: String, sync: SyncPolicy, maximumBytes: Int) throws -> BufferAccounting {
+    private static func prepare(
+        _ db: Database, path: String, sync: SyncPolicy, maximumBytes: Int, recentAppends: (count: Int, bytes: Int)
+    ) throws -> DurableBufferState {
         guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
             throw BufferError("cannot put the buffer \(path) in WAL mode (a file system without shared memory?)")
         }
@@ -345,31 +412,34 @@ extension SQLiteEventBuffer {
                 );
                 PRAGMA user_version = \(schemaVersion);
                 """)
-        let totals = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM events")
-        return BufferAccounting(
-            maximumBytes: maximumBytes, count: totals?[0] ?? 0, bytes: totals?[1] ?? 0, oldest: try oldestEvent(db))
+        var index = HeldEventIndex()
+        var count = 0
+        var bytes = 0
+        var last: Int64 = 0
+        let rows = try Row.fetchCursor(db, sql: "SELECT sequence, received_at, size FROM events ORDER BY sequence")
+        while let row = try rows.next() {
+            let sequence: Int64 = row[0]
+            let size: Int = row[2]
+            index.append(sequence: sequence, receivedAt: row[1], size: size)
+            count += 1
+            bytes += size
+            last = sequence
+        }
+        return DurableBufferState(
+            accounting: BufferAccounting(maximumBytes: maximumBytes, count: count, bytes: bytes, oldest: index.oldest),
+            index: index,
+            cache: RecentAppendCache(floor: last, maximumCount: recentAppends.count, maximumBytes: recentAppends.bytes))
     }
 
     /// The layout of the table, in `PRAGMA user_version`.
     private static var schemaVersion: Int { 1 }
 
-    /// The first held event: the rowid B-tree's first entry, a lookup rather than a scan.
-    private static func oldestEvent(_ db: Database) throws -> (sequence: Int64, receivedAt: Int64)? {
-        let select = try db.cachedStatement(sql: "SELECT sequence, received_at FROM events ORDER BY sequence LIMIT 1")
-        guard let row = try Row.fetchOne(select) else { return nil }
-        return (row[0], row[1])
-    }
-
-    private static func decodeMessage(_ data: Data?, sequence: Int64, path: String) throws(BufferError) -> Message {
-        guard let data else { throw BufferError("event \(sequence) in \(path) has no message") }
+    private static func decodeMessage(_ data: Data?) throws(BufferError) -> Message {
+        guard let data else { throw BufferError("it has no message") }
         let result = data.withUnsafeBytes { bytes in
             Result { () throws(BufferError) -> Message in try StoredMessageCodec.decode(bytes) }
         }
-        do {
-            return try result.get()
-        } catch {
-            throw BufferError("event \(sequence) in \(path) cannot be read: \(error.message)")
-        }
+        return try result.get()
     }
 
     /// Puts the WAL on disk: a checkpoint fsyncs the WAL before copying it and the database
@@ -397,7 +467,7 @@ extension SQLiteEventBuffer {
         let queue: DispatchQueue
         let stopped: Locked<Bool>
         let database: DatabaseQueue
-        let state: Locked<BufferAccounting>
+        let state: Locked<DurableBufferState>
         let path: String
         let logger: Logger
     }
@@ -413,14 +483,14 @@ extension SQLiteEventBuffer {
                     // Cleared inside the queue: an append after this point sets it again for
                     // the next tick.
                     let dirty = tick.state.withLock { state in
-                        defer { state.isDirty = false }
-                        return state.isDirty && !state.isClosed
+                        defer { state.accounting.isDirty = false }
+                        return state.accounting.isDirty && !state.accounting.isClosed
                     }
                     guard dirty else { return }
                     do {
                         try syncLog(db, policy: .interval(.zero), path: tick.path)
                     } catch {
-                        tick.state.withLock { $0.isDirty = true }
+                        tick.state.withLock { $0.accounting.isDirty = true }
                         throw error
                     }
                 }
@@ -430,6 +500,63 @@ extension SQLiteEventBuffer {
                     metadata: ["buffer_path": "\(tick.path)", "error": "\(error)"])
             }
             scheduleSyncTick(tick)
+        }
+    }
+
+    /// Queued deletes are written when this many are queued.
+    private static var deleteBatch: Int { 256 }
+
+    /// The longest a queued delete waits for others.
+    private static var deleteDelay: DispatchTimeInterval { .milliseconds(20) }
+
+    /// Writes the queued deletes in one transaction; on failure they stay queued for the
+    /// next write. Runs on the database queue.
+    private static func writeQueuedDeletes(_ db: Database, _ state: Locked<DurableBufferState>) throws {
+        let batch = state.withLock { state in
+            defer { state.queuedDeletes.removeAll(keepingCapacity: true) }
+            return state.queuedDeletes
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE sequence = ?")
+            try db.inTransaction {
+                for sequence in batch { try delete.execute(arguments: [sequence]) }
+                return .commit
+            }
+        } catch {
+            state.withLock { $0.queuedDeletes.insert(contentsOf: batch, at: 0) }
+            throw error
+        }
+        // After the commit: a sync tick that ran since the remove must not miss these.
+        state.withLock { $0.accounting.isDirty = true }
+    }
+
+    /// What the delete timer needs. It holds the database and the state, not the buffer, so
+    /// that the timer never releases the buffer's last reference (its `deinit` waits for the
+    /// timer queue).
+    private struct DeleteWriter: Sendable {
+        let queue: DispatchQueue
+        let stopped: Locked<Bool>
+        let database: DatabaseQueue
+        let state: Locked<DurableBufferState>
+        let path: String
+        let logger: Logger
+    }
+
+    /// Writes the queued deletes after ``deleteDelay`` (``close()`` writes them once stopped).
+    private static func scheduleDeleteWrite(_ writer: DeleteWriter) {
+        writer.queue.asyncAfter(deadline: .now() + deleteDelay) {
+            guard !writer.stopped.withLock({ $0 }) else { return }
+            // Cleared before the write takes the queue: a remove after this point schedules
+            // the next write.
+            writer.state.withLock { $0.isDeleteWriteScheduled = false }
+            do {
+                try writer.database.writeWithoutTransaction { db in try writeQueuedDeletes(db, writer.state) }
+            } catch {
+                writer.logger.warning(
+                    "Writing the removed events' deletes failed; retrying with the next ones",
+                    metadata: ["buffer_path": "\(writer.path)", "error": "\(error)"])
+            }
         }
     }
 
@@ -443,4 +570,41 @@ extension SQLiteEventBuffer {
 /// `close(2)`, out of the buffer's scope, where `close` names ``SQLiteEventBuffer/close()``.
 private func closeDescriptor(_ fd: Int32) {
     close(fd)
+}
+
+/// The durable buffer's memory beside the table, under one lock.
+struct DurableBufferState: Sendable {
+    /// Totals, the bound, the room callback, closed or not.
+    var accounting: BufferAccounting
+    /// Every held event's sequence number, receipt time and size.
+    var index: HeldEventIndex
+    /// The latest appends, for ``SQLiteEventBuffer/pending(after:limit:)``.
+    var cache: RecentAppendCache
+    /// Removed events whose row is still in the table, in removal order.
+    var queuedDeletes: [Int64] = []
+    /// Whether a timer will write the queued deletes.
+    var isDeleteWriteScheduled = false
+
+    /// Counts a stored event.
+    mutating func didAppend(_ event: BufferedEvent) {
+        accounting.didAppend(sequence: event.sequence, receivedAt: event.receivedAt, size: event.size)
+        index.append(sequence: event.sequence, receivedAt: event.receivedAt, size: event.size)
+        cache.append(event)
+    }
+
+    /// Forgets a held event in memory and queues its delete.
+    ///
+    /// - Returns: the room callback to call now, whether the caller writes the queued deletes
+    ///   now (`batch` are queued), and whether it schedules their write (the first queued).
+    mutating func remove(_ sequence: Int64, batch: Int) -> (callback: (@Sendable () -> Void)?, writeNow: Bool, schedule: Bool) {
+        guard let size = index.remove(sequence) else { return (nil, false, false) }
+        cache.remove(sequence)
+        _ = accounting.didRemove(sequence: sequence, size: size)
+        accounting.oldest = index.oldest
+        queuedDeletes.append(sequence)
+        let writeNow = queuedDeletes.count >= batch
+        let schedule = !writeNow && !isDeleteWriteScheduled
+        if schedule { isDeleteWriteScheduled = true }
+        return (accounting.takeCallbackIfRoom(), writeNow, schedule)
+    }
 }

@@ -136,29 +136,39 @@ struct SQLiteEventBufferTests {
         }
     }
 
+    /// The buffer's files as a process killed now would leave them: copied while the buffer is
+    /// open, from the kernel's page cache, as a restart would find them (with no `-shm`: the
+    /// exclusive-mode WAL index lives in the connection's memory). The real kill is in the
+    /// bridge's fault tests.
+    static func crashCopy(of buffer: SQLiteEventBuffer, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: buffer.path + suffix) {
+            try FileManager.default.copyItem(atPath: buffer.path + suffix, toPath: directory + "/route.sqlite" + suffix)
+        }
+    }
+
     /// A bridge that dies without closing (SIGKILL) leaves its appends in the log, written to
-    /// the kernel: a second connection, as a restarted bridge opens, sees every one. (The
-    /// first connection stays open here, as the process's would until it dies; the bridge's
-    /// fault tests kill a real process.)
+    /// the kernel: the next opener replays the log and finds every one.
     @Test func appendsOfABufferNeverClosedAreFoundByTheNextOpener() async throws {
         try await withTemporaryDirectory("buffer-crash") { directory in
             let abandoned = try Self.open(directory, sync: .interval(.seconds(3_600)))
+            defer { abandoned.close() }
             var sequences: [Int64] = []
             for index in 0..<50 {
                 sequences.append(try BufferSamples.sequence(abandoned.append(BufferSamples.event(index), ignoringBound: false)))
             }
             try abandoned.recordAttempt(sequences[7], attempts: 4, lastStatus: 500, lastError: "HTTP 500")
-            abandoned.releaseLockWithoutClosing()
+            #expect(!FileManager.default.fileExists(atPath: abandoned.path + "-shm"))
+            try Self.crashCopy(of: abandoned, to: directory + "/after-crash")
 
-            let restarted = try Self.open(directory)
+            let restarted = try Self.open(directory + "/after-crash")
+            defer { restarted.close() }
             let pending = try restarted.pending(after: 0, limit: 100)
             #expect(pending.map(\.sequence) == sequences)
             #expect(pending.map(\.message) == (0..<50).map { BufferSamples.event($0).message })
             #expect(pending[7].attempts == 4 && pending[7].lastStatus == 500)
             #expect(restarted.statistics.count == 50)
             #expect(try BufferSamples.sequence(restarted.append(BufferSamples.event(50), ignoringBound: false)) > sequences[49])
-            restarted.close()
-            abandoned.close()
         }
     }
 }
