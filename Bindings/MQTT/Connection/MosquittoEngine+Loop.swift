@@ -211,16 +211,93 @@ extension MosquittoEngine {
     }
 
     func didReceive(_ message: MQTTMessage, subscriptionIdentifiers: [Int32]) {
-        let targets = shared.withLock { shared -> [(Int32, Consumer, overflowing: Bool)] in
-            if !subscriptionIdentifiers.isEmpty {
-                return subscriptionIdentifiers.compactMap { id in
-                    shared.consumers[id].map { (id, $0, shared.machine.isOverflowing(id)) }
+        let targets = shared.withLock { shared -> [(Int32, Consumer, overflowing: Bool)]? in
+            // Behind unclaimed messages waiting for their replay: queued, to keep the order.
+            if shared.replayPending || (shared.consumers.isEmpty && !shared.unclaimed.isEmpty) {
+                Self.holdUnclaimed(message, subscriptionIdentifiers, in: &shared)
+                return nil
+            }
+            let targets = Self.targets(of: message, subscriptionIdentifiers: subscriptionIdentifiers, in: shared)
+            if targets.isEmpty {
+                Self.holdUnclaimed(message, subscriptionIdentifiers, in: &shared)
+                return nil
+            }
+            return targets
+        }
+        guard let targets else { return }
+        deliver(message, to: targets)
+    }
+
+    /// The consumers `message` goes to: those its MQTT 5 Subscription Identifiers name (when
+    /// their filter matches the topic: an identifier from a previous session's subscription
+    /// may name another filter now), else every consumer whose filter matches.
+    static func targets(
+        of message: MQTTMessage, subscriptionIdentifiers: [Int32], in shared: Shared
+    ) -> [(Int32, Consumer, overflowing: Bool)] {
+        if !subscriptionIdentifiers.isEmpty {
+            let named = subscriptionIdentifiers.compactMap { id in
+                shared.consumers[id].flatMap {
+                    filter($0.filter, matches: message.topic) ? (id, $0, shared.machine.isOverflowing(id)) : nil
                 }
             }
-            return shared.consumers.filter { Self.filter($0.value.filter, matches: message.topic) }.sorted { $0.key < $1.key }
-                .map { ($0.key, $0.value, shared.machine.isOverflowing($0.key)) }
+            if !named.isEmpty { return named }
         }
-        guard !targets.isEmpty else { return }
+        return shared.consumers.filter { filter($0.value.filter, matches: message.topic) }.sorted { $0.key < $1.key }
+            .map { ($0.key, $0.value, shared.machine.isOverflowing($0.key)) }
+    }
+
+    /// Keeps a message no subscription takes yet, within ``unclaimedLimit``.
+    static func holdUnclaimed(_ message: MQTTMessage, _ subscriptionIdentifiers: [Int32], in shared: inout Shared) {
+        guard shared.unclaimed.count < unclaimedLimit.messages,
+            shared.unclaimedBytes + message.payload.count <= unclaimedLimit.bytes
+        else {
+            // Logged by the replay, which counts what it could not hand over.
+            shared.unclaimedOverLimit += 1
+            return
+        }
+        shared.unclaimed.append((message, subscriptionIdentifiers))
+        shared.unclaimedBytes += message.payload.count
+    }
+
+    /// Loop thread, after a subscription was added: hands the unclaimed messages to the
+    /// consumers they match now, in order; drops (and logs) those none matches, and those
+    /// held past the limit.
+    func replayUnclaimed() {
+        let (held, overLimit) = shared.withLock { shared in
+            defer {
+                shared.unclaimed = []
+                shared.unclaimedBytes = 0
+                shared.unclaimedOverLimit = 0
+                shared.replayPending = false
+            }
+            return (shared.unclaimed, shared.unclaimedOverLimit)
+        }
+        var unmatched: [String: Int] = [:]
+        for (message, identifiers) in held {
+            let targets = shared.withLock { Self.targets(of: message, subscriptionIdentifiers: identifiers, in: $0) }
+            if targets.isEmpty {
+                unmatched[message.topic, default: 0] += 1
+            } else {
+                deliver(message, to: targets)
+            }
+        }
+        for (topic, count) in unmatched {
+            logger.error(
+                "MQTT messages dropped: no subscription of this client matches them (the broker sent them for a subscription of an earlier session)",
+                metadata: metadata(["topic": "\(topic)", "count": "\(count)"]))
+        }
+        if overLimit > 0 {
+            logger.error(
+                "MQTT messages dropped: more arrived before their subscription was made than can be held",
+                metadata: metadata([
+                    "count": "\(overLimit)", "limit_messages": "\(Self.unclaimedLimit.messages)",
+                    "limit_bytes": "\(Self.unclaimedLimit.bytes)"
+                ]))
+        }
+    }
+
+    /// Hands `message` to `targets`, holding it back for a consumer that is full.
+    private func deliver(_ message: MQTTMessage, to targets: [(Int32, Consumer, overflowing: Bool)]) {
         let (cloudEventsMessage, conflict) = MQTTMessageReader(message, protocolVersion: configuration.protocolVersion)
             .messageAndConflict()
         for (id, consumer, overflowing) in targets {

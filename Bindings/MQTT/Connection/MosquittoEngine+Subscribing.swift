@@ -41,11 +41,16 @@ extension MosquittoEngine {
         let consumer = Consumer(
             filter: filter, continuation: continuation, formats: formats, extensionTypes: extensionTypes,
             settle: MQTTSettlement.settle(filter: filter, logger: logger))
-        let id = shared.withLock { shared -> Int32 in
+        let (id, replay) = shared.withLock { shared -> (Int32, Bool) in
             let id = shared.machine.addSubscription(filter: filter, qos: qos)
             shared.consumers[id] = consumer
-            return id
+            // Messages that came before this subscription (a persistent session's) go to it
+            // now, on the loop thread, before anything that arrives later.
+            let replay = !shared.unclaimed.isEmpty && !shared.replayPending
+            if replay { shared.replayPending = true }
+            return (id, replay)
         }
+        if replay { driver.submit { [weak self] in self?.replayUnclaimed() } }
         do throws(TransportError) {
             try await waitForConnection(until: deadline)
             let granted = try await sendSubscribe(id, deadline: deadline)

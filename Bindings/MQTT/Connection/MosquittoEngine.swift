@@ -47,7 +47,22 @@ final class MosquittoEngine: LoopDriverAdapter {
         var completions = ContinuationRegistry<Result<Void, TransportError>>()
         var subscribeCompletions = ContinuationRegistry<Result<Int32, TransportError>>()
         var consumers: [Int32: Consumer] = [:]
+        /// Messages that arrived while no subscription of this client matched them, in
+        /// arrival order: a persistent session's queued messages come right after CONNACK,
+        /// before the client has made its subscriptions again. The next subscription hands
+        /// over those it matches (see ``MosquittoEngine/replayUnclaimed()``).
+        var unclaimed: [(message: MQTTMessage, subscriptionIdentifiers: [Int32])] = []
+        var unclaimedBytes = 0
+        /// Unclaimed messages dropped over ``MosquittoEngine/unclaimedLimit`` (logged by the replay).
+        var unclaimedOverLimit = 0
+        /// A replay is queued on the loop thread: messages arriving meanwhile queue behind
+        /// the unclaimed ones, so that a consumer sees them in order.
+        var replayPending = false
     }
+
+    /// The most messages, and bytes, held for a subscription not made yet; beyond that they
+    /// are dropped and logged.
+    static let unclaimedLimit = (messages: 10_000, bytes: 16 << 20)
 
     /// Where a subscription's deliveries go.
     struct Consumer {
