@@ -197,10 +197,11 @@ struct SQLiteEventBufferBatchingTests {
             buffer.close()
 
             // One process that takes the lock and becomes `sleep`, so that terminating it
-            // releases the lock (`flock COMMAND` would leave a child holding it).
+            // releases the lock (`flock COMMAND` would leave a child holding it). It waits for
+            // the lock: the loop below holds it for a moment at every open.
             let holder = Process()
             holder.executableURL = URL(fileURLWithPath: "/bin/sh")
-            holder.arguments = ["-c", "exec 9>>\"$0\" && flock -n 9 && exec sleep 30", lockFile]
+            holder.arguments = ["-c", "exec 9>>\"$0\" && flock -w 10 9 && exec sleep 30", lockFile]
             try holder.run()
             defer {
                 holder.terminate()
