@@ -108,7 +108,7 @@ struct OperationsServerTests {
         }
     }
 
-    @Test("cancelling run() closes the listener and the open connections")
+    @Test("cancelling run() returns and closes the open connections")
     func stops() async throws {
         let server = try await OperationsServer.bind(
             configuration: OperationsConfiguration(host: "127.0.0.1", port: 0), health: BridgeHealth(routes: []),
@@ -124,7 +124,8 @@ struct OperationsServerTests {
         try await running.value
         // The kept-alive connection is closed by the server, not left to the client.
         #expect(try socket.receiveUntilClosed() == "")
-        #expect(throws: (any Error).self) { try LoopbackSocket(port: server.port) }
+        // (Whether the port still accepts is not checked: in a full parallel run another
+        // suite's listener may be given the freed port at once.)
     }
 
     @Test("a port in use is reported with the address")
