@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -14,7 +15,7 @@ import Testing
 @Suite(.mqttBroker, .timeLimit(.minutes(2)))
 struct MQTTResilienceTests {
     @Test func aBrokerRestartMidStreamLosesNoQoS1MessageWithAPersistentSession() async throws {
-        let broker = try PrivateBroker()
+        let broker = try await PrivateBroker()
         defer { broker.stop() }
         var subscriberConfiguration = broker.configuration(clientID: Broker.uniqueID("sub"))
         subscriberConfiguration.cleanStart = false
@@ -43,7 +44,7 @@ struct MQTTResilienceTests {
             }
         }
         for index in 0..<count {
-            if index == count / 2 { try broker.restart() }
+            if index == count / 2 { try await broker.restart() }
             var event = sampleEvent
             event.id = "\(index)"
             // Waits through the restart: the client reconnects, then the publish is acknowledged.
@@ -58,7 +59,7 @@ struct MQTTResilienceTests {
     }
 
     @Test func duringALongReconnectBackoffAPublishTimesOutOnTimeAndShutdownIsPrompt() async throws {
-        let broker = try PrivateBroker()
+        let broker = try await PrivateBroker()
         var configuration = broker.configuration(clientID: Broker.uniqueID("backoff"))
         // The first reconnect comes 8 to 12 s after the loss; the operation timeout is 1 s.
         configuration.reconnect = .exponential(initial: .seconds(10), maximum: .seconds(10))
@@ -153,28 +154,17 @@ struct MQTTResilienceTests {
 }
 
 /// A mosquitto of this suite's own (so restarting it disturbs no other test), with
-/// persistence in a temporary directory, on a free loopback port.
-final class PrivateBroker {
-    let port: Int
+/// persistence in a temporary directory, on a free loopback port: the shared
+/// ``PrivateMosquitto`` with this suite's client settings.
+final class PrivateBroker: Sendable {
+    let mosquitto: PrivateMosquitto
     let directory: URL
-    private var pid: pid_t = 0
+    var port: Int { mosquitto.port }
 
-    init() throws {
+    init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-mqtt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        port = try freePort()
-        let user = ProcessInfo.processInfo.environment["USER"] ?? String(cString: getpwuid(getuid())!.pointee.pw_name)
-        let configuration = """
-            listener \(port) 127.0.0.1
-            allow_anonymous true
-            persistence true
-            persistence_location \(directory.path)/
-            user \(user)
-            log_dest file \(directory.path)/mosquitto.log
-
-            """
-        try configuration.write(to: directory.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
-        try start()
+        mosquitto = try await PrivateMosquitto(directory: directory.path)
     }
 
     func configuration(clientID: String) -> MQTTClientConfiguration {
@@ -184,81 +174,13 @@ final class PrivateBroker {
             operationTimeout: .seconds(20))
     }
 
-    private func start() throws {
-        pid = try spawnWithDefaultSignals(tool("mosquitto"), ["-c", directory.appendingPathComponent("mosquitto.conf").path])
-        // Ready when the port accepts connections.
-        for _ in 0..<100 {
-            if canConnect(port) { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        throw TransportError(.connectionFailed, "the private mosquitto did not start on port \(port)")
-    }
-
     /// SIGTERM (mosquitto saves its sessions and queued messages), then start again.
-    func restart() throws {
-        terminate()
-        try start()
+    func restart() async throws {
+        try await mosquitto.restart()
     }
 
     func stop() {
-        terminate()
+        mosquitto.stopWaiting()
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func terminate() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        pid = 0
-    }
-}
-
-/// Starts `executable` with every signal unblocked and at its default action. (A child
-/// started by Foundation's `Process` here inherits a blocked SIGTERM, so mosquitto would
-/// never get to save its sessions and exit.)
-private func spawnWithDefaultSignals(_ executable: String, _ arguments: [String]) throws -> pid_t {
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, nil, &attributes, argv, environ)
-    guard rc == 0 else { throw TransportError(.connectionFailed, "cannot start \(executable): \(rc)") }
-    return pid
-}
-
-private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TransportError(.connectionFailed, "no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-private func canConnect(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }

@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsTestSupport
 import Testing
 
 #if canImport(Glibc)

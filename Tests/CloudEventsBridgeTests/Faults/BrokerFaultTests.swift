@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsTestSupport
 import Testing
 
 /// `ce bridge` through a broker restart, and three instances sharing one MQTT 5 shared

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CloudEventsTestSupport
 import Foundation
 import NIOCore
 

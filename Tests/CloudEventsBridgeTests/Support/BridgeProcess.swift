@@ -1,3 +1,4 @@
+import CloudEventsTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -90,7 +91,7 @@ final class BridgeProcess: Sendable {
     ///
     /// - Returns: whether the output contains it.
     func waitForOutput(containing text: String, timeout: Duration) async -> Bool {
-        _ = await poll(timeout: timeout) { stderr.contains(text) || !process.isRunning }
+        _ = await pollUntil(timeout: timeout) { stderr.contains(text) || !process.isRunning }
         return stderr.contains(text)
     }
 }

@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -182,14 +183,14 @@ final class ControllableSink: Sendable {
     ///
     /// - Returns: whether they were.
     func waitUntil(distinct: Int, prefix: String = "", timeout: Duration) async -> Bool {
-        await poll(timeout: timeout) { ledger.withLock { $0.distinctCount(prefix: prefix) } >= distinct }
+        await pollUntil(timeout: timeout) { ledger.withLock { $0.distinctCount(prefix: prefix) } >= distinct }
     }
 
     /// Waits until at least `count` requests were answered with `status`, for at most `timeout`.
     ///
     /// - Returns: whether they were.
     func waitUntil(answered status: Int, count: Int = 1, timeout: Duration) async -> Bool {
-        await poll(timeout: timeout) { statusCounts[status, default: 0] >= count }
+        await pollUntil(timeout: timeout) { statusCounts[status, default: 0] >= count }
     }
 }
 
@@ -197,18 +198,4 @@ final class ControllableSink: Sendable {
 struct SinkError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` passed (cancellation ends the
-/// wait too).
-///
-/// - Returns: whether it held.
-func poll(timeout: Duration, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(20))) != nil else {
-            return condition()
-        }
-    }
-    return true
 }

@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsTestSupport
 import Foundation
 import Testing
 
@@ -96,7 +97,7 @@ final class FaultRun: Sendable {
         let sinks = sinks ?? [sink]
         let arrived = { sinks.reduce(into: Set<String>()) { $0.formUnion($1.distinctIDs) }.intersection(published) }
         let start = ContinuousClock.now
-        _ = await poll(timeout: timeout) { arrived().count == published.count }
+        _ = await pollUntil(timeout: timeout) { arrived().count == published.count }
         let waited = ContinuousClock.now - start
         let missing = published.subtracting(arrived())
         let duplicates = sinks.reduce(0) { $0 + $1.duplicateCount }

@@ -1,5 +1,5 @@
-import CloudEvents
-import Foundation
+public import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -15,15 +15,15 @@ import Foundation
 /// that blocks SIGTERM, so a graceful stop could never be tested. The process is reaped
 /// exactly once, under ``state``'s lock; a process still running when this object goes away
 /// is killed (SIGKILL) and reaped.
-final class SpawnedProcess: Sendable {
+public final class SpawnedProcess: Sendable {
     /// How a process ended.
-    enum Exit: Sendable, Equatable, CustomStringConvertible {
+    public enum Exit: Sendable, Equatable, CustomStringConvertible {
         /// `exit(status)`.
         case exited(Int32)
         /// Killed by `signal`.
         case signalled(Int32)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exited(let status): return "exit status \(status)"
             case .signalled(let signal): return "killed by signal \(signal)"
@@ -32,16 +32,16 @@ final class SpawnedProcess: Sendable {
     }
 
     /// The process id.
-    let pid: pid_t
+    public let pid: pid_t
     /// The file stdout and stderr go to.
-    let outputPath: String
+    public let outputPath: String
     /// The exit, once reaped.
-    private let state = Locked<Exit?>(nil)
+    private let state = Mutex<Exit?>(nil)
 
     /// Starts `executable` with `arguments`, writing its output to `outputPath` (appended).
     ///
     /// - Throws: ``SpawnError`` when it cannot start.
-    init(_ executable: String, _ arguments: [String], outputPath: String, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], outputPath: String, environment: [String: String]? = nil) throws {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -91,18 +91,18 @@ final class SpawnedProcess: Sendable {
     }
 
     /// The exit, if the process ended (reaps it if it did).
-    var exit: Exit? { reap(blocking: false) }
+    public var exit: Exit? { reap(blocking: false) }
 
     /// Whether it still runs.
-    var isRunning: Bool { exit == nil }
+    public var isRunning: Bool { exit == nil }
 
     /// Everything it wrote so far.
-    var output: String {
+    public var output: String {
         (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     }
 
     /// Sends `signal`, unless it has been reaped already (its pid may be someone else's then).
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         state.withLock { exit in
             if exit == nil { _ = kill(pid, signal) }
         }
@@ -111,8 +111,15 @@ final class SpawnedProcess: Sendable {
     /// Waits up to `timeout` for the process to end.
     ///
     /// - Returns: how it ended, or `nil` if it still runs.
-    func waitForExit(timeout: Duration) async -> Exit? {
-        _ = await poll(timeout: timeout) { exit != nil }
+    /// ``waitForExit(timeout:)`` for a caller that cannot await (a `defer`): polls every 20 ms.
+    public func waitForExit(blockingFor timeout: Duration) -> Exit? {
+        let deadline = ContinuousClock.now + timeout
+        while exit == nil, ContinuousClock.now < deadline { usleep(20_000) }
+        return exit
+    }
+
+    public func waitForExit(timeout: Duration) async -> Exit? {
+        _ = await pollUntil(timeout: timeout) { exit != nil }
         return exit
     }
 
@@ -132,7 +139,14 @@ final class SpawnedProcess: Sendable {
 }
 
 /// A process could not be started.
-struct SpawnError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct SpawnError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    /// ``message``.
+    public var description: String { message }
+
+    /// An error saying `message`.
+    public init(message: String) {
+        self.message = message
+    }
 }
