@@ -8,7 +8,6 @@ struct Intake: Sendable {
     /// topic), in the order they are looked for.
     static let addressKeys = [":topic", ":subject", ":address"]
 
-    let route: String
     let orderingKey: OrderingKey
     let nonCloudEvents: NonCloudEventsPolicy
     let formats: EventFormatRegistry

@@ -47,7 +47,7 @@ final class RouteRunner: Sendable {
         routeLogger[metadataKey: "route"] = "\(route.name)"
         self.logger = routeLogger
         self.intake = Intake(
-            route: route.name, orderingKey: route.orderingKey, nonCloudEvents: route.nonCloudEvents, formats: options.formats)
+            orderingKey: route.orderingKey, nonCloudEvents: route.nonCloudEvents, formats: options.formats)
         self.outgoing = OutgoingMessage(
             outputMode: route.outputMode, sinkFormat: try options.format(for: route.sink), formats: options.formats)
     }
