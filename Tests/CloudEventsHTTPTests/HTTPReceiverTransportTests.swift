@@ -174,7 +174,7 @@ struct HTTPReceiverTransportTests {
             for try await delivery in receiver.deliveries() { held.withLock { $0.append(delivery) } }
         }
         let request = Task { try await post(client, port: receiver.port, fields: fields, body: body) }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while held.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }

@@ -121,7 +121,7 @@ struct MQTTResilienceTests {
         let will = try #require(try await collect(1, from: wills).first, "the broker published the will")
         #expect(differences(sampleEvent, try will.event()) == [])
 
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while client.connectionCount < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(client.connectionCount == 2)
         // Clean start: the session is gone, so only the client's resubscription brings this.

@@ -103,7 +103,7 @@ struct HarnessTests {
             // The shell exits 7 on TERM only if TERM reaches it (not blocked by an inherited mask).
             let graceful = try SpawnedProcess(
                 "/bin/sh", ["-c", "trap 'exit 7' TERM; echo up; while :; do sleep 0.05; done"], outputPath: "\(directory)/a.log")
-            #expect(await pollUntil(timeout: .seconds(5)) { graceful.output.contains("up") })
+            #expect(await pollUntil(timeout: .seconds(30)) { graceful.output.contains("up") })
             graceful.signal(SIGTERM)
             #expect(await graceful.waitForExit(timeout: .seconds(5)) == .exited(7))
 
@@ -111,7 +111,7 @@ struct HarnessTests {
             let ignoring =
                 "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(30)"
             let stubborn = try SpawnedProcess("/usr/bin/python3", ["-c", ignoring], outputPath: "\(directory)/b.log")
-            #expect(await pollUntil(timeout: .seconds(5)) { stubborn.output.contains("up") })
+            #expect(await pollUntil(timeout: .seconds(30)) { stubborn.output.contains("up") })
             stubborn.signal(SIGTERM)
             #expect(await stubborn.waitForExit(timeout: .milliseconds(300)) == nil, "ignored TERM")
             stubborn.signal(SIGKILL)
