@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "CloudEventsConformance", targets: ["CloudEventsConformance"]),
         .library(name: "CloudEventsHTTP", targets: ["CloudEventsHTTP"]),
         .library(name: "CloudEventsMQTT", targets: ["CloudEventsMQTT"]),
+        .library(name: "CloudEventsAMQP", targets: ["CloudEventsAMQP"]),
         .library(name: "CloudEventsTransports", targets: ["CloudEventsTransports"]),
         .library(name: "CloudEventsBridge", targets: ["CloudEventsBridge"]),
         .executable(name: "ce", targets: ["ce"]),
@@ -227,6 +228,40 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/CloudEventsMQTTTests",
+            swiftSettings: upcomingFeatures
+        ),
+
+        // MARK: AMQP 1.0 binding
+        // qpid-proton (Debian: libqpid-proton11-dev; its pkg-config file is broken, so the
+        // module map names the library), the mapping, and a client whose proactor runs on a
+        // loop thread of its own (the loop driver MQTT uses).
+        .systemLibrary(
+            name: "CQpidProton",
+            path: "Bindings/CQpidProton",
+            providers: [.apt(["libqpid-proton11-dev"]), .brew(["qpid-proton"])]
+        ),
+        .target(
+            name: "CloudEventsAMQP",
+            dependencies: [
+                "CloudEvents",
+                "CloudEventsTransports",
+                "CloudEventsLoopDriver",
+                "CQpidProton",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Bindings/AMQP",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsAMQPTests",
+            dependencies: [
+                "CloudEventsAMQP", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTransports",
+                "CloudEventsLoopDriver", "CQpidProton", "CloudEventsTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CloudEventsAMQPTests",
             swiftSettings: upcomingFeatures
         ),
 
