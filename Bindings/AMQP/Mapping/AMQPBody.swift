@@ -1,0 +1,19 @@
+/// The application-data section of an AMQP message, as the binding distinguishes it.
+///
+/// The CloudEvents AMQP binding covers only ``none`` and ``data(_:)``: the spec does not
+/// say how to carry an event in an `amqp-value` or `amqp-sequence` body or split across
+/// several `data` sections, so the mapping refuses those with a message naming the section.
+public enum AMQPBody: Sendable, Hashable {
+    /// No application-data section: the event has no data.
+    case none
+    /// Exactly one `data` section: the bytes (empty bytes: an empty section, i.e. empty data).
+    case data([UInt8])
+    /// Several `data` sections, in order. Proton 0.37 joins a received message's `data`
+    /// sections, so a decoded message never has this case; it exists so that a test (or a
+    /// future decoder) can say it, and the mapping refuses it.
+    case multipleData([[UInt8]])
+    /// An `amqp-value` section.
+    case value(AMQPValue)
+    /// One or more `amqp-sequence` sections, their items flattened.
+    case sequence([AMQPValue])
+}
