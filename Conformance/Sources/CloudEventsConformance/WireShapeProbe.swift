@@ -7,9 +7,24 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable, Hashable {
         case http
         case mqtt
+        /// A raw AMQP receiver supplied by a module that links an AMQP client, by its name.
+        case amqp(String)
     }
 
     let kind: Kind
+    /// The raw AMQP receiver of an `.amqp` probe (this module links no AMQP library).
+    let amqpReceiving: (any RawAMQPReceiving)?
+
+    init(kind: Kind, amqpReceiving: (any RawAMQPReceiving)? = nil) {
+        self.kind = kind
+        self.amqpReceiving = amqpReceiving
+    }
+
+    /// Probes are equal when they are of the same kind (AMQP: receivers of the same name).
+    public static func == (lhs: WireProbe, rhs: WireProbe) -> Bool { lhs.kind == rhs.kind }
+
+    /// Hashes the kind.
+    public func hash(into hasher: inout Hasher) { hasher.combine(kind) }
 
     /// A ``RawHTTPCapture`` on loopback: the sender posts to
     /// `http://127.0.0.1:PORT/conformance/<cell>`.
@@ -19,6 +34,16 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
     /// target's endpoint), subscribed before the sender publishes there over plain
     /// `mqtt://` (the raw subscriber speaks no TLS).
     public static let rawMQTT = WireProbe(kind: .mqtt)
+
+    /// A raw AMQP receiver: `receiving` attaches to the cell's address (a broker queue, or
+    /// listens for the sender in peer mode) and hands over each message's bytes, which
+    /// ``RawAMQPMessage`` parses with this module's own AMQP decoder.
+    ///
+    /// - Parameter receiving: the receiver, from a module that links an AMQP client
+    ///   (the AMQP binding's tests and `ce`).
+    public static func rawAMQP(_ receiving: any RawAMQPReceiving) -> WireProbe {
+        WireProbe(kind: .amqp(receiving.name), amqpReceiving: receiving)
+    }
 
     /// The probe of a standard binding, by the binding's registry name (`HTTP`, `MQTT`);
     /// `nil` for one without a native wire (in-process) or unknown here.
@@ -32,8 +57,24 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `raw HTTP capture` or `raw MQTT subscriber`.
-    public var description: String { kind == .http ? "raw HTTP capture" : "raw MQTT subscriber" }
+    /// The probe of a standard binding, or for AMQP the raw receiver given.
+    ///
+    /// - Parameters:
+    ///   - bindingName: the binding's name (`HTTP`, `MQTT`, `AMQP`).
+    ///   - amqp: the raw AMQP receiver to use for `AMQP`; without one AMQP has no probe.
+    public static func standard(forBindingNamed bindingName: String, amqp: (any RawAMQPReceiving)?) -> WireProbe? {
+        if bindingName.lowercased() == "amqp" { return amqp.map(rawAMQP) }
+        return standard(forBindingNamed: bindingName)
+    }
+
+    /// `raw HTTP capture`, `raw MQTT subscriber` or `raw AMQP receiver (<name>)`.
+    public var description: String {
+        switch kind {
+        case .http: "raw HTTP capture"
+        case .mqtt: "raw MQTT subscriber"
+        case .amqp(let name): "raw AMQP receiver (\(name))"
+        }
+    }
 
     /// Opens the raw peer for one cell and runs `body` with the endpoint a sender should
     /// send to and a function that returns the next captured message (or `nil` at the
@@ -67,6 +108,21 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
                 var endpoint = cellEndpoint
                 endpoint.scheme = "mqtt"
                 return try await body(endpoint) { deadline in await subscriber.next(before: deadline).map(RawWireMessage.mqtt) }
+            }
+        case .amqp(let name):
+            guard let receiving = amqpReceiving else {
+                throw WireProbeError(operation: "open the raw AMQP receiver '\(name)'", reason: "no receiver was supplied")
+            }
+            return try await receiving.withRawReceiver(cellEndpoint: cellEndpoint, formats: formats, timeout: timeout) {
+                endpoint, next in
+                try await body(endpoint) { deadline in
+                    guard let bytes = await next(deadline) else { return nil }
+                    do {
+                        return .amqp(try RawAMQPMessage(parsing: bytes))
+                    } catch {
+                        return .unreadable(reason: "\(bytes.count) bytes that are not an AMQP message: \(error)")
+                    }
+                }
             }
         }
     }

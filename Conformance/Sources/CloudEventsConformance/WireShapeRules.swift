@@ -7,6 +7,10 @@ public enum RawWireMessage: Sendable, Hashable {
     case http(RawHTTPRequest)
     /// An MQTT PUBLISH from ``RawMQTTSubscriber``.
     case mqtt(RawMQTTPublish)
+    /// An AMQP message from a ``RawAMQPReceiving`` receiver, parsed by ``RawAMQPMessage``.
+    case amqp(RawAMQPMessage)
+    /// Bytes a raw peer received that are not a message of its protocol, and why.
+    case unreadable(reason: String)
 }
 
 /// One way a raw message breaks the binding's wire shape: which header, property or part,
@@ -32,7 +36,7 @@ public struct WireShapeViolation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(field): \(rule)" }
 }
 
-/// The wire-shape rules of the HTTP and MQTT bindings, checked on raw messages against the
+/// The wire-shape rules of the HTTP, MQTT and AMQP bindings, checked on raw messages against the
 /// event that was sent. Nothing here uses the bindings' decoders: header values go through
 /// the strict percent-decoder below, JSON bodies through Foundation's parser.
 public enum WireShape {
@@ -51,6 +55,8 @@ public enum WireShape {
         switch message {
         case .http(let request): httpViolations(request, event: event, mode: mode, format: format)
         case .mqtt(let publish): mqttViolations(publish, event: event, mode: mode, format: format)
+        case .amqp(let amqp): amqpViolations(amqp, event: event, mode: mode, format: format)
+        case .unreadable(let reason): [WireShapeViolation(field: "message", rule: "unreadable: \(reason)")]
         }
     }
 
@@ -68,6 +74,11 @@ public enum WireShape {
         case .mqtt(let publish):
             if let id = publish.userProperties.first(where: { $0.name == "id" })?.value { return id }
             body = publish.payload
+        case .amqp(let amqp):
+            if let id = amqpEventID(amqp) { return id }
+            body = amqp.dataSections.first ?? []
+        case .unreadable:
+            return nil
         }
         let parsed = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
         let object = (parsed as? [String: Any]) ?? ((parsed as? [Any])?.first as? [String: Any])
