@@ -3,7 +3,8 @@
 // Benchmarks for the CloudEvents toolkit, a package of their own (as swift-nio does) so
 // that users of the library never resolve the benchmark tooling. Run with `Scripts/bench`
 // (micro-benchmarks), `Scripts/bench-http` (the HTTP receiver under wrk load),
-// `Scripts/bench-mqtt` (MQTT publish → receive through the local broker) and
+// `Scripts/bench-mqtt` (MQTT publish → receive through the local broker),
+// `Scripts/bench-amqp` (AMQP send → receive through RabbitMQ and peer to peer) and
 // `Scripts/bench-bridge` (ce bridge, MQTT → HTTP).
 import PackageDescription
 
@@ -97,6 +98,17 @@ let package = Package(
                 .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
             ],
             path: "LoadServers/MQTTThroughput"
+        ),
+        // The Swift side of Scripts/bench-amqp; the C side is AMQPThroughput/amqp_throughput.c,
+        // built by the script.
+        .executableTarget(
+            name: "AMQPThroughput",
+            dependencies: [
+                "BenchmarkSample",
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+                .product(name: "CloudEventsAMQP", package: "swift-cloudevents"),
+            ],
+            path: "LoadServers/AMQPThroughput"
         ),
         // The publisher, HTTP sink and /proc sampler of Scripts/bench-bridge (ce bridge,
         // MQTT → HTTP); the bridge itself is the main package's `ce`.
