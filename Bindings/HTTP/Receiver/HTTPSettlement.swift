@@ -44,9 +44,10 @@ struct HTTPSettlement: Sendable {
             } catch {
                 return ReceiverResponder.text(.internalServerError, "the consumer's reply is not a valid event: \(error)")
             }
-        case .rejected(let reason):
+        case .rejected(let reason, _):
+            // HTTP has no place for the condition: the status says "refused for good".
             return ReceiverResponder.text(.badRequest, reason)
-        case .released:
+        case .released, .modified:
             return unavailable("the event was released; try again")
         }
     }

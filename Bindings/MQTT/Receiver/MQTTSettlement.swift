@@ -31,11 +31,11 @@ enum MQTTSettlement {
             switch settlement {
             case .accepted, .acceptedWithReply:
                 break
-            case .rejected(let reason):
+            case .rejected(let reason, let condition):
                 logger.warning(
                     "MQTT delivery rejected by its consumer (not redelivered: libmosquitto acknowledged it on receipt)",
-                    metadata: ["filter": "\(filter)", "reason": "\(reason)"])
-            case .released:
+                    metadata: ["filter": "\(filter)", "reason": "\(reason)", "condition": "\(condition)"])
+            case .released, .modified:
                 logger.error(
                     "MQTT delivery released or dropped unsettled: lost (libmosquitto acknowledged it on receipt)",
                     metadata: ["filter": "\(filter)"])

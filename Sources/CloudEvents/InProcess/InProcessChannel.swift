@@ -3,9 +3,13 @@
 /// one process together.
 ///
 /// - ``send(_:)-(CloudEvent)`` returns once a consumer **accepted** the event; a
-///   rejection throws ``TransportError`` with code `.rejected` and the reason.
-/// - ``Delivery/release()`` (or dropping a delivery unsettled) delivers the message again,
-///   up to ``Configuration/maximumDeliveryAttempts`` times; then `send` throws `.notDelivered`.
+///   rejection throws ``TransportError`` with code `.rejected`, the reason, and the
+///   rejection's condition as ``TransportError/condition``.
+/// - ``Delivery/release()`` and ``Delivery/modify(deliveryFailed:undeliverableHere:)`` (or
+///   dropping a delivery unsettled) deliver the message again, up to
+///   ``Configuration/maximumDeliveryAttempts`` times; then `send` throws `.notDelivered`.
+///   Each redelivery's ``Delivery/redeliveryCount`` counts the attempts before it.
+/// - ``Delivery/settlementOutcome()`` is `.local`: the sender hears of the settlement at once.
 /// - A full queue makes `send` wait (back-pressure); nothing is dropped.
 ///
 /// Messages travel in the configured content mode, encoded as a real binding would encode
@@ -75,12 +79,12 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
 
     /// Sends `message` as it is and waits for a consumer to accept it.
     public func send(_ message: Message) async throws {
-        for _ in 0..<max(1, configuration.maximumDeliveryAttempts) {
+        for attempt in 0..<max(1, configuration.maximumDeliveryAttempts) {
             let (settlements, settled) = AsyncStream<Settlement>.makeStream(bufferingPolicy: .bufferingNewest(1))
             // Handed over as a temporary: the sender must not keep the delivery alive while
             // it waits, or a consumer dropping it unsettled would never release it.
             try await continuation.send(
-                Delivery(message: message, formats: formats) { settlement in
+                Delivery(message: message, formats: formats, redeliveryCount: attempt) { settlement in
                     settled.yield(settlement)
                     settled.finish()
                 })
@@ -88,8 +92,9 @@ public final class InProcessChannel: CloudEventSender, CloudEventReceiver {
             guard let settlement = await iterator.next() else { throw CancellationError() }
             switch settlement {
             case .accepted, .acceptedWithReply: return  // the in-process channel has no reply path
-            case .rejected(let reason): throw TransportError(.rejected, "the consumer rejected the message: \(reason)")
-            case .released: continue
+            case .rejected(let reason, let condition):
+                throw TransportError(.rejected, "the consumer rejected the message: \(reason)", condition: condition)
+            case .released, .modified: continue  // modified is released here: the channel counts every attempt
             }
         }
         throw TransportError(

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// One message handed to a consumer, which must settle it exactly once with ``accept()``,
-/// ``reject(reason:)`` or ``release()``.
+/// ``reject(reason:condition:)``, ``release()`` or ``modify(deliveryFailed:undeliverableHere:)``.
 ///
 /// Settling twice is harmless: only the first call counts. A delivery that is dropped
 /// without being settled is released (redelivered where the binding can), so a consumer
@@ -27,20 +27,64 @@ public struct Delivery: Sendable {
     /// that contradicts the Content Type property).
     private var decodingError: MessageError?
 
+    /// How many earlier attempts to deliver this message the protocol counted (AMQP: the
+    /// header's `delivery-count`); `nil` when the protocol has no such count.
+    public let redeliveryCount: Int?
+    /// Whether this may be a redelivery: AMQP's `delivery-count` above 0; `nil` when the
+    /// binding cannot tell (MQTT: libmosquitto does not expose the DUP flag; HTTP, in-process).
+    public let isRedelivered: Bool?
+
     /// Creates a delivery whose settlement is reported to `settle`, once, on whichever
-    /// thread settles it. Bindings create deliveries; consumers only settle them.
+    /// thread settles it. Bindings create deliveries; consumers only settle them. Its
+    /// ``settlementOutcome()`` is `.local` as soon as `settle` returned: use the variant whose
+    /// `settle` takes a ``SettlementReport`` when the settlement travels to a peer.
     ///
     /// - Parameters:
     ///   - formats: the receiver's formats, so that consumers decode what it accepted.
     ///   - extensionTypes: the receiver's extension types.
+    ///   - redeliveryCount: the earlier attempts the protocol counted, if it counts them.
+    ///   - isRedelivered: whether this may be a redelivery; by default `redeliveryCount > 0`
+    ///     when a count is given, otherwise `nil`.
     public init(
         message: Message, formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none,
-        settle: @escaping @Sendable (Settlement) -> Void
+        redeliveryCount: Int? = nil, isRedelivered: Bool? = nil, settle: @escaping @Sendable (Settlement) -> Void
     ) {
-        self.messageSource = .given(message)
+        self.init(
+            source: .given(message), formats: formats, extensionTypes: extensionTypes, redeliveryCount: redeliveryCount,
+            isRedelivered: isRedelivered, settler: Settler(.plain(settle)))
+    }
+
+    /// Creates a delivery whose settlement is reported to `settle`, once, on whichever thread
+    /// settles it, with a ``SettlementReport`` on which the binding reports, later, whether
+    /// the settlement reached the peer: ``settlementOutcome()`` waits for that report.
+    ///
+    /// - Parameters:
+    ///   - formats: the receiver's formats, so that consumers decode what it accepted.
+    ///   - extensionTypes: the receiver's extension types.
+    ///   - redeliveryCount: the earlier attempts the protocol counted, if it counts them.
+    ///   - isRedelivered: whether this may be a redelivery; by default `redeliveryCount > 0`
+    ///     when a count is given, otherwise `nil`.
+    ///   - settle: called once with the settlement and the report the binding must answer.
+    public init(
+        message: Message, formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none,
+        redeliveryCount: Int? = nil, isRedelivered: Bool? = nil,
+        settle: @escaping @Sendable (Settlement, SettlementReport) -> Void
+    ) {
+        self.init(
+            source: .given(message), formats: formats, extensionTypes: extensionTypes, redeliveryCount: redeliveryCount,
+            isRedelivered: isRedelivered, settler: Settler(.reporting(settle)))
+    }
+
+    private init(
+        source: MessageSource, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, redeliveryCount: Int?,
+        isRedelivered: Bool?, settler: Settler
+    ) {
+        self.messageSource = source
         self.formats = formats
         self.extensionTypes = extensionTypes
-        self.settler = Settler(settle)
+        self.redeliveryCount = redeliveryCount
+        self.isRedelivered = isRedelivered ?? redeliveryCount.map { $0 > 0 }
+        self.settler = settler
     }
 
     /// A delivery whose events the binding already decoded (with `formats` and
@@ -49,9 +93,23 @@ public struct Delivery: Sendable {
     /// decoding again.
     package init(
         message: Message, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
-        settle: @escaping @Sendable (Settlement) -> Void
+        redeliveryCount: Int? = nil, isRedelivered: Bool? = nil, settle: @escaping @Sendable (Settlement) -> Void
     ) {
-        self.init(message: message, formats: formats, extensionTypes: extensionTypes, settle: settle)
+        self.init(
+            source: .given(message), formats: formats, extensionTypes: extensionTypes, redeliveryCount: redeliveryCount,
+            isRedelivered: isRedelivered, settler: Settler(.plain(settle)))
+        self.decodedEvents = decodedEvents
+    }
+
+    /// The same, with a ``SettlementReport`` on which the binding reports the outcome.
+    package init(
+        message: Message, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
+        redeliveryCount: Int? = nil, isRedelivered: Bool? = nil,
+        settle: @escaping @Sendable (Settlement, SettlementReport) -> Void
+    ) {
+        self.init(
+            source: .given(message), formats: formats, extensionTypes: extensionTypes, redeliveryCount: redeliveryCount,
+            isRedelivered: isRedelivered, settler: Settler(.reporting(settle)))
         self.decodedEvents = decodedEvents
     }
 
@@ -60,9 +118,23 @@ public struct Delivery: Sendable {
     /// defaults throw `decodingError` instead of what decoding ``message`` would say.
     package init(
         message: Message, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodingError: MessageError,
-        settle: @escaping @Sendable (Settlement) -> Void
+        redeliveryCount: Int? = nil, isRedelivered: Bool? = nil, settle: @escaping @Sendable (Settlement) -> Void
     ) {
-        self.init(message: message, formats: formats, extensionTypes: extensionTypes, settle: settle)
+        self.init(
+            source: .given(message), formats: formats, extensionTypes: extensionTypes, redeliveryCount: redeliveryCount,
+            isRedelivered: isRedelivered, settler: Settler(.plain(settle)))
+        self.decodingError = decodingError
+    }
+
+    /// The same, with a ``SettlementReport`` on which the binding reports the outcome.
+    package init(
+        message: Message, formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodingError: MessageError,
+        redeliveryCount: Int? = nil, isRedelivered: Bool? = nil,
+        settle: @escaping @Sendable (Settlement, SettlementReport) -> Void
+    ) {
+        self.init(
+            source: .given(message), formats: formats, extensionTypes: extensionTypes, redeliveryCount: redeliveryCount,
+            isRedelivered: isRedelivered, settler: Settler(.reporting(settle)))
         self.decodingError = decodingError
     }
 
@@ -73,12 +145,24 @@ public struct Delivery: Sendable {
     /// - Parameter message: builds the message; called at most once, on first use.
     package init(
         formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
-        message: @escaping @Sendable () -> Message, settle: @escaping @Sendable (Settlement) -> Void
+        message: @escaping @Sendable () -> Message, redeliveryCount: Int? = nil, isRedelivered: Bool? = nil,
+        settle: @escaping @Sendable (Settlement) -> Void
     ) {
-        self.messageSource = .deferred(DeferredMessage(message))
-        self.formats = formats
-        self.extensionTypes = extensionTypes
-        self.settler = Settler(settle)
+        self.init(
+            source: .deferred(DeferredMessage(message)), formats: formats, extensionTypes: extensionTypes,
+            redeliveryCount: redeliveryCount, isRedelivered: isRedelivered, settler: Settler(.plain(settle)))
+        self.decodedEvents = decodedEvents
+    }
+
+    /// The same, with a ``SettlementReport`` on which the binding reports the outcome.
+    package init(
+        formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
+        message: @escaping @Sendable () -> Message, redeliveryCount: Int? = nil, isRedelivered: Bool? = nil,
+        settle: @escaping @Sendable (Settlement, SettlementReport) -> Void
+    ) {
+        self.init(
+            source: .deferred(DeferredMessage(message)), formats: formats, extensionTypes: extensionTypes,
+            redeliveryCount: redeliveryCount, isRedelivered: isRedelivered, settler: Settler(.reporting(settle)))
         self.decodedEvents = decodedEvents
     }
 
@@ -124,16 +208,41 @@ public struct Delivery: Sendable {
         accept(reply: try Message(event, mode: .binary))
     }
 
-    /// Refuses the delivery for good, with a reason. Returns whether this call settled it.
+    /// Refuses the delivery for good, with a reason and a condition (the default
+    /// ``ErrorCondition/rejected``; AMQP carries it in the rejection, other bindings keep only
+    /// the reason). Returns whether this call settled it.
     @discardableResult
-    public func reject(reason: String) -> Bool { settler.settle(.rejected(reason: reason)) }
+    public func reject(reason: String, condition: ErrorCondition = .rejected) -> Bool {
+        settler.settle(.rejected(reason: reason, condition: condition))
+    }
 
     /// Gives the delivery back for redelivery. Returns whether this call settled it.
     @discardableResult
     public func release() -> Bool { settler.settle(.released) }
 
+    /// Gives the delivery back unprocessed, saying whether this attempt counts as a failed
+    /// one (`deliveryFailed`: AMQP raises the message's delivery count) and whether it should
+    /// not come back to this consumer (`undeliverableHere`). Bindings without AMQP's
+    /// `modified` outcome treat it as ``release()``. Returns whether this call settled it.
+    @discardableResult
+    public func modify(deliveryFailed: Bool = true, undeliverableHere: Bool = false) -> Bool {
+        settler.settle(.modified(deliveryFailed: deliveryFailed, undeliverableHere: undeliverableHere))
+    }
+
     /// How the delivery was settled, if it was.
     public var settlement: Settlement? { settler.settlement }
+
+    /// Waits until the binding has done what it can with the settlement, and says what that
+    /// was: ``SettlementOutcome/reachedPeer`` (the disposition, acknowledgement or response
+    /// was written to the peer), ``SettlementOutcome/local`` (the protocol has no per-message
+    /// answer, or it was sent earlier), or ``SettlementOutcome/failed(_:_:)`` (the link or
+    /// connection went away first: the peer will redeliver the message or has lost it).
+    ///
+    /// Before the delivery is settled, it waits for the settlement too. A cancelled wait
+    /// returns `.failed(.closed, …)` at once.
+    public func settlementOutcome() async -> SettlementOutcome {
+        await settler.outcome()
+    }
 }
 
 /// Where a delivery's message comes from.
@@ -161,26 +270,61 @@ private final class DeferredMessage: Sendable {
 
 /// Reports the first settlement; releases on deinit when nobody settled.
 private final class Settler: Sendable {
-    /// Set once, by the first settlement (lock-free, as ``DeferredMessage`` says why).
-    private let settled = AtomicLazyReference<Box<Settlement>>()
-    private let report: @Sendable (Settlement) -> Void
-
-    init(_ report: @escaping @Sendable (Settlement) -> Void) {
-        self.report = report
+    /// Where the binding hears of the settlement.
+    enum Handler: Sendable {
+        /// The outcome is `.local` as soon as the handler returned.
+        case plain(@Sendable (Settlement) -> Void)
+        /// The binding reports the outcome on the report.
+        case reporting(@Sendable (Settlement, SettlementReport) -> Void)
     }
 
-    var settlement: Settlement? { settled.load()?.value }
+    /// A settlement with the report its outcome comes from (`nil`: `.local`).
+    struct Settled: Sendable {
+        let settlement: Settlement
+        let report: SettlementReport?
+    }
+
+    /// Set once, by the first settlement; lock-free unless someone waits for it first.
+    private let settled = SetOnce<Settled>()
+    private let handler: Handler
+
+    init(_ handler: Handler) {
+        self.handler = handler
+    }
+
+    var settlement: Settlement? { settled.value?.settlement }
 
     func settle(_ settlement: Settlement) -> Bool {
-        let mine = Box(settlement)
-        let first = settled.storeIfNil(mine) === mine
-        // Reported outside any lock: the binding's callback may do anything.
-        if first { report(settlement) }
-        return first
+        // Reported outside any lock: the binding's callback may do anything. Waiters resume
+        // after it, so that a `.local` outcome comes after the binding heard of the settlement.
+        switch handler {
+        case .plain(let report):
+            guard let waiters = settled.set(Settled(settlement: settlement, report: nil)) else { return false }
+            report(settlement)
+            waiters.resume()
+        case .reporting(let report):
+            let outcome = SettlementReport()
+            guard let waiters = settled.set(Settled(settlement: settlement, report: outcome)) else { return false }
+            report(settlement, outcome)
+            waiters.resume()
+        }
+        return true
+    }
+
+    func outcome() async -> SettlementOutcome {
+        guard let settled = await settled.wait() else { return .cancelled }
+        // Waits without holding the report: a binding that drops it unanswered ends the wait.
+        guard let wait = settled.report?.outcomeWait() else { return .local }
+        return await wait.value() ?? .cancelled
     }
 
     deinit {
-        if settled.load() == nil { report(.released) }
+        guard settled.value == nil else { return }
+        // Nobody can wait for this outcome any more: the report only satisfies the binding.
+        switch handler {
+        case .plain(let report): report(.released)
+        case .reporting(let report): report(.released, SettlementReport())
+        }
     }
 }
 
