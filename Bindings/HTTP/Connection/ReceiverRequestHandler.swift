@@ -86,6 +86,10 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var registration: UInt64?
     /// A delivery refused by a full stream, offered again when the core says there is room.
     private var waitingDelivery: Delivery?
+    /// Why the request that waited for its settlement was answered or lost without it (the
+    /// settlement timeout, a shutdown, the client leaving): what a later settlement's
+    /// ``SettlementReport`` says failed.
+    private var abandoned: (request: UInt64, error: TransportError)?
 
     /// What the deadline is for, and when it is.
     private var wait = Wait.head
@@ -127,6 +131,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     func handlerRemoved(context: ChannelHandlerContext) {
         if let registration { core.unregister(registration) }
         registration = nil
+        abandonWaitingRequest("the HTTP connection closed before the delivery was settled")
         state = .closed
         waitingDelivery = nil
         cancelTimer(eventLoop: context.eventLoop)
@@ -134,6 +139,7 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        abandonWaitingRequest("the client closed the HTTP connection before the delivery was settled")
         state = .closed
         waitingDelivery = nil
         cancelTimer(eventLoop: context.eventLoop)
@@ -322,7 +328,9 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// Hands the delivery that `makeDelivery` creates (around the settlement callback it is
     /// given) to the consumer, and waits for its settlement.
-    private func deliver(closeAfter: Bool, _ makeDelivery: (@escaping @Sendable (Settlement) -> Void) -> Delivery) {
+    private func deliver(
+        closeAfter: Bool, _ makeDelivery: (@escaping @Sendable (Settlement, SettlementReport) -> Void) -> Delivery
+    ) {
         guard let context, !core.isAborting else {
             write(core.responder.settlement.unavailable("the receiver is shutting down"))
             return
@@ -333,23 +341,23 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         let responder = core.responder
         // Called once, on whichever thread settles (or drops) the delivery: at once when that
         // is the event loop (a consumer running on it, or a refusal below).
-        let answer: @Sendable (ReceiverResponse) -> Void = { response in
+        let answer: @Sendable (ReceiverResponse, SettlementReport?) -> Void = { response, report in
             if handler.eventLoop.inEventLoop {
-                handler.value.settled(request, response)
+                handler.value.settled(request, response, report: report)
             } else {
-                handler.eventLoop.execute { handler.value.settled(request, response) }
+                handler.eventLoop.execute { handler.value.settled(request, response, report: report) }
             }
         }
         state = .awaitingSettlement(request: request, closeAfter: closeAfter)
         wait = .settlement
         deadlineIsStale = true
         // Not kept here: a consumer that drops the delivery unsettled releases it.
-        let delivery = makeDelivery { answer(responder.settlement.response(to: $0)) }
+        let delivery = makeDelivery { answer(responder.settlement.response(to: $0), $1) }
         switch core.continuation.trySend(delivery) {
         case .enqueued:
             break
         case .terminated:
-            answer(responder.settlement.unavailable("the receiver is not taking events"))
+            answer(responder.settlement.unavailable("the receiver is not taking events"), nil)
         case .full:
             // The consumer is behind: the delivery waits here, on the event loop, until the
             // core says there is room (or the settlement timeout answers it). This connection
@@ -377,16 +385,31 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// A settlement's response, back on the event loop. Only the first answer to the
-    /// request that is still waiting counts.
-    private func settled(_ request: UInt64, _ response: ReceiverResponse) {
-        guard case .awaitingSettlement(request, let closeAfter) = state else { return }
+    /// request that is still waiting counts; `report` (the settlement's, if a settlement
+    /// chose the response) hears whether the response was written.
+    private func settled(_ request: UInt64, _ response: ReceiverResponse, report: SettlementReport? = nil) {
+        guard case .awaitingSettlement(request, let closeAfter) = state else {
+            if let abandoned, abandoned.request == request {
+                report?.failed(abandoned.error)
+            } else {
+                report?.failed(TransportError(.closed, "the HTTP request was answered before the delivery was settled"))
+            }
+            return
+        }
         var response = response
         response.closesConnection = response.closesConnection || closeAfter
         // A delivery still waiting for room is dropped after the response: dropping it
         // unsettled answers again (synchronously, here), and that answer is ignored.
         let dropped = waitingDelivery
         waitingDelivery = nil
-        withExtendedLifetime(dropped) { write(response) }
+        withExtendedLifetime(dropped) { write(response, report: report) }
+    }
+
+    /// The request waiting for its settlement will not get the settlement's response:
+    /// remembers why, for the settlement's report.
+    private func abandonWaitingRequest(_ reason: String, code: TransportError.Code = .connectionFailed) {
+        guard case .awaitingSettlement(let request, _) = state else { return }
+        abandoned = (request, TransportError(code, reason))
     }
 
     /// The receiver was cancelled: the request waiting for its settlement gets 503 now (a
@@ -395,13 +418,17 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard case .awaitingSettlement(let request, _) = state else { return }
         var response = core.responder.settlement.unavailable("the receiver is shutting down")
         response.closesConnection = true
+        abandonWaitingRequest("the receiver shut down before the delivery was settled: answered 503", code: .closed)
         settled(request, response)
     }
 
     /// Writes a whole response with one flush, then serves any pipelined request, reads on,
-    /// or closes.
-    private func write(_ response: ReceiverResponse) {
-        guard let context else { return }
+    /// or closes. `report` hears whether the response was written.
+    private func write(_ response: ReceiverResponse, report: SettlementReport? = nil) {
+        guard let context else {
+            report?.failed(TransportError(.connectionFailed, "the HTTP connection closed before the response"))
+            return
+        }
         var response = response
         if quiescing { response.closesConnection = true }
         var head = response.head
@@ -416,15 +443,31 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
             state = .closed
             wait = .none
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { result in
+                Self.report(result, to: report)
+                channel.close(promise: nil)
+            }
         } else {
             state = .idle
             wait = .keepAlive
             requestBegun = false
             deadlineIsStale = true
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            if let report {
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { Self.report($0, to: report) }
+            } else {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
             servePipelined(context: context)
             if deadlineIsStale { refreshDeadline() }
+        }
+    }
+
+    /// What the response's write came to, for the settlement that chose it.
+    private static func report(_ result: Result<Void, any Error>, to report: SettlementReport?) {
+        switch result {
+        case .success: report?.reachedPeer()
+        case .failure(let error):
+            report?.failed(TransportError(.connectionFailed, "the HTTP response could not be written", underlying: error))
         }
     }
 
@@ -532,6 +575,9 @@ final class ReceiverRequestHandler: ChannelDuplexHandler, RemovableChannelHandle
                     "remote_address": "\(remoteAddress)", "status": "503",
                     "reason": "not settled within \(core.responder.settlement.settlementTimeoutText)"
                 ])
+            abandonWaitingRequest(
+                "the delivery was not settled within \(core.responder.settlement.settlementTimeoutText): answered 503",
+                code: .timedOut)
             settled(request, core.responder.settlement.settlementTimedOut())
         case (_, .idle):
             wait = .keepAlive

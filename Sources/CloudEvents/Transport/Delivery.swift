@@ -278,10 +278,11 @@ private final class Settler: Sendable {
         case reporting(@Sendable (Settlement, SettlementReport) -> Void)
     }
 
-    /// A settlement with the report its outcome comes from (`nil`: `.local`).
+    /// A settlement with where its report's outcome is kept (`nil`: `.local`). Not the
+    /// report itself: a binding that drops the report unanswered must end the wait.
     struct Settled: Sendable {
         let settlement: Settlement
-        let report: SettlementReport?
+        let outcome: OutcomeSlot?
     }
 
     /// Set once, by the first settlement; lock-free unless someone waits for it first.
@@ -299,12 +300,12 @@ private final class Settler: Sendable {
         // after it, so that a `.local` outcome comes after the binding heard of the settlement.
         switch handler {
         case .plain(let report):
-            guard let waiters = settled.set(Settled(settlement: settlement, report: nil)) else { return false }
+            guard let waiters = settled.set(Settled(settlement: settlement, outcome: nil)) else { return false }
             report(settlement)
             waiters.resume()
         case .reporting(let report):
             let outcome = SettlementReport()
-            guard let waiters = settled.set(Settled(settlement: settlement, report: outcome)) else { return false }
+            guard let waiters = settled.set(Settled(settlement: settlement, outcome: outcome.slot)) else { return false }
             report(settlement, outcome)
             waiters.resume()
         }
@@ -313,9 +314,8 @@ private final class Settler: Sendable {
 
     func outcome() async -> SettlementOutcome {
         guard let settled = await settled.wait() else { return .cancelled }
-        // Waits without holding the report: a binding that drops it unanswered ends the wait.
-        guard let wait = settled.report?.outcomeWait() else { return .local }
-        return await wait.value() ?? .cancelled
+        guard let slot = settled.outcome else { return .local }
+        return await slot.outcome.wait() ?? .cancelled
     }
 
     deinit {

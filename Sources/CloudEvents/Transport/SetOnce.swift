@@ -40,8 +40,8 @@ struct SetOnce<Value: Sendable>: ~Copyable, Sendable {
         await waiting().value()
     }
 
-    /// What to wait on for the value: a wait that does not keep the slot's owner alive, so
-    /// that an owner that sets the value when it is dropped (``SettlementReport``) can do so.
+    /// What to wait on for the value: the value itself, or the waiting room (created by the
+    /// first waiter).
     func waiting() -> SetOnceWait<Value> {
         let node = slot.load() ?? slot.storeIfNil(SetOnceNode<Value>(.waiting(Locked(SetOnceRoom()))))
         switch node.state {

@@ -34,7 +34,9 @@ public enum SettlementOutcome: Sendable, Hashable, CustomStringConvertible {
 /// A report dropped without any call reports `.failed(.closed, …)`, so that nobody waits for
 /// it forever.
 public final class SettlementReport: Sendable {
-    private let slot = SetOnce<SettlementOutcome>()
+    /// Shared with the delivery, which waits on it without keeping the report alive: a
+    /// report dropped unanswered can then end the wait.
+    let slot = OutcomeSlot()
 
     /// A report nobody has answered yet. Bindings get theirs from the delivery; tests of a
     /// binding's settlement code make their own and await ``settlementOutcome()``.
@@ -42,7 +44,7 @@ public final class SettlementReport: Sendable {
 
     deinit {
         let dropped = SettlementOutcome.failed(.closed, "the binding dropped the settlement without reporting its outcome")
-        slot.set(dropped)?.resume()
+        slot.outcome.set(dropped)?.resume()
     }
 
     /// The settlement was written to the peer.
@@ -55,20 +57,19 @@ public final class SettlementReport: Sendable {
     public func failed(_ error: TransportError) { report(.failed(error.code, error.message)) }
 
     /// The outcome, once reported.
-    public var outcome: SettlementOutcome? { slot.value }
+    public var outcome: SettlementOutcome? { slot.outcome.value }
 
     /// Waits for the binding's report. A cancelled wait returns `.failed(.closed, …)` at once.
     public func settlementOutcome() async -> SettlementOutcome {
-        await slot.wait() ?? .cancelled
-    }
-
-    /// A wait for the outcome that does not keep the report alive: a binding that drops the
-    /// report unanswered ends the wait (see the type's documentation).
-    func outcomeWait() -> SetOnceWait<SettlementOutcome> {
-        slot.waiting()
+        await slot.outcome.wait() ?? .cancelled
     }
 
     private func report(_ outcome: SettlementOutcome) {
-        slot.set(outcome)?.resume()
+        slot.outcome.set(outcome)?.resume()
     }
+}
+
+/// Where a ``SettlementReport``'s outcome is kept.
+final class OutcomeSlot: Sendable {
+    let outcome = SetOnce<SettlementOutcome>()
 }

@@ -104,9 +104,11 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         self.retryAfter = retryAfter
     }
 
-    /// The code, the message, and the underlying error if any.
+    /// The code, the peer's condition if any, the message, and the underlying error if any,
+    /// e.g. `rejected [amqp:decode-error]: the sink rejected the message: not JSON`.
     public var description: String {
-        if let underlying { return "\(code): \(message) (\(underlying))" }
-        return "\(code): \(message)"
+        let head = condition.map { "\(code) [\($0)]" } ?? "\(code)"
+        if let underlying { return "\(head): \(message) (\(underlying))" }
+        return "\(head): \(message)"
     }
 }

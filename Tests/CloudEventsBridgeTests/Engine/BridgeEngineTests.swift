@@ -116,7 +116,11 @@ import Testing
         let (good, dead) = try await Self.running(bridge) {
             // Twenty arrive; e-7 is refused (a refusal is final: it is not sent again).
             async let good = Self.receive(20, from: sink) { delivery, event in
-                if event.id == "e-7" { delivery.reject(reason: "poison") } else { delivery.accept() }
+                if event.id == "e-7" {
+                    delivery.reject(reason: "poison", condition: ErrorCondition("com.example:poison"))
+                } else {
+                    delivery.accept()
+                }
             }
             async let dead = Self.receive(1, from: deadLetter)
             try await Self.send(events, to: source)
@@ -132,6 +136,12 @@ import Testing
             return
         }
         #expect(reason.contains("poison"))
+        // The sink's condition travels in the last error.
+        guard case .string(let error)? = letter.extensions["deadlettererror"] else {
+            Issue.record("no deadlettererror")
+            return
+        }
+        #expect(error.contains("[com.example:poison]"))
         #expect(bridge.snapshots().first?.deadLettered == 1)
     }
 

@@ -29,6 +29,28 @@ import Testing
         }
     }
 
+    /// AMQP's answers without a status: a released or modified message is tried again (the
+    /// attempt counts); a rejection is final and its reason names the peer's condition.
+    @Test func givenBackMessagesAreRetriedAndRejectionsDeadLetteredWithTheirCondition() {
+        #expect(Self.decide(TransportError(.released, "released")) == .retry(after: .milliseconds(100), counted: true))
+        #expect(Self.decide(TransportError(.modified, "modified")) == .retry(after: .milliseconds(100), counted: true))
+        guard case .deadLetter = Self.decide(TransportError(.released, "released"), attempts: 3) else {
+            Issue.record("a released message after the last attempt is not dead-lettered")
+            return
+        }
+        guard case .deadLetter = Self.decide(TransportError(.modified, "undeliverable here", condition: nil)) else {
+            Issue.record("a modified message that is undeliverable here is retried")
+            return
+        }
+        let rejected = TransportError(.rejected, "the sink rejected it: not JSON", condition: .invalidMessage)
+        guard case .deadLetter(let reason) = Self.decide(rejected) else {
+            Issue.record("a rejection is retried")
+            return
+        }
+        #expect(reason.contains("amqp:decode-error"))
+        #expect(reason.contains("not JSON"))
+    }
+
     @Test func otherAnswersAreDeadLetteredAtOnce() {
         for status in [400, 401, 403, 413, 422] {
             guard case .deadLetter(let reason) = Self.decide(Self.answer(status)) else {
