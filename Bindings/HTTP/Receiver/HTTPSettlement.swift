@@ -8,13 +8,18 @@ internal import HTTPTypes
 /// |---|---|
 /// | ``Settlement/accepted`` | ``HTTPReceiverConfiguration/acceptedStatus`` (202 by default), empty body |
 /// | ``Settlement/acceptedWithReply(_:)`` | 200 with the reply event in the message's content mode (500 if the reply cannot be written) |
-/// | ``Settlement/rejected(reason:)`` | 400 with the reason as a one-line `text/plain` body |
+/// | ``Settlement/rejected(reason:condition:)`` | 400 with the reason as a one-line `text/plain` body (HTTP has no place for the condition) |
 /// | ``Settlement/released`` (or dropped unsettled) | 503 with ``HTTPReceiverConfiguration/retryAfterWhenReleased`` as `Retry-After` |
+/// | ``Settlement/modified(deliveryFailed:undeliverableHere:)`` | as released: HTTP has no `modified` outcome |
 /// | not settled within ``HTTPReceiverConfiguration/settlementTimeout`` | 503 with `Retry-After`, as released, and the connection closes |
 /// | the receiver is shutting down or not taking events | 503 with `Retry-After` |
 ///
 /// A sender retries a 503 (and a 429) after `Retry-After`; a 400 is final. Pure and
 /// `Sendable`: a settlement's response is built on the thread that settled it.
+///
+/// The settlement's ``SettlementReport`` hears `reachedPeer` once the response is written, and
+/// `failed` when the request was answered or its connection closed before the settlement
+/// (`ReceiverRequestHandler`).
 struct HTTPSettlement: Sendable {
     /// The same for every accepted delivery, so built once.
     private let accepted: ReceiverResponse

@@ -12,8 +12,9 @@ import Logging
 /// |---|---|---|
 /// | ``Settlement/accepted`` | nothing (already acknowledged) | no |
 /// | ``Settlement/acceptedWithReply(_:)`` | nothing: MQTT has no reply; as accepted | no |
-/// | ``Settlement/rejected(reason:)`` | nothing | no |
+/// | ``Settlement/rejected(reason:condition:)`` | nothing | no |
 /// | ``Settlement/released`` (or the delivery dropped unsettled) | nothing | **no** |
+/// | ``Settlement/modified(deliveryFailed:undeliverableHere:)`` | nothing: as released | **no** |
 /// | still buffered when the consumer stops iterating | nothing | no: lost to it |
 ///
 /// QoS 0 has no acknowledgement at all. libmosquitto 2.1 and later acknowledge after the
@@ -22,7 +23,12 @@ import Logging
 /// at-least-once processing use QoS 1, keep consumers running and make them idempotent.
 ///
 /// Since nothing goes back to the broker, the settlement only reaches the log: a rejection is
-/// a refusal (`.warning`), a release (or a delivery dropped unsettled) a drop (`.error`).
+/// a refusal (`.warning`), a release or modification (or a delivery dropped unsettled) a drop
+/// (`.error`). ``Delivery/settlementOutcome()`` is therefore always `.local`.
+///
+/// A delivery's ``Delivery/isRedelivered`` and ``Delivery/redeliveryCount`` are `nil`: MQTT's
+/// DUP flag would say "may be a redelivery", but libmosquitto's `struct mosquitto_message`
+/// does not expose it.
 enum MQTTSettlement {
     /// The settlement function for the deliveries of the subscription to `filter`: made once
     /// per subscription, so a delivery allocates nothing for it. Accepting does nothing.
