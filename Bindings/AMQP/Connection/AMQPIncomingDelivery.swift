@@ -47,7 +47,7 @@ public struct AMQPIncomingDelivery: Sendable {
 }
 
 /// What a receiver link's consumer did with a delivery.
-public enum AMQPDeliveryIntake: Sendable, Equatable {
+public enum AMQPIntakeResult: Sendable, Equatable {
     /// Taken (the consumer settles it later).
     case taken
     /// No room: the link holds it (and any that follow) and grants no more credit until the
@@ -60,7 +60,7 @@ public enum AMQPDeliveryIntake: Sendable, Equatable {
 /// Where a receiver link hands its deliveries: called on the connection's thread, one
 /// delivery at a time, in order; it must not block.
 public struct AMQPDeliveryConsumer: Sendable {
-    let deliver: @Sendable (AMQPIncomingDelivery, _ onRoom: @escaping @Sendable () -> Void) -> AMQPDeliveryIntake
+    let deliver: @Sendable (AMQPIncomingDelivery, _ onRoom: @escaping @Sendable () -> Void) -> AMQPIntakeResult
     let finish: @Sendable ((any Error)?) -> Void
 
     /// A consumer.
@@ -71,7 +71,7 @@ public struct AMQPDeliveryConsumer: Sendable {
     ///   - finish: called once when the link ends for good (the connection closed, or the
     ///     peer detached it), with the error if it was one.
     public init(
-        deliver: @escaping @Sendable (AMQPIncomingDelivery, _ onRoom: @escaping @Sendable () -> Void) -> AMQPDeliveryIntake,
+        deliver: @escaping @Sendable (AMQPIncomingDelivery, _ onRoom: @escaping @Sendable () -> Void) -> AMQPIntakeResult,
         finish: @escaping @Sendable ((any Error)?) -> Void
     ) {
         self.deliver = deliver
