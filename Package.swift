@@ -315,6 +315,7 @@ let package = Package(
                 "CloudEventsProtobuf",
                 "CloudEventsHTTP",
                 "CloudEventsMQTT",
+                "CloudEventsAMQP",
                 "CloudEventsTransports",
                 "CloudEventsConformance",
                 "CloudEventsBridge",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CloudEvents
+import CloudEventsAMQP
 import CloudEventsHTTP
 import CloudEventsMQTT
 import CloudEventsTransports
@@ -22,7 +23,8 @@ enum Bindings {
         try! BindingRegistry([
             InProcessBinding(),
             HTTPBinding(),
-            MQTTBinding(freshSessionWithoutClientID: freshMQTTSessions)
+            MQTTBinding(freshSessionWithoutClientID: freshMQTTSessions),
+            AMQPBinding()
         ])
     }
 
@@ -51,6 +53,22 @@ enum Bindings {
         }
         if let mode { endpoint.setOption("mode", mode.rawValue) }
         if let format { endpoint.setOption("format", format.name) }
+        return endpoint
+    }
+
+    /// `endpoint` with the option `listen=true`, for `ce listen --listen`: the binding's peer
+    /// mode (AMQP: a listener peers connect to, no broker). A binding without a `listen`
+    /// option has no such mode, which is invalid input naming it.
+    static func peerMode(_ endpoint: Endpoint) throws -> Endpoint {
+        let binding = try binding(for: endpoint)
+        guard binding.endpointOptions.contains(where: { $0.name == "listen" }) else {
+            let modes = registry.bindings.filter { $0.endpointOptions.contains { $0.name == "listen" } }.map(\.name)
+            throw Console.fail(
+                "--listen: the \(binding.name) binding has no peer mode (bindings with one: \(modes.joined(separator: ", ")))",
+                ExitStatus.invalidInput)
+        }
+        var endpoint = endpoint
+        endpoint.setOption("listen", "true")
         return endpoint
     }
 

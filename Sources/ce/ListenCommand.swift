@@ -28,10 +28,21 @@ struct ListenCommand: AsyncParsableCommand {
             Without clientid= ce connects with a fresh client id and a clean session; with one, \
             the session persists (messages published while ce is away wait for it) unless \
             cleanstart=true.
+            An amqp:// or amqps:// endpoint (amqp://[user:password@]host:port/address?credit=N) \
+            attaches a receiver link to the address, the URL path after one '/' (RabbitMQ's \
+            /queue/NAME is written with two: amqp://host:5672//queue/NAME), and prints \
+            'ce: receiving from ADDRESS at ENDPOINT' once attached. Each event is accepted, an \
+            invalid message rejected with amqp:decode-error. With --listen (or listen=true) ce \
+            listens on host:port for peers to connect and send, with no broker (port 0: any free \
+            port, printed as 'ce: listening on amqp://host:PORT'); amqps:// then needs --tls-cert \
+            and --tls-key.
             """
     )
 
-    @Argument(help: "Where to listen: memory://name, http(s)://host:port/path or mqtt(s)://host:port/filter.")
+    @Argument(
+        help:
+            "Where to listen: memory://name, http(s)://host:port/path, mqtt(s)://host:port/filter or amqp(s)://host:port/address."
+    )
     var endpoint: String
 
     @OptionGroup var tls: TLSOptions
@@ -40,6 +51,13 @@ struct ListenCommand: AsyncParsableCommand {
 
     @Option(help: "Exit 0 after this many events.")
     var count: Int?
+
+    @Flag(
+        help: """
+            Listen for peers to connect and send, with no broker (AMQP's peer mode; the \
+            endpoint option listen=true).
+            """)
+    var listen = false
 
     @Option(help: "Exit 2 if the events have not all arrived after this many seconds.")
     var timeout: Double?
@@ -52,7 +70,8 @@ struct ListenCommand: AsyncParsableCommand {
     private enum Outcome: Sendable { case received, timedOut, fed }
 
     func run() async throws {
-        let source = try Bindings.endpoint(endpoint, listening: true)
+        var source = try Bindings.endpoint(endpoint, listening: true)
+        if listen { source = try Bindings.peerMode(source) }
         let binding = try Bindings.binding(for: source)
         let options = BindingOptions(formats: Formats.registry, tls: tls.settings, logger: logging.logger(quiet: .notice))
         let (outcome, label): (Outcome, String)
@@ -116,7 +135,8 @@ struct ListenCommand: AsyncParsableCommand {
                 delivery.accept()
             } catch {
                 Console.error("invalid message: \(error)")
-                delivery.reject(reason: "\(error)")
+                // AMQP's `amqp:decode-error`: the message, not the consumer, was at fault.
+                delivery.reject(reason: "\(error)", condition: .invalidMessage)
             }
             if let count, printed >= count { return }
         }

@@ -21,10 +21,19 @@ struct SendCommand: AsyncParsableCommand {
             line once the broker acknowledged it at that QoS (mqtts:// verifies the broker against \
             --tls-ca, or the system's trust store). Without clientid= ce connects with a fresh \
             client id and a clean session.
+            An amqp:// or amqps:// endpoint (amqp://[user:password@]host:port/address?\
+            mode=binary|structured&format=json|protobuf&prefix=underscore|colon&durable=true|false) \
+            sends over an AMQP 1.0 link to the address, the URL path after one '/' (RabbitMQ's \
+            /queue/NAME is written with two: amqp://host:5672//queue/NAME); ce prints the peer's \
+            outcome ('accepted'), and exits 3 on rejected (with the peer's condition and reason), \
+            released or modified. A user name means SASL PLAIN, none SASL ANONYMOUS.
             """
     )
 
-    @Argument(help: "Where to send: memory://name, http(s)://host[:port]/path or mqtt(s)://host[:port]/topic.")
+    @Argument(
+        help:
+            "Where to send: memory://name, http(s)://host[:port]/path, mqtt(s)://host[:port]/topic or amqp(s)://host[:port]/address."
+    )
     var endpoint: String
 
     @Option(help: "Content mode: binary, structured or batch (overrides the endpoint's mode=).")
@@ -35,7 +44,7 @@ struct SendCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT: seconds to connect, and to get the acknowledgement."
+            "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT, AMQP: seconds to connect, and to get the acknowledgement."
     )
     var timeout: Double = 30
 
