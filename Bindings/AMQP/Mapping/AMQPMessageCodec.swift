@@ -4,9 +4,10 @@ public import CloudEvents
 /// Encodes an ``AMQPMessage`` to the AMQP 1.0 wire bytes of a transfer's payload and decodes
 /// them, through proton's `pn_message_t`.
 ///
-/// **Threads.** Proton objects are single-threaded, so each call creates its own
-/// `pn_message_t` and frees it before returning, on every path: any thread may call, and
-/// calls may run concurrently.
+/// **Threads.** Proton objects are single-threaded, so each call uses its own thread's
+/// `pn_message_t` (created once per thread, cleared before each use, freed when the thread
+/// exits or after a message larger than 256 KB): any thread may call, and calls may run
+/// concurrently.
 ///
 /// **Body.** A ``AMQPBody/data(_:)`` body is written as exactly one `data` section
 /// (`pn_message_set_inferred(msg, true)` with a binary body). ``AMQPBody/multipleData(_:)``
@@ -22,27 +23,26 @@ public enum AMQPMessageCodec {
     /// - Throws: ``TransportError`` `.invalidMessage` for a body proton cannot write (several
     ///   `data` sections) or an error from proton's encoder.
     public static func encode(_ message: AMQPMessage) throws(TransportError) -> [UInt8] {
-        guard let pnMessage = pn_message() else {
-            throw TransportError(.invalidMessage, "proton could not allocate a message")
-        }
-        defer { pn_message_free(pnMessage) }
-        try fill(pnMessage, from: message)
         var capacity = estimatedSize(of: message)
-        while true {
-            var bytes = [UInt8](repeating: 0, count: capacity)
-            var size = capacity
-            let status = bytes.withUnsafeMutableBytes { buffer in
-                pn_message_encode(pnMessage, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), &size)
+        return try ProtonMessageCache.withMessage(size: capacity) { pnMessage throws(TransportError) in
+            try fill(pnMessage, from: message)
+            while true {
+                var size = capacity
+                var status: Int32 = 0
+                let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                    status = pn_message_encode(
+                        pnMessage, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), &size)
+                    count = status == 0 ? size : 0
+                }
+                if status == PN_OVERFLOW, capacity < Int(Int32.max) {
+                    capacity *= 2
+                    continue
+                }
+                guard status == 0 else {
+                    throw TransportError(.invalidMessage, "proton could not encode the message (error \(status))")
+                }
+                return bytes
             }
-            if status == PN_OVERFLOW, capacity < Int(Int32.max) {
-                capacity *= 2
-                continue
-            }
-            guard status == 0 else {
-                throw TransportError(.invalidMessage, "proton could not encode the message (error \(status))")
-            }
-            bytes.removeLast(capacity - size)
-            return bytes
         }
     }
 
@@ -59,10 +59,15 @@ public enum AMQPMessageCodec {
         do { sections = try AMQPSectionScanner.scan(bytes) } catch {
             throw TransportError(.invalidMessage, "not an AMQP message: \(error.message)")
         }
-        guard let pnMessage = pn_message() else {
-            throw TransportError(.invalidMessage, "proton could not allocate a message")
+        return try ProtonMessageCache.withMessage(size: bytes.count) { pnMessage throws(TransportError) in
+            try decode(bytes, base: base, sections: sections, into: pnMessage)
         }
-        defer { pn_message_free(pnMessage) }
+    }
+
+    private static func decode(
+        _ bytes: UnsafeRawBufferPointer, base: UnsafeRawPointer, sections: AMQPSectionScanner.Result,
+        into pnMessage: OpaquePointer
+    ) throws(TransportError) -> AMQPMessage {
         let status = pn_message_decode(pnMessage, base.assumingMemoryBound(to: CChar.self), bytes.count)
         guard status == 0 else {
             let detail = pn_error_text(pn_message_error(pnMessage)).map { String(cString: $0) } ?? "error \(status)"
@@ -262,8 +267,10 @@ public enum AMQPMessageCodec {
             return .uuid(withUnsafeBytes(of: uuid.bytes) { Array($0) })
         case PN_BINARY: return .binary(byteArray(pn_data_get_binary(data)))
         case PN_STRING:
-            let bytes = byteArray(pn_data_get_string(data))
-            guard let string = String(validating: bytes, as: UTF8.self) else { return .unsupported("string (invalid UTF-8)") }
+            let bytes = pn_data_get_string(data)
+            guard bytes.size > 0, let start = bytes.start else { return .string("") }
+            let utf8 = UnsafeRawBufferPointer(start: start, count: bytes.size).bindMemory(to: UInt8.self)
+            guard let string = String(validating: utf8, as: UTF8.self) else { return .unsupported("string (invalid UTF-8)") }
             return .string(string)
         case PN_SYMBOL: return .symbol(text(pn_data_get_symbol(data)))
         case PN_CHAR: return .unsupported("char")
