@@ -45,6 +45,7 @@ struct CorpusFilesTests {
         #expect(try files.invalidProtobuf() == InvalidInputs.protobuf)
         #expect(try files.invalidHTTP() == InvalidInputs.http)
         #expect(try files.invalidMQTT5() == InvalidInputs.mqtt5)
+        #expect(try files.invalidAMQP() == InvalidInputs.amqp)
     }
 
     @Test func theUnionOfExtensionTypesCoversEveryCase() {
@@ -171,6 +172,33 @@ struct CorpusFilesTests {
         ]) { corpus throws(CorpusFileError) in _ = try corpus.invalidMQTT5() }
         #expect(
             both == CorpusFileError(file: "invalid/mqtt5.json", reason: "entry 'n': 'payload' and 'payloadHex' are exclusive"))
+    }
+
+    @Test func anAMQPCaseIsReadWithItsTypesAndAMalformedOneIsNamed() throws {
+        let cases = try Self.withCases([
+            "invalid/amqp.json": #"""
+            [{"name": "n", "contentType": "text/plain", "properties": [["a", "long", 5000000000], ["b", "timestamp", 7],
+            ["c", "symbol", "s"], ["d", "binary", "00ff"], ["e", "boolean", false]],
+            "body": [{"data": "x"}, {"value": "v"}, {"sequence": ["q"]}], "error": "e"}]
+            """#
+        ]) { try $0.invalidAMQP() }
+        let item = try #require(cases.first)
+        #expect(
+            item.properties.map(\.value) == [
+                .long(5_000_000_000), .timestamp(7), .symbol("s"), .binary([0, 255]), .boolean(false)
+            ])
+        #expect(item.body.map(\.kind) == [.data, .amqpValue, .amqpSequence])
+        #expect(try RawAMQPMessage(parsing: item.bytes).contentTypeField == .symbol("text/plain"))
+
+        let wrongType = try Self.loadError([
+            "invalid/amqp.json":
+                #"[{"name": "n", "contentType": null, "properties": [["a", "int", "x"]], "body": [], "error": "e"}]"#
+        ]) { corpus throws(CorpusFileError) in _ = try corpus.invalidAMQP() }
+        #expect(wrongType?.reason.contains("\"x\" is not a value of AMQP type 'int'") == true, "\(String(describing: wrongType))")
+        let badSection = try Self.loadError([
+            "invalid/amqp.json": #"[{"name": "n", "contentType": null, "properties": [], "body": [{}], "error": "e"}]"#
+        ]) { corpus throws(CorpusFileError) in _ = try corpus.invalidAMQP() }
+        #expect(badSection?.reason.contains("exactly one of data, dataHex, value, sequence") == true)
     }
 
     @Test func hexAllowsSpacesBetweenBytesInEitherCase() throws {

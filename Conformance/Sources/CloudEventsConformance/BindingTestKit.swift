@@ -83,6 +83,70 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
             wireProbe: .rawMQTT)
     }
 
+    /// AMQP 1.0 through the broker at `host:port` (RabbitMQ's AMQP 1.0 plugin), a queue per
+    /// cell (`/queue/ce-conformance-<cell>`, declared on attach), SASL PLAIN with `username`
+    /// and `password` (ANONYMOUS without a user).
+    ///
+    /// - Parameters:
+    ///   - host: the broker's host.
+    ///   - port: the broker's plain AMQP port.
+    ///   - username: the SASL PLAIN user, or `nil`.
+    ///   - password: the password.
+    ///   - wireProbe: the raw AMQP receiver for the wire rows (``WireProbe/rawAMQP(_:)``), or
+    ///     `nil` for none (the matrix says so).
+    public static func amqp(
+        host: String, port: Int, username: String? = nil, password: String? = nil, wireProbe: WireProbe?
+    ) -> ConformanceTarget {
+        let encode = { (text: String) in
+            text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~")))
+                ?? text
+        }
+        let user = username.map { "\(encode($0)):\(encode(password ?? ""))@" } ?? ""
+        return ConformanceTarget(
+            name: "AMQP", receiverEndpoint: "amqp://\(user)\(host):\(port)//queue/ce-conformance-{cell}", wireProbe: wireProbe)
+    }
+
+    /// AMQP 1.0 peer to peer, no broker: the receiver listens on loopback (any free port,
+    /// `listen=true`) and the sender connects to it, an address per cell.
+    ///
+    /// - Parameter wireProbe: the raw AMQP receiver for the wire rows, or `nil` for none.
+    public static func amqpPeer(wireProbe: WireProbe?) -> ConformanceTarget {
+        ConformanceTarget(
+            name: "AMQP peer", receiverEndpoint: "amqp://127.0.0.1:0/ce-conformance-{cell}?listen=true", wireProbe: wireProbe)
+    }
+
+    /// The AMQP targets for the variables in `environment`: peer to peer always; through the
+    /// broker when `CE_TEST_AMQP_PORT` is set (`CE_TEST_AMQP_HOST`, `127.0.0.1` by default;
+    /// `CE_TEST_AMQP_USERNAME` and `CE_TEST_AMQP_PASSWORD`), as `Scripts/brokers env` exports
+    /// them. Only a tool or test that registers the AMQP binding asks for them.
+    ///
+    /// - Parameters:
+    ///   - environment: the variables to read (``brokersEnvironment()`` for the process's).
+    ///   - wireProbe: the raw AMQP receiver for the wire rows.
+    /// - Returns: the targets, and one sentence per group of rows left out and why.
+    public static func amqpFromEnvironment(_ environment: [String: String], wireProbe: WireProbe?)
+        -> ConformanceTargetList
+    {
+        var list = ConformanceTargetList(targets: [], notRun: [])
+        let value = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        switch value("CE_TEST_AMQP_PORT") {
+        case nil:
+            list.notRun.append(
+                "AMQP rows through the broker not run: CE_TEST_AMQP_PORT is not set (eval \"$(Scripts/brokers env)\" sets it)")
+        case let text?:
+            guard let port = Int(text), (1...65535).contains(port) else {
+                list.notRun.append("AMQP rows through the broker not run: CE_TEST_AMQP_PORT '\(text)' is not a port number")
+                break
+            }
+            list.targets.append(
+                .amqp(
+                    host: value("CE_TEST_AMQP_HOST") ?? "127.0.0.1", port: port, username: value("CE_TEST_AMQP_USERNAME"),
+                    password: value("CE_TEST_AMQP_PASSWORD"), wireProbe: wireProbe))
+        }
+        list.targets.append(.amqpPeer(wireProbe: wireProbe))
+        return list
+    }
+
     /// The standard targets: in-process and HTTP always; MQTT 5 and MQTT 3.1.1 when
     /// `CE_TEST_MQTT_PORT` is set (`CE_TEST_MQTT_HOST`, `127.0.0.1` by default), as
     /// `Scripts/brokers env` exports them.
@@ -94,14 +158,22 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
     /// directory (or in `CE_BROKERS_DIR`), so `Scripts/brokers start` then `ce conformance`
     /// runs every row.
     public static func fromEnvironment() -> ConformanceTargetList {
+        fromEnvironment(brokersEnvironment())
+    }
+
+    /// The process environment, with the variables of the file `Scripts/brokers start`
+    /// writes (`.brokers/env.sh`, or in `CE_BROKERS_DIR`) added when the environment names no
+    /// broker (`CE_TEST_MQTT_PORT` and `CE_TEST_AMQP_PORT` both unset).
+    public static func brokersEnvironment() -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        if environment["CE_TEST_MQTT_PORT"].map(\.isEmpty) ?? true {
+        let unset = { (name: String) in environment[name].map(\.isEmpty) ?? true }
+        if unset("CE_TEST_MQTT_PORT") && unset("CE_TEST_AMQP_PORT") {
             let directory = environment["CE_BROKERS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".brokers"
             if let text = try? String(contentsOfFile: directory + "/env.sh", encoding: .utf8) {
                 environment.merge(brokersEnvironment(text)) { current, _ in current }
             }
         }
-        return fromEnvironment(environment)
+        return environment
     }
 
     /// The variables of a `Scripts/brokers` environment file: its `export NAME=VALUE` lines

@@ -215,7 +215,7 @@ public struct ConformanceRunner: Sendable {
         }
         receiverEndpoint.setOption("mode", mode)
         if let formatName { receiverEndpoint.setOption("format", formatName) }
-        let inbox = ConformanceInbox()
+        let inbox = ConformanceInbox<ConformanceReceipt>()
         let extensionTypes = extensionTypes
         let options = options
         do {
@@ -256,7 +256,7 @@ public struct ConformanceRunner: Sendable {
 
     /// Sends each case, waits for its receipt, and compares.
     private func sendAll(
-        through sender: any BoundSender, inbox: ConformanceInbox, target: ConformanceTarget, mode: String,
+        through sender: any BoundSender, inbox: ConformanceInbox<ConformanceReceipt>, target: ConformanceTarget, mode: String,
         format: String?
     ) async -> ConformanceCell {
         var notes = NoteCollector()

@@ -186,6 +186,69 @@ public struct CorpusFiles: Sendable {
         return cases
     }
 
+    /// The invalid AMQP 1.0 messages (`invalid/amqp.json`).
+    ///
+    /// - Throws: ``CorpusFileError`` naming the file when it is missing or malformed (a
+    ///   property that is not `[name, type, value]`, an unknown type, a value of the wrong
+    ///   kind for its type, a body section that is not `data`, `dataHex`, `value` or `sequence`).
+    public func invalidAMQP() throws(CorpusFileError) -> [InvalidInputs.AMQPCase] {
+        let path = "invalid/amqp.json"
+        let entries: [AMQPEntry] = try decode(path)
+        try checkNames(entries.map(\.name), errors: entries.map(\.error), in: path)
+        var cases: [InvalidInputs.AMQPCase] = []
+        for entry in entries {
+            func fail(_ why: String) -> CorpusFileError { CorpusFileError(file: path, reason: "entry '\(entry.name)': \(why)") }
+            var properties: [RawAMQPMapEntry] = []
+            for property in entry.properties {
+                guard property.count == 3, case .string(let name) = property[0], case .string(let type) = property[1] else {
+                    throw fail("each property must be [name, type, value]")
+                }
+                guard let value = Self.amqpValue(type: type, property[2], entry: entry.name, in: path) else {
+                    throw fail("property '\(name)': \(property[2]) is not a value of AMQP type '\(type)'")
+                }
+                properties.append(RawAMQPMapEntry(.string(name), value))
+            }
+            var body: [RawAMQPSection] = []
+            for section in entry.body {
+                switch (section.data, section.dataHex, section.value, section.sequence) {
+                case (let text?, nil, nil, nil): body.append(RawAMQPSection(.data, .binary(Array(text.utf8))))
+                case (nil, let hex?, nil, nil):
+                    body.append(
+                        RawAMQPSection(.data, .binary(try Self.hexBytes(hex, field: "dataHex", entry: entry.name, in: path))))
+                case (nil, nil, let text?, nil): body.append(RawAMQPSection(.amqpValue, .string(text)))
+                case (nil, nil, nil, let items?): body.append(RawAMQPSection(.amqpSequence, .list(items.map { .string($0) })))
+                default: throw fail("each body section must have exactly one of data, dataHex, value, sequence")
+                }
+            }
+            cases.append(
+                InvalidInputs.AMQPCase(
+                    name: entry.name, contentType: entry.contentType, properties: properties, body: body, error: entry.error))
+        }
+        return cases
+    }
+
+    /// A property value of AMQP `type` from its JSON form: strings for string, symbol and
+    /// timestamp-free text; numbers for the integer types, double and timestamp (ms);
+    /// hexadecimal for binary and uuid; `nil` when the JSON value does not fit the type.
+    private static func amqpValue(type: String, _ value: CorpusJSONValue, entry: String, in path: String) -> RawAMQPValue? {
+        switch (type, value) {
+        case ("string", .string(let text)): .string(text)
+        case ("symbol", .string(let text)): .symbol(text)
+        case ("boolean", .bool(let flag)): .boolean(flag)
+        case ("long", .integer(let number)): .long(number)
+        case ("int", .integer(let number)): Int32(exactly: number).map { .int($0) }
+        case ("ulong", .integer(let number)): UInt64(exactly: number).map { .ulong($0) }
+        case ("timestamp", .integer(let number)): .timestamp(number)
+        case ("double", .double(let number)): .double(bitPattern: number.bitPattern)
+        case ("double", .integer(let number)): .double(bitPattern: Double(number).bitPattern)
+        case ("binary", .string(let hex)): (try? hexBytes(hex, field: type, entry: entry, in: path)).map { .binary($0) }
+        case ("uuid", .string(let hex)):
+            (try? hexBytes(hex, field: type, entry: entry, in: path)).flatMap { $0.count == 16 ? .uuid($0) : nil }
+        case ("null", .null): .null
+        default: nil
+        }
+    }
+
     // MARK: Reading
 
     private struct ManifestEntry: Decodable {
@@ -244,6 +307,41 @@ public struct CorpusFiles: Sendable {
             payloadHex = try container.decodeIfPresent(String.self, forKey: .payloadHex)
             error = try container.decode(String.self, forKey: .error)
         }
+    }
+
+    private struct AMQPEntry: Decodable {
+        let name: String
+        // Required, so that a forgotten member is an error rather than "no content-type".
+        let contentType: String?
+        let properties: [[CorpusJSONValue]]
+        let body: [AMQPBodyEntry]
+        let error: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, contentType, properties, body, error
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            guard container.contains(.contentType) else {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.contentType,
+                    DecodingError.Context(
+                        codingPath: container.codingPath, debugDescription: "'contentType' is required (null for none)"))
+            }
+            contentType = try container.decodeIfPresent(String.self, forKey: .contentType)
+            properties = try container.decode([[CorpusJSONValue]].self, forKey: .properties)
+            body = try container.decode([AMQPBodyEntry].self, forKey: .body)
+            error = try container.decode(String.self, forKey: .error)
+        }
+    }
+
+    private struct AMQPBodyEntry: Decodable {
+        let data: String?
+        let dataHex: String?
+        let value: String?
+        let sequence: [String]?
     }
 
     private func url(_ path: String) -> URL {
@@ -364,5 +462,39 @@ public struct CorpusFiles: Sendable {
             throw CorpusFileError(file: path, reason: "entry '\(entry)': '\(field)' has an odd number of digits")
         }
         return bytes
+    }
+}
+
+/// A JSON scalar of a corpus file, as written (integers kept exact).
+enum CorpusJSONValue: Decodable, Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case integer(Int64)
+    case double(Double)
+    case bool(Bool)
+    case null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let flag = try? container.decode(Bool.self) {
+            self = .bool(flag)
+        } else if let number = try? container.decode(Int64.self) {
+            self = .integer(number)
+        } else if let number = try? container.decode(Double.self) {
+            self = .double(number)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .string(let text): "\"\(text)\""
+        case .integer(let number): String(number)
+        case .double(let number): String(number)
+        case .bool(let flag): String(flag)
+        case .null: "null"
+        }
     }
 }

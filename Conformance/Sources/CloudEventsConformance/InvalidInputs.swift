@@ -87,6 +87,37 @@ public enum InvalidInputs {
         public var description: String { name }
     }
 
+    /// An AMQP 1.0 message (`properties.content-type`, typed application properties, body
+    /// sections) that the AMQP binding must refuse.
+    public struct AMQPCase: Sendable, Hashable, CustomStringConvertible {
+        /// What is wrong, in a few words.
+        public let name: String
+        /// `properties.content-type` (written as a symbol), or `nil` when absent.
+        public let contentType: String?
+        /// The application properties, in order, typed as they travel.
+        public let properties: [RawAMQPMapEntry]
+        /// The application-data sections, in order (`data`, `amqp-value`, `amqp-sequence`).
+        public let body: [RawAMQPSection]
+        /// A part of the error message the reader must give.
+        public let error: String
+
+        /// The message, as a raw AMQP sender writes it (a durable header, then the sections).
+        public var message: RawAMQPMessage {
+            var sections = [RawAMQPSection(.header, .list([.boolean(true)]))]
+            if let contentType {
+                sections.append(RawAMQPSection(.properties, .list(Array(repeating: .null, count: 6) + [.symbol(contentType)])))
+            }
+            if !properties.isEmpty { sections.append(RawAMQPSection(.applicationProperties, .map(properties))) }
+            return RawAMQPMessage(sections: sections + body)
+        }
+
+        /// The message's wire bytes (this module's own AMQP encoder, not proton).
+        public var bytes: [UInt8] { message.encoded }
+
+        /// The case's name.
+        public var description: String { name }
+    }
+
     /// Invalid JSON-format inputs (`invalid/json.json`).
     public static let json: [JSONCase] = Corpus.loadOrStop { () throws(CorpusFileError) in
         try CorpusFiles.bundled().invalidJSON()
@@ -98,6 +129,10 @@ public enum InvalidInputs {
     /// Invalid HTTP requests (`invalid/http.json`).
     public static let http: [HTTPCase] = Corpus.loadOrStop { () throws(CorpusFileError) in
         try CorpusFiles.bundled().invalidHTTP()
+    }
+    /// Invalid AMQP 1.0 messages (`invalid/amqp.json`).
+    public static let amqp: [AMQPCase] = Corpus.loadOrStop { () throws(CorpusFileError) in
+        try CorpusFiles.bundled().invalidAMQP()
     }
     /// Invalid MQTT 5 PUBLISH property sets (`invalid/mqtt5.json`).
     public static let mqtt5: [MQTT5Case] = Corpus.loadOrStop { () throws(CorpusFileError) in

@@ -133,7 +133,8 @@ struct RawAMQPReader {
 }
 
 /// Writes AMQP 1.0 values with the widest fixed encodings (any valid encoding will do for
-/// the raw sender and the round-trip tests).
+/// the raw sender and the round-trip tests), except a `ulong` below 256 as `smallulong`, the
+/// encoding proton and most senders give section descriptors.
 struct RawAMQPWriter {
     var bytes: [UInt8] = []
 
@@ -154,6 +155,9 @@ struct RawAMQPWriter {
         case .uint(let number):
             bytes.append(0x70)
             unsigned(UInt64(number), 4)
+        case .ulong(let number) where number < 256:
+            bytes.append(0x53)
+            unsigned(number, 1)
         case .ulong(let number):
             bytes.append(0x80)
             unsigned(number, 8)

@@ -22,15 +22,16 @@ extension WireShape {
     }
 
     /// Whether the typed AMQP form of `value` would lose part of it (a Timestamp with digits
-    /// below the millisecond): then the sender writes the canonical string, which §3.3 allows.
+    /// below the millisecond, or a leap second `:60`): then the sender writes the canonical
+    /// string, which §3.3 allows.
     static func amqpTypedFormLoses(_ value: AttributeValue) -> Bool {
-        if case .timestamp(let time) = value { return !time.nanosecond.isMultiple(of: 1_000_000) }
+        if case .timestamp(let time) = value { return !time.nanosecond.isMultiple(of: 1_000_000) || time.second == 60 }
         return false
     }
 
     /// AMQP 1.0 (REFERENCE §3.3), read from the raw sections. Binary: each attribute but
     /// `datacontenttype` once as the application property `cloudEvents_<name>`, with the AMQP
-    /// type of §3.3's table and the event's value (a Timestamp with sub-millisecond digits as
+    /// type of §3.3's table and the event's value (a Timestamp that milliseconds cannot hold as
     /// its canonical string instead); no `cloudEvents:` key mixed in, no
     /// `cloudEvents_datacontenttype`; `properties.content-type` a symbol carrying
     /// `datacontenttype` (absent without one); the data as exactly one `data` section (none
