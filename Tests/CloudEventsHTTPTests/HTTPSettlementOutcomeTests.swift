@@ -33,6 +33,22 @@ struct HTTPSettlementOutcomeTests {
         }
     }
 
+    /// HTTP has no `modified` outcome: a modification answers 503 with `Retry-After`, as a
+    /// release does.
+    @Test func aModificationIsAnsweredAsARelease() async throws {
+        try await Self.withDeliveries { port, deliveries in
+            let socket = try RawSocket(port: port)
+            socket.send(Self.request)
+            var iterator = deliveries.makeAsyncIterator()
+            let delivery = try #require(await iterator.next())
+            delivery.modify(deliveryFailed: true, undeliverableHere: true)
+            let answer = await socket.read(statusLines: 1, within: .seconds(30))
+            #expect(answer.hasPrefix("HTTP/1.1 503 "))
+            #expect(answer.lowercased().contains("retry-after: 1\r\n"))
+            #expect(await delivery.settlementOutcome() == .reachedPeer)
+        }
+    }
+
     @Test(arguments: [false, true])
     func theResponseReachesThePeer(reject: Bool) async throws {
         try await Self.withDeliveries { port, deliveries in

@@ -65,19 +65,29 @@ struct MQTTLifecycleTests {
         let topic = Broker.uniqueTopic()
         try await MQTTClient.withClient(configuration: configuration) { client in
             let stream = try await client.subscribe(to: topic)
-            for _ in 0..<3 { try await client.publish(try sampleEvent.mqttMessage(topic: topic)) }
-            let deliveries = try await collect(3, from: stream)
-            try #require(deliveries.count == 3)
+            for _ in 0..<4 { try await client.publish(try sampleEvent.mqttMessage(topic: topic)) }
+            let deliveries = try await collect(4, from: stream)
+            try #require(deliveries.count == 4)
             #expect(deliveries[0].accept())
             #expect(deliveries[1].reject(reason: "not for me"))
             #expect(deliveries[2].release())
+            #expect(deliveries[3].modify())
+            // Nothing goes back to the broker (libmosquitto acknowledged on receipt), and the
+            // DUP flag is not exposed.
+            for delivery in deliveries {
+                #expect(await delivery.settlementOutcome() == .local)
+                #expect(delivery.isRedelivered == nil && delivery.redeliveryCount == nil)
+            }
         }
         let logged = records.all
         #expect(!logged.contains { $0.message.contains("accepted") })
         let rejected = try #require(logged.first { $0.message.hasPrefix("MQTT delivery rejected") })
         #expect(rejected.level == .warning)
         #expect(rejected.metadata["reason"] == "not for me" && rejected.metadata["filter"] == topic)
-        #expect(logged.first { $0.message.hasPrefix("MQTT delivery released") }?.level == .error)
+        #expect(rejected.metadata["condition"] == "cloudevents:rejected")
+        // A modification is a release here.
+        let released = logged.filter { $0.message.hasPrefix("MQTT delivery released") }
+        #expect(released.count == 2 && released.allSatisfy { $0.level == .error })
     }
 
     @Test func runKeepsTheClientUntilGracefulShutdownThenShutsItDown() async throws {
