@@ -79,9 +79,182 @@ func measureCodec(_ count: Int) throws {
     emit("amqp-codec messages=\(count) encode_us=\(microseconds(encoding)) decode_us=\(microseconds(decoding))\n")
 }
 
+/// The deliveries the receiver has taken so far; the sender waits on it to keep at most
+/// IN-TRANSIT messages between send and receipt.
+final class ReceivedCount: Sendable {
+    private struct State {
+        var count = 0
+        var waiter: (atLeast: Int, continuation: CheckedContinuation<Void, Never>)?
+    }
+
+    private let state = Mutex(State())
+
+    var value: Int { state.withLock { $0.count } }
+
+    /// Counts one delivery and returns the new count.
+    func increment() -> Int {
+        let (count, ready) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
+            state.count += 1
+            guard let waiter = state.waiter, state.count >= waiter.atLeast else { return (state.count, nil) }
+            state.waiter = nil
+            return (state.count, waiter.continuation)
+        }
+        ready?.resume()
+        return count
+    }
+
+    /// Returns once the count is at least `target` (one waiter at a time: the sender).
+    func wait(atLeast target: Int) async {
+        guard state.withLock({ $0.count < target }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                guard state.count < target else { return true }
+                state.waiter = (target, continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+}
+
+let received = ReceivedCount()
+/// Sends accepted so far, for the timeout report.
+let acceptedCount = Atomic<Int>(0)
+
+struct Options {
+    var peer: Bool
+    var host = "127.0.0.1", port = 0, user = "-", password = "-"
+    var address: String
+    var messages: Int, window: Int, inTransit: Int, credit: Int, timeout: Int
+}
+
+/// Receives `options.messages` deliveries: decodes each, accepts it; returns the time of the last.
+func consume(_ deliveries: DeliveryStream, messages: Int) async throws -> ContinuousClock.Instant {
+    let expectedID = SampleEvent.event.id
+    for try await delivery in deliveries {
+        let event = try delivery.event()
+        guard event.id == expectedID else { fail("received an event with id '\(event.id)'") }
+        _ = delivery.accept()
+        if received.increment() == messages { return .now }
+    }
+    fail("the deliveries ended after \(received.value) of \(messages)")
+}
+
+/// Sends the sample event `options.messages` times through `sender`, WINDOW at a time.
+func produce(_ sender: AMQPEventSender, options: Options) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<options.messages {
+            if index >= options.window {
+                try await group.next()
+                acceptedCount.add(1, ordering: .relaxed)
+            }
+            if index >= options.inTransit { await received.wait(atLeast: index - options.inTransit + 1) }
+            group.addTask {
+                // Encoding is part of the cost measured: the sender encodes the event per send.
+                try await sender.send(SampleEvent.event)
+            }
+        }
+        while try await group.next() != nil { acceptedCount.add(1, ordering: .relaxed) }
+    }
+}
+
+func run(_ options: Options) async throws {
+    // Bounded in time whatever happens: a run that does not finish fails.
+    Task.detached {
+        try await Task.sleep(for: .seconds(options.timeout))
+        fail(
+            "timed out after \(options.timeout) s: \(acceptedCount.load(ordering: .relaxed)) of \(options.messages) sends accepted, \(received.value) received"
+        )
+    }
+    func configuration(_ role: String, port: Int, credentials: Bool) -> AMQPConnectionConfiguration {
+        AMQPConnectionConfiguration(
+            host: options.host, port: port,
+            sasl: credentials ? .plain(username: options.user, password: options.password) : .anonymous,
+            containerID: "ce-bench-swift-\(role)-\(getpid())", operationTimeout: .seconds(options.timeout))
+    }
+    let credentials = !options.peer && options.user != "-"
+    let receiverConnection: AMQPConnection?
+    let listener: AMQPListener?
+    let deliveries: DeliveryStream
+    let senderPort: Int
+    if options.peer {
+        // What AMQPEventReceiver does for a receiver link, for the listener's peer links.
+        let bridge = AMQPDeliveryBridge(capacity: options.credit)
+        let peer = try await AMQPListener.listen(
+            host: options.host, port: 0, credit: options.credit, consumer: bridge.consumer)
+        listener = peer
+        receiverConnection = nil
+        deliveries = bridge.stream
+        senderPort = peer.port
+    } else {
+        let connection = try await AMQPConnection.connect(
+            configuration: configuration("receiver", port: options.port, credentials: credentials))
+        let receiver = try await AMQPEventReceiver.open(
+            connection: connection, address: options.address, credit: options.credit)
+        listener = nil
+        receiverConnection = connection
+        deliveries = receiver.deliveries()
+        senderPort = options.port
+    }
+    let senderConnection = try await AMQPConnection.connect(
+        configuration: configuration("sender", port: senderPort, credentials: credentials))
+    let sender = try await AMQPEventSender.open(connection: senderConnection, address: options.address, mode: .binary)
+
+    let start = ContinuousClock.now
+    let messages = options.messages
+    let consumer = Task { try await consume(deliveries, messages: messages) }
+    try await produce(sender, options: options)
+    let lastAccepted = ContinuousClock.now
+    let end = max(try await consumer.value, lastAccepted)
+    let elapsed = (end - start).components
+    let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    let tenThousandths = Int((seconds * 10_000).rounded())
+    let fraction = String(tenThousandths % 10_000)
+    emit(
+        "amqp-throughput client=swift mode=\(options.peer ? "peer" : "broker") messages=\(messages) "
+            + "window=\(options.window) in_transit=\(options.inTransit) credit=\(options.credit) "
+            + "seconds=\(tenThousandths / 10_000).\(String(repeating: "0", count: 4 - fraction.count))\(fraction) "
+            + "msgs_per_s=\(Int((Double(messages) / seconds).rounded()))\n")
+    await senderConnection.close()
+    await receiverConnection?.close()
+    await listener?.close()
+}
+
+func parse(_ arguments: [String]) -> Options? {
+    func numbers(_ texts: ArraySlice<String>) -> [Int]? {
+        let values = texts.compactMap { Int($0) }.filter { $0 > 0 }
+        return values.count == texts.count ? values : nil
+    }
+    if arguments.count == 11, arguments[0] == "broker", let port = Int(arguments[2]), port > 0,
+        let values = numbers(arguments[6...])
+    {
+        return Options(
+            peer: false, host: arguments[1], port: port, user: arguments[3], password: arguments[4],
+            address: arguments[5], messages: values[0], window: values[1], inTransit: values[2], credit: values[3],
+            timeout: values[4])
+    }
+    if arguments.count == 7, arguments[0] == "peer", let values = numbers(arguments[2...]) {
+        return Options(
+            peer: true, address: arguments[1], messages: values[0], window: values[1], inTransit: values[2],
+            credit: values[3], timeout: values[4])
+    }
+    return nil
+}
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["--wire"] {
     do { try printWire() } catch { fail("cannot encode the sample event: \(error)") }
 } else if arguments.count == 2, arguments[0] == "--codec", let count = Int(arguments[1]), count > 0 {
     do { try measureCodec(count) } catch { fail("\(error)") }
+} else {
+    guard let options = parse(arguments) else {
+        fail(
+            "usage: AMQPThroughput broker HOST PORT USER PASSWORD ADDRESS MESSAGES WINDOW IN-TRANSIT CREDIT TIMEOUT-SECONDS"
+                + " | AMQPThroughput peer ADDRESS MESSAGES WINDOW IN-TRANSIT CREDIT TIMEOUT-SECONDS | AMQPThroughput --wire")
+    }
+    do {
+        try await run(options)
+    } catch {
+        fail("\(error)")
+    }
 }
