@@ -17,10 +17,11 @@ import Synchronization
 /// ``DeliveryStream`` deliveries.
 ///
 /// Settling a delivery chooses the response: accept → ``HTTPReceiverConfiguration/acceptedStatus``
-/// (202 by default), reject → 400 with the reason as a `text/plain` body, release (or a
+/// (202 by default), reject → 400 with the reason as a `text/plain` body, release or modify (or a
 /// delivery dropped unsettled, or one not settled within
 /// ``HTTPReceiverConfiguration/settlementTimeout``) → 503 with `Retry-After`. The sender learns the outcome only
-/// through this status: it is the binding's whole guarantee.
+/// through this status: it is the binding's whole guarantee. ``Delivery/settlementOutcome()``
+/// is `.reachedPeer` once the response is written, `.failed` when the request was gone first.
 ///
 /// Requests that carry no valid event never reach the consumer: 400 with a one-line
 /// message naming the attribute, 415 for a structured format not in
