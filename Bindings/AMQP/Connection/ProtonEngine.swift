@@ -279,7 +279,7 @@ final class ProtonEngine: LoopDriverAdapter {
 
 /// The loop thread's state (a class, so that handlers can change it while others hold it).
 final class LoopState {
-    var pump: ProactorPump
+    let pump: ProactorPump
     /// Whether the loop is handling an event batch (output is then written when it ends).
     var inBatch = false
 

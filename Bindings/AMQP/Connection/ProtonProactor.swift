@@ -28,8 +28,8 @@ final class ProactorWaker: LoopWaker {
 
 /// One proactor, driven by the loop thread alone: each turn arms the proactor's timer for
 /// the driver's next deadline, waits for a batch of events, hands each to the engine and
-/// returns the batch.
-struct ProactorPump {
+/// returns the batch. A class: handlers change its dirty list while a turn runs.
+final class ProactorPump {
     let proactor: OpaquePointer
     /// The deadline the proactor's timer is armed for (`nil`: none, or it fired).
     private var armed: ContinuousClock.Instant?
@@ -42,16 +42,16 @@ struct ProactorPump {
     }
 
     /// Asks the proactor to process `connection` (its output) at the next wait.
-    mutating func markDirty(_ connection: OpaquePointer) {
+    func markDirty(_ connection: OpaquePointer) {
         if !dirty.contains(connection) { dirty.append(connection) }
     }
 
     /// Forgets a connection the proactor is about to free.
-    mutating func forget(_ connection: OpaquePointer) {
+    func forget(_ connection: OpaquePointer) {
         dirty.removeAll { $0 == connection }
     }
 
-    mutating func turn(
+    func turn(
         until deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant, _ handle: (OpaquePointer) -> Void
     ) {
         for connection in dirty { pn_connection_wake(connection) }
