@@ -125,4 +125,25 @@ import Testing
             try AMQPMessageCodec.encode(AMQPMessage(applicationProperties: [.init("u", .uuid([1, 2]))]))
         }
     }
+
+    @Test func concurrentCallersEachUseTheirOwnProtonMessage() async throws {
+        // The codec keeps one pn_message_t per thread: callers on many threads at once must
+        // never see each other's contents.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<8 {
+                group.addTask {
+                    for index in 0..<500 {
+                        let message = AMQPMessage(
+                            contentType: "text/plain",
+                            applicationProperties: [.init("task", .int(Int32(task))), .init("index", .long(Int64(index)))],
+                            body: index % 3 == 0 ? .none : .data(Array("\(task)-\(index)".utf8)))
+                        let decoded = try decodeBytes(try AMQPMessageCodec.encode(message))
+                        #expect(decoded == message)
+                        if decoded != message { return }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
 }
