@@ -25,6 +25,12 @@ import Synchronization
 //          prints one line: `amqp-throughput client=swift mode=M messages=N window=W
 //          in_transit=T credit=C seconds=S msgs_per_s=X`; exits 1 on a failure or when the
 //          run has not finished within the timeout. USER may be `-` (SASL ANONYMOUS).
+//        AMQPThroughput broker-engine ... | peer-engine ...   (the same arguments)
+//          the connection engine alone, without the CloudEvents mapping: the sample event's
+//          AMQP bytes encoded once and sent with AMQPSenderLink.send, every delivery accepted
+//          by a bare AMQPDeliveryConsumer on the receiving loop thread (no decoding, no
+//          delivery stream); `mode=broker-engine` or `peer-engine` in the result line. For
+//          telling the engine's cost per message from the mapping's.
 //        AMQPThroughput --wire
 //          prints the AMQP message the binding sends for the sample event in binary mode,
 //          for the C side: one line, `amqp\t<the encoded message in hex>`.
@@ -80,11 +86,11 @@ func measureCodec(_ count: Int) throws {
 }
 
 /// The deliveries the receiver has taken so far; the sender waits on it to keep at most
-/// IN-TRANSIT messages between send and receipt.
+/// IN-TRANSIT messages between send and receipt, and an engine-only run for the last one.
 final class ReceivedCount: Sendable {
     private struct State {
         var count = 0
-        var waiter: (atLeast: Int, continuation: CheckedContinuation<Void, Never>)?
+        var waiters: [(atLeast: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state = Mutex(State())
@@ -93,23 +99,25 @@ final class ReceivedCount: Sendable {
 
     /// Counts one delivery and returns the new count.
     func increment() -> Int {
-        let (count, ready) = state.withLock { state -> (Int, CheckedContinuation<Void, Never>?) in
+        let (count, ready) = state.withLock { state -> (Int, [CheckedContinuation<Void, Never>]) in
             state.count += 1
-            guard let waiter = state.waiter, state.count >= waiter.atLeast else { return (state.count, nil) }
-            state.waiter = nil
-            return (state.count, waiter.continuation)
+            guard state.waiters.contains(where: { state.count >= $0.atLeast }) else { return (state.count, []) }
+            let count = state.count
+            let ready = state.waiters.filter { count >= $0.atLeast }.map(\.continuation)
+            state.waiters.removeAll { count >= $0.atLeast }
+            return (count, ready)
         }
-        ready?.resume()
+        for continuation in ready { continuation.resume() }
         return count
     }
 
-    /// Returns once the count is at least `target` (one waiter at a time: the sender).
+    /// Returns once the count is at least `target`.
     func wait(atLeast target: Int) async {
         guard state.withLock({ $0.count < target }) else { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state -> Bool in
                 guard state.count < target else { return true }
-                state.waiter = (target, continuation)
+                state.waiters.append((target, continuation))
                 return false
             }
             if ready { continuation.resume() }
@@ -123,6 +131,7 @@ let acceptedCount = Atomic<Int>(0)
 
 struct Options {
     var peer: Bool
+    var engineOnly = false
     var host = "127.0.0.1", port = 0, user = "-", password = "-"
     var address: String
     var messages: Int, window: Int, inTransit: Int, credit: Int, timeout: Int
@@ -140,8 +149,8 @@ func consume(_ deliveries: DeliveryStream, messages: Int) async throws -> Contin
     fail("the deliveries ended after \(received.value) of \(messages)")
 }
 
-/// Sends the sample event `options.messages` times through `sender`, WINDOW at a time.
-func produce(_ sender: AMQPEventSender, options: Options) async throws {
+/// Runs `send` `options.messages` times, WINDOW at a time.
+func produce(options: Options, _ send: @escaping @Sendable () async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         for index in 0..<options.messages {
             if index >= options.window {
@@ -149,10 +158,7 @@ func produce(_ sender: AMQPEventSender, options: Options) async throws {
                 acceptedCount.add(1, ordering: .relaxed)
             }
             if index >= options.inTransit { await received.wait(atLeast: index - options.inTransit + 1) }
-            group.addTask {
-                // Encoding is part of the cost measured: the sender encodes the event per send.
-                try await sender.send(SampleEvent.event)
-            }
+            group.addTask { try await send() }
         }
         while try await group.next() != nil { acceptedCount.add(1, ordering: .relaxed) }
     }
@@ -175,9 +181,32 @@ func run(_ options: Options) async throws {
     let credentials = !options.peer && options.user != "-"
     let receiverConnection: AMQPConnection?
     let listener: AMQPListener?
-    let deliveries: DeliveryStream
+    // nil in engine-only runs, whose consumer accepts each delivery and counts it at once.
+    let deliveries: DeliveryStream?
     let senderPort: Int
-    if options.peer {
+    let engineConsumer = AMQPDeliveryConsumer(
+        deliver: { delivery, _ in
+            delivery.settle(.accepted)
+            _ = received.increment()
+            return .taken
+        },
+        finish: { _ in })
+    if options.peer && options.engineOnly {
+        let peer = try await AMQPListener.listen(
+            host: options.host, port: 0, credit: options.credit, consumer: engineConsumer)
+        listener = peer
+        receiverConnection = nil
+        deliveries = nil
+        senderPort = peer.port
+    } else if options.engineOnly {
+        let connection = try await AMQPConnection.connect(
+            configuration: configuration("receiver", port: options.port, credentials: credentials))
+        _ = try await connection.openReceiver(address: options.address, credit: options.credit, consumer: engineConsumer)
+        listener = nil
+        receiverConnection = connection
+        deliveries = nil
+        senderPort = options.port
+    } else if options.peer {
         // What AMQPEventReceiver does for a receiver link, for the listener's peer links.
         let bridge = AMQPDeliveryBridge(capacity: options.credit)
         let peer = try await AMQPListener.listen(
@@ -198,12 +227,28 @@ func run(_ options: Options) async throws {
     }
     let senderConnection = try await AMQPConnection.connect(
         configuration: configuration("sender", port: senderPort, credentials: credentials))
-    let sender = try await AMQPEventSender.open(connection: senderConnection, address: options.address, mode: .binary)
+    let send: @Sendable () async throws -> Void
+    if options.engineOnly {
+        let link = try await senderConnection.openSender(address: options.address)
+        let bytes = try AMQPMessageCodec.encode(try AMQPMessage(SampleEvent.event, mode: .binary))
+        send = { try await link.send(bytes) }
+    } else {
+        let sender = try await AMQPEventSender.open(
+            connection: senderConnection, address: options.address, mode: .binary)
+        // Encoding is part of the cost measured: the sender encodes the event per send.
+        send = { try await sender.send(SampleEvent.event) }
+    }
 
     let start = ContinuousClock.now
     let messages = options.messages
-    let consumer = Task { try await consume(deliveries, messages: messages) }
-    try await produce(sender, options: options)
+    let consumer = Task { () async throws -> ContinuousClock.Instant in
+        guard let deliveries else {
+            await received.wait(atLeast: messages)
+            return .now
+        }
+        return try await consume(deliveries, messages: messages)
+    }
+    try await produce(options: options, send)
     let lastAccepted = ContinuousClock.now
     let end = max(try await consumer.value, lastAccepted)
     let elapsed = (end - start).components
@@ -211,7 +256,8 @@ func run(_ options: Options) async throws {
     let tenThousandths = Int((seconds * 10_000).rounded())
     let fraction = String(tenThousandths % 10_000)
     emit(
-        "amqp-throughput client=swift mode=\(options.peer ? "peer" : "broker") messages=\(messages) "
+        "amqp-throughput client=swift mode=\(options.peer ? "peer" : "broker")\(options.engineOnly ? "-engine" : "") "
+            + "messages=\(messages) "
             + "window=\(options.window) in_transit=\(options.inTransit) credit=\(options.credit) "
             + "seconds=\(tenThousandths / 10_000).\(String(repeating: "0", count: 4 - fraction.count))\(fraction) "
             + "msgs_per_s=\(Int((Double(messages) / seconds).rounded()))\n")
@@ -225,17 +271,20 @@ func parse(_ arguments: [String]) -> Options? {
         let values = texts.compactMap { Int($0) }.filter { $0 > 0 }
         return values.count == texts.count ? values : nil
     }
-    if arguments.count == 11, arguments[0] == "broker", let port = Int(arguments[2]), port > 0,
+    let engineOnly = arguments.first?.hasSuffix("-engine") ?? false
+    let mode = engineOnly ? String(arguments[0].dropLast("-engine".count)) : arguments.first
+    if arguments.count == 11, mode == "broker", let port = Int(arguments[2]), port > 0,
         let values = numbers(arguments[6...])
     {
         return Options(
-            peer: false, host: arguments[1], port: port, user: arguments[3], password: arguments[4],
+            peer: false, engineOnly: engineOnly, host: arguments[1], port: port, user: arguments[3], password: arguments[4],
             address: arguments[5], messages: values[0], window: values[1], inTransit: values[2], credit: values[3],
             timeout: values[4])
     }
-    if arguments.count == 7, arguments[0] == "peer", let values = numbers(arguments[2...]) {
+    if arguments.count == 7, mode == "peer", let values = numbers(arguments[2...]) {
         return Options(
-            peer: true, address: arguments[1], messages: values[0], window: values[1], inTransit: values[2],
+            peer: true, engineOnly: engineOnly, address: arguments[1], messages: values[0], window: values[1],
+            inTransit: values[2],
             credit: values[3], timeout: values[4])
     }
     return nil
@@ -250,7 +299,8 @@ if arguments == ["--wire"] {
     guard let options = parse(arguments) else {
         fail(
             "usage: AMQPThroughput broker HOST PORT USER PASSWORD ADDRESS MESSAGES WINDOW IN-TRANSIT CREDIT TIMEOUT-SECONDS"
-                + " | AMQPThroughput peer ADDRESS MESSAGES WINDOW IN-TRANSIT CREDIT TIMEOUT-SECONDS | AMQPThroughput --wire")
+                + " | AMQPThroughput peer ADDRESS MESSAGES WINDOW IN-TRANSIT CREDIT TIMEOUT-SECONDS"
+                + " (broker-engine, peer-engine: the engine alone) | AMQPThroughput --wire | AMQPThroughput --codec N")
     }
     do {
         try await run(options)
