@@ -15,7 +15,7 @@ struct HTTPSenderTLSTests {
         let pki = try TestPKI()
         try await ScriptedServer.with([.init(status: 202)], tls: try pki.serverContext()) { port, server in
             let configuration = HTTPSenderConfiguration(
-                url: "https://localhost:\(port)/events", timeout: .seconds(10),
+                url: "https://localhost:\(port)/events", timeout: .seconds(60),
                 tls: TLSSettings(trustedCertificatesFile: pki.caFile))
             let response = try await HTTPEventSender.withSender(configuration: configuration) { sender in
                 try await sender.exchange(event)
