@@ -98,7 +98,7 @@ public struct AMQPBinding: EventBinding {
     /// Each send's summary is `sent to 'address' (mode mode): accepted`.
     ///
     /// - Throws: ``TransportError`` as ``amqpEndpoint(_:options:)``,
-    ///   ``AMQPConnection/connect(configuration:)`` and ``AMQPConnection/openSender(address:)``
+    ///   ``AMQPConnection/connect(configuration:)`` and ``AMQPEventSender/open(connection:address:mode:format:prefix:durable:)``
     ///   do; `.invalidEndpoint` for `listen=true` (a listener receives) or a format that is not
     ///   available; what `body` throws.
     public func withSender<Result: Sendable>(
@@ -110,11 +110,11 @@ public struct AMQPBinding: EventBinding {
                 .invalidEndpoint, "\(endpoint): listen=true is for receivers; a sender connects to the listener's host:port")
         }
         let format = try options.format(for: endpoint)
-        return try await AMQPConnection.withConnection(configuration: amqp.configuration) { connection in
-            let link = try await connection.openSender(address: amqp.address)
-            let sender = AMQPBoundSender(
-                endpoint: endpoint, link: link, mode: amqp.mode, format: format, prefix: amqp.prefix, durable: amqp.durable)
-            return try await body(sender)
+        return try await AMQPEventSender.withSender(
+            configuration: amqp.configuration, address: amqp.address, mode: amqp.mode, format: format, prefix: amqp.prefix,
+            durable: amqp.durable
+        ) { sender in
+            try await body(AMQPBoundSender(endpoint: endpoint, sender: sender))
         }
     }
 

@@ -1,40 +1,23 @@
 import CloudEvents
 import CloudEventsTransports
 
-/// Sends over one ``AMQPSenderLink`` and reports the peer's outcome.
+/// Sends with an ``AMQPEventSender`` and reports the peer's outcome.
 struct AMQPBoundSender: BoundSender {
     let endpoint: Endpoint
-    let link: AMQPSenderLink
-    let mode: ContentMode
-    let format: any EventFormat
-    let prefix: AMQPPropertyPrefix
-    let durable: Bool
+    let sender: AMQPEventSender
 
     func send(_ event: CloudEvent) async throws -> SendOutcome {
-        let message: AMQPMessage
-        do {
-            message = try AMQPMessage(event, mode: mode, format: format, prefix: prefix)
-        } catch {
-            throw TransportError(.invalidMessage, "cannot send the event to '\(link.address)': \(error)", underlying: error)
-        }
-        return try await send(message, mode: mode)
+        try await sender.send(event)
+        return outcome(sender.mode)
     }
 
     func send(_ message: Message) async throws -> SendOutcome {
-        let amqp: AMQPMessage
-        do {
-            amqp = try AMQPMessage(message, prefix: prefix)
-        } catch {
-            throw TransportError(.invalidMessage, "cannot send the message to '\(link.address)': \(error)", underlying: error)
-        }
-        return try await send(amqp, mode: message.contentMode)
+        try await sender.send(message)
+        return outcome(message.contentMode)
     }
 
-    private func send(_ message: AMQPMessage, mode: ContentMode) async throws(TransportError) -> SendOutcome {
-        var message = message
-        message.durable = durable
-        try await link.send(try AMQPMessageCodec.encode(message))
-        return SendOutcome(summary: "sent to '\(link.address)' (\(mode) mode): accepted")
+    private func outcome(_ mode: ContentMode) -> SendOutcome {
+        SendOutcome(summary: "sent to '\(sender.link.address)' (\(mode) mode): accepted")
     }
 }
 

@@ -1,0 +1,176 @@
+import CloudEvents
+import CloudEventsConformance
+import CloudEventsTestSupport
+import Foundation
+import Testing
+
+/// The RabbitMQ of `Scripts/brokers` (AMQP 1.0 plugin) that the `ce over AMQP` tests go through.
+enum AMQPCommandBroker {
+    static let environment = ProcessInfo.processInfo.environment
+
+    static let requirement = BrokerRequirement.decide(
+        broker: "the AMQP broker (RabbitMQ of Scripts/brokers)", listeners: [("CE_TEST_AMQP_PORT", "AMQP 1.0")],
+        hostVariable: "CE_TEST_AMQP_HOST", in: environment)
+
+    static let gate = BrokerRequirement.gate(
+        skipComment: BrokerRequirement.skipComment(broker: "AMQP broker", variable: "CE_TEST_AMQP_PORT")
+    ) { requirement }
+
+    /// `amqp://guest:guest@host:port//queue/<name>`: RabbitMQ's `/queue/<name>` address.
+    static func queueURL(_ name: String) -> String {
+        let user = environment["CE_TEST_AMQP_USERNAME"] ?? "guest"
+        let password = environment["CE_TEST_AMQP_PASSWORD"] ?? "guest"
+        let host = environment["CE_TEST_AMQP_HOST"] ?? "127.0.0.1"
+        return "amqp://\(user):\(password)@\(host):\(environment["CE_TEST_AMQP_PORT"] ?? "5672")//queue/\(name)"
+    }
+
+    static func uniqueQueue() -> String { "ce-cmd-\(UInt32.random(in: 0...UInt32.max))" }
+
+    /// Starts `ce listen` on `url` and waits until its first stderr line starts with `ready`.
+    static func listen(_ url: String, _ arguments: [String], ready: String) throws -> (CEProcess, line: String) {
+        let listener = try CEProcess(["listen", url] + arguments)
+        guard let line = listener.firstErrorLine(timeLimit: 30), line.hasPrefix(ready) else {
+            throw ListenerDidNotStart(run: listener.finish(timeLimit: 1))
+        }
+        return (listener, line)
+    }
+
+    static func events(_ run: CERun) throws -> [CloudEvent] {
+        try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) }
+    }
+}
+
+/// `ce send amqp://…` and `ce listen amqp://…` as subprocesses, through RabbitMQ.
+@Suite("ce over AMQP through RabbitMQ", AMQPCommandBroker.gate)
+struct AMQPCommandTests {
+    @Test func sendsInEveryModeAndFormatToTheListener() throws {
+        let url = AMQPCommandBroker.queueURL(AMQPCommandBroker.uniqueQueue())
+        let (listener, line) = try AMQPCommandBroker.listen(
+            url, ["--count", "3", "--timeout", "40"], ready: "ce: receiving from '/queue/")
+        #expect(!line.contains("guest:guest"), "the password is masked: \(line)")
+        let sends: [(id: String, options: String)] = [
+            ("binary", "mode=binary"), ("json", "mode=structured&format=json"),
+            ("protobuf", "mode=structured&format=protobuf&prefix=colon&durable=false")
+        ]
+        for (id, options) in sends {
+            let run = try CE.run(["send", "\(url)?\(options)", "--id", id] + HTTPCommandTests.eventOptions, timeLimit: 40)
+            #expect(run.status == 0, "\(id): \(run)")
+            #expect(run.outputLines.count == 1 && run.outputLines[0].hasSuffix("accepted"), "\(id): \(run.output)")
+        }
+        let run = listener.finish(timeLimit: 45)
+        #expect(run.status == 0, "\(run)")
+        let events = try AMQPCommandBroker.events(run)
+        try #require(events.count == 3, "\(run.output)")
+        #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "binary"), events[0]) == [])
+        #expect(events[1] == (try HTTPCommandTests.expected(id: "json")))
+        #expect(Equivalence.typedUTC.differences(try HTTPCommandTests.expected(id: "protobuf"), events[2]) == [])
+    }
+
+    /// RabbitMQ refuses a receiver link from `/amq/queue/<name>` when the queue does not exist
+    /// (`amqp:not-found`): the endpoint is wrong, which is invalid input.
+    @Test func anUnknownQueueIsInvalidInputNamingIt() throws {
+        let url = AMQPCommandBroker.queueURL("x").replacingOccurrences(of: "//queue/x", with: "//amq/queue/ce-cmd-missing")
+        let run = try CE.run(["listen", url, "--count", "1", "--timeout", "5"], timeLimit: 50)
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("/amq/queue/ce-cmd-missing"), "\(run.stderr)")
+    }
+}
+
+/// `ce listen amqp://… --listen` (peer mode: no broker) and the AMQP refusals, as subprocesses.
+@Suite("ce over AMQP peer to peer")
+struct AMQPPeerCommandTests {
+    @Test func aSenderTalksToAListenerWithoutABroker() throws {
+        let (listener, line) = try AMQPCommandBroker.listen(
+            "amqp://127.0.0.1:0/events", ["--listen", "--count", "2", "--timeout", "40"], ready: "ce: listening on amqp://")
+        let url = String(line.dropFirst("ce: listening on ".count))
+        #expect(url.hasPrefix("amqp://127.0.0.1:") && url.hasSuffix("/events") && !url.contains(":0/"), "\(line)")
+        // The listener takes its own address only: the consumer's refusal reaches the sender.
+        let other = try CE.run(
+            ["send", url.replacingOccurrences(of: "/events", with: "/elsewhere"), "--id", "x", "--source", "/s", "--type", "t"],
+            timeLimit: 40)
+        #expect(other.status == 3, "\(other)")
+        #expect(other.stderr.contains("amqp:not-found"), "\(other.stderr)")
+        for (id, mode) in [("binary", "binary"), ("json", "structured")] {
+            let run = try CE.run(["send", "\(url)?mode=\(mode)", "--id", id] + HTTPCommandTests.eventOptions, timeLimit: 40)
+            #expect(run.status == 0, "\(id): \(run)")
+            #expect(run.outputLines.last?.hasSuffix("accepted") == true, "\(id): \(run.output)")
+        }
+        let run = listener.finish(timeLimit: 45)
+        #expect(run.status == 0, "\(run)")
+        let events = try AMQPCommandBroker.events(run)
+        try #require(events.count == 2, "\(run.output)")
+        #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "binary"), events[0]) == [])
+        #expect(events[1] == (try HTTPCommandTests.expected(id: "json")))
+    }
+
+    @Test(arguments: [
+        ("amqp://127.0.0.1:5672/q?mode=batch", "no batch mode"),
+        ("amqp://127.0.0.1:5672/q?credit=0", "credit must be"),
+        ("amqp://127.0.0.1:5672/q?prefix=dash", "prefix must be"),
+        ("amqp://127.0.0.1:5672/q?qos=1", "unknown option 'qos'"),
+        ("amqp://127.0.0.1:5672", "missing address"),
+        ("amqp://127.0.0.1:5672/q?listen=true", "listen=true is for receivers")
+    ])
+    func invalidEndpointsAreInvalidInput(url: String, mentions: String) throws {
+        let run = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains(mentions), "\(run.stderr)")
+        #expect(run.errorLines.count == 1, "\(run.stderr)")
+    }
+
+    @Test func nothingListeningIsATransportFailure() throws {
+        let port = try LoopbackSocket.closedPort()
+        let run = try CE.run(
+            ["send", "amqp://127.0.0.1:\(port)/q", "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"],
+            timeLimit: 30)
+        #expect(run.status == 3, "\(run)")
+    }
+
+    @Test func listenFlagNeedsABindingWithAPeerMode() throws {
+        let run = try CE.run(["listen", "http://127.0.0.1:0/events", "--listen", "--timeout", "1"])
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("--listen: the HTTP binding has no peer mode (bindings with one: AMQP)"), "\(run.stderr)")
+    }
+}
+
+/// `ce bridge` with AMQP as source and as sink, through RabbitMQ and `ce` HTTP peers.
+@Suite("ce bridge over AMQP", AMQPCommandBroker.gate)
+struct AMQPBridgeCommandTests {
+    @Test func fromARabbitMQQueueToHTTP() throws {
+        let queue = AMQPCommandBroker.uniqueQueue()
+        let (sink, url) = try HTTPCommandTests.listen(["--count", "1", "--timeout", "50"])
+        // Sent before the bridge runs: the queue holds it.
+        let send = try CE.run(
+            ["send", AMQPCommandBroker.queueURL(queue), "--id", "a2h"] + HTTPCommandTests.eventOptions, timeLimit: 40)
+        #expect(send.status == 0, "\(send)")
+        let bridge = try CEProcess(["bridge", "--from", AMQPCommandBroker.queueURL(queue), "--to", url, "--no-buffer"])
+        let run = sink.finish(timeLimit: 55)
+        let bridged = bridge.finish(timeLimit: 1)
+        #expect(run.status == 0, "\(run); bridge: \(bridged)")
+        let events = try AMQPCommandBroker.events(run)
+        try #require(events.count == 1, "\(run.output); bridge: \(bridged)")
+        // HTTP binary headers carry extensions as strings.
+        #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "a2h"), events[0]) == [])
+    }
+
+    @Test func fromHTTPToARabbitMQQueue() throws {
+        let queue = AMQPCommandBroker.uniqueQueue()
+        let port = try LoopbackSocket.closedPort()
+        let bridge = try CEProcess([
+            "bridge", "--from", "http://127.0.0.1:\(port)/in", "--to", AMQPCommandBroker.queueURL(queue), "--no-buffer"
+        ])
+        // Connecting is retried within --timeout while the bridge starts.
+        let send = try CE.run(
+            ["send", "http://127.0.0.1:\(port)/in", "--id", "h2a", "--timeout", "30"] + HTTPCommandTests.eventOptions,
+            timeLimit: 40)
+        #expect(send.status == 0, "\(send)")
+        let (listener, _) = try AMQPCommandBroker.listen(
+            AMQPCommandBroker.queueURL(queue), ["--count", "1", "--timeout", "40"], ready: "ce: receiving from")
+        let run = listener.finish(timeLimit: 45)
+        let bridged = bridge.finish(timeLimit: 1)
+        #expect(run.status == 0, "\(run); bridge: \(bridged)")
+        let events = try AMQPCommandBroker.events(run)
+        try #require(events.count == 1, "\(run.output); bridge: \(bridged)")
+        #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "h2a"), events[0]) == [])
+    }
+}
