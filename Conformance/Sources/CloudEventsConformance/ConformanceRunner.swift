@@ -233,7 +233,13 @@ public struct ConformanceRunner: Sendable {
                         }
                     }
                     defer { group.cancelAll() }
+                    // A peer-mode receiver's `listen=true` is its own option: the sender
+                    // connects to where it listens.
                     var senderEndpoint = receiver.endpoint
+                    if senderEndpoint.option("listen") != nil {
+                        senderEndpoint.options.removeAll { $0.name == "listen" }
+                        senderEndpoint = try Endpoint(senderEndpoint.url(maskingPassword: false), formats: formats)
+                    }
                     senderEndpoint.setOption("mode", mode)
                     if let formatName { senderEndpoint.setOption("format", formatName) }
                     return try await registry.withSender(for: senderEndpoint, options: options) { sender in

@@ -34,8 +34,8 @@ extension WireShape {
     /// type of §3.3's table and the event's value (a Timestamp that milliseconds cannot hold as
     /// its canonical string instead); no `cloudEvents:` key mixed in, no
     /// `cloudEvents_datacontenttype`; `properties.content-type` a symbol carrying
-    /// `datacontenttype` (absent without one); the data as exactly one `data` section (none
-    /// without data), never `amqp-value` or `amqp-sequence`. Structured: `content-type` the
+    /// `datacontenttype` (absent without one); the data as exactly one `data` section (none,
+    /// or one empty one, without data), never `amqp-value` or `amqp-sequence`. Structured: `content-type` the
     /// format's media type, the encoded event as one `data` section, no attribute properties
     /// (the spec allows copies; this toolkit writes none).
     static func amqpViolations(
@@ -78,10 +78,14 @@ extension WireShape {
                         rule: "\(dataContentTypeRule(event)), was '\(message.contentType ?? "absent")'"))
             }
             let expected = dataBytes(event)
-            if event.data == nil ? !data.isEmpty : data != [expected] {
+            // No data: no body section, or one empty data section without a content-type,
+            // which is what a broker that holds AMQP 1.0's "a body is required" (RabbitMQ)
+            // delivers for a message sent without one, and what the receiver reads as no data.
+            let noData = data.isEmpty || (data == [[]] && message.contentType == nil)
+            if event.data == nil ? !noData : data != [expected] {
                 let rule =
                     event.data == nil
-                    ? "an event without data has no data section"
+                    ? "an event without data has no data section (or one empty one without a content-type)"
                     : "must be one data section of the data bytes unchanged (\(expected.count) bytes)"
                 violations.append(
                     WireShapeViolation(
