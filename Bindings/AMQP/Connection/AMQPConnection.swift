@@ -33,8 +33,19 @@ public import ServiceLifecycle
 /// | `/exchange/<exchange>/<routing-key>` | publishes to the exchange | a temporary queue bound to the exchange |
 /// | `/topic/<routing-key>` | publishes to `amq.topic` | a temporary queue bound to `amq.topic` |
 ///
-/// The open frame's hostname selects the virtual host as `vhost:<name>`; anything else
-/// (the default: the host name) means the default virtual host.
+/// The first two rows are what the tests exercise; the exchange and topic rows are the
+/// plugin's documented forms. An unknown queue makes RabbitMQ 3.10 end the whole *session*
+/// with `amqp:not-found` (not just detach the link): the link being attached fails with
+/// ``TransportError/Code/invalidEndpoint`` and the connection attaches its other links again
+/// on a new session. The open frame's hostname may select the virtual host as
+/// `vhost:<name>`; the default (the host name) means the default virtual host. SASL PLAIN
+/// with guest/guest works over loopback, and so does ANONYMOUS (mapped to the plugin's
+/// `default_user`).
+///
+/// RabbitMQ 3.x does not implement the `modified` outcome: a `modified` disposition makes
+/// it end the session (`amqp:invalid-field`). The connection recognises RabbitMQ 3.x by the
+/// `product` and `version` of its open frame and sends `released` instead (the message is
+/// requeued; its delivery-count is not raised).
 public final class AMQPConnection: Service, Sendable {
     let engine: ProtonEngine
 

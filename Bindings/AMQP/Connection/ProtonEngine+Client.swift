@@ -71,6 +71,7 @@ extension ProtonEngine {
         }
         guard connection == loop.connection else { return }
         loop.remoteOpen = true
+        loop.peerRefusesModified = Proton.isRabbitMQ3(pn_connection_remote_properties(connection))
         let count = status.withLock { status in
             status.connected = true
             status.connectionCount += 1
@@ -125,6 +126,47 @@ extension ProtonEngine {
             return
         }
         scheduleReconnect(after: error, wasOpen: wasOpen)
+    }
+
+    /// The peer ended the session (RabbitMQ 3.10 ends it, instead of detaching the link, for
+    /// an unknown queue): the links being attached fail with its condition; the others are
+    /// attached again on a new session.
+    func sessionEnded(condition: (name: String, description: String)?) {
+        guard let connection = loop.connection else { return }
+        logger.warning(
+            "AMQP peer ended the session",
+            metadata: ["peer": "\(peer)", "reason": "\(condition.map { Proton.text($0) } ?? "none given")"])
+        let session = pn_session(connection)!
+        pn_session_open(session)
+        loop.session = session
+        loop.generation += 1
+        loop.linkIDs = [:]
+        let lost = TransportError(
+            .connectionFailed,
+            "the AMQP session on \(peer) ended before the outcome arrived: the message may or may not have arrived")
+        for id in loop.senders.keys.sorted() {
+            guard let state = loop.senders[id] else { continue }
+            if let waiter = state.openWaiter {
+                state.openWaiter = nil
+                loop.senders[id] = nil
+                finish(waiter, Result<Int, TransportError>.failure(linkError(address: state.address, condition: condition)))
+                continue
+            }
+            state.connectionLost(lost, engine: self)
+            if loop.remoteOpen { state.attach(engine: self) }
+        }
+        for id in loop.receivers.keys.sorted() {
+            guard let state = loop.receivers[id] else { continue }
+            if let waiter = state.openWaiter {
+                state.openWaiter = nil
+                loop.receivers[id] = nil
+                finish(waiter, Result<Int, TransportError>.failure(linkError(address: state.address, condition: condition)))
+                continue
+            }
+            state.connectionLost()
+            if loop.remoteOpen { state.attach(engine: self) }
+        }
+        touch(connection)
     }
 
     func scheduleReconnect(after error: TransportError, wasOpen: Bool) {

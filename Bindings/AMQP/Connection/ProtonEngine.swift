@@ -183,7 +183,10 @@ final class ProtonEngine: LoopDriverAdapter {
             let session = pn_event_session(event)
             if pn_session_state(session) & PN_LOCAL_UNINIT != 0 { pn_session_open(session) }
         case PN_SESSION_REMOTE_CLOSE:
-            pn_session_close(pn_event_session(event))
+            let session = pn_event_session(event)
+            let condition = Proton.describe(pn_session_remote_condition(session))
+            pn_session_close(session)
+            if case .client = role, session == loop.session { sessionEnded(condition: condition) }
         case PN_LINK_REMOTE_OPEN:
             if let link = pn_event_link(event) { linkRemoteOpen(link) }
         case PN_LINK_REMOTE_CLOSE, PN_LINK_REMOTE_DETACH:
@@ -294,6 +297,9 @@ final class LoopState {
     var reconnectAttempt = 0
     var closing = false
     var closeWaiters: [ContinuationID] = []
+    /// The peer is RabbitMQ 3.x, whose AMQP 1.0 plugin ends the session on a `modified`
+    /// disposition (`amqp:invalid-field`): `released` is sent instead.
+    var peerRefusesModified = false
 
     // Links, by the id their Swift handle holds.
     var nextLinkID = 0

@@ -104,6 +104,33 @@ enum Proton {
         return String(cString: address)
     }
 
+    /// Whether an open frame's properties name RabbitMQ 3.x (`product` "RabbitMQ", `version` "3.…").
+    static func isRabbitMQ3(_ properties: OpaquePointer?) -> Bool {
+        guard let properties else { return false }
+        pn_data_rewind(properties)
+        guard pn_data_next(properties), pn_data_type(properties) == PN_MAP else { return false }
+        let count = pn_data_get_map(properties)
+        _ = pn_data_enter(properties)
+        defer { _ = pn_data_exit(properties) }
+        var product: String?
+        var version: String?
+        var index = 0
+        while index + 1 < Int(count), pn_data_next(properties) {
+            let key = pn_data_type(properties) == PN_SYMBOL ? string(pn_data_get_symbol(properties)) : nil
+            guard pn_data_next(properties) else { break }
+            let value = pn_data_type(properties) == PN_STRING ? string(pn_data_get_string(properties)) : nil
+            if key == "product" { product = value }
+            if key == "version" { version = value }
+            index += 2
+        }
+        return product == "RabbitMQ" && version?.hasPrefix("3.") == true
+    }
+
+    private static func string(_ bytes: pn_bytes_t) -> String {
+        guard let start = bytes.start else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: start, count: bytes.size), as: UTF8.self)
+    }
+
     /// `host:port` in the form `pn_proactor_connect2` and `pn_proactor_listen` take.
     static func address(host: String, port: Int) -> String {
         var buffer = [CChar](repeating: 0, count: 1024)

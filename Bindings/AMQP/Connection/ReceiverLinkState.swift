@@ -159,6 +159,8 @@ final class ReceiverLinkState {
             pn_delivery_update(delivery, UInt64(PN_REJECTED))
         case .released:
             pn_delivery_update(delivery, UInt64(PN_RELEASED))
+        case .modified where engine.loop.peerRefusesModified:
+            pn_delivery_update(delivery, UInt64(PN_RELEASED))
         case .modified(let deliveryFailed, let undeliverableHere):
             let local = pn_delivery_local(delivery)
             pn_disposition_set_failed(local, deliveryFailed)

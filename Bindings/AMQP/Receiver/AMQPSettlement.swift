@@ -9,7 +9,7 @@ public import CloudEvents
 /// | ``Settlement/accepted``, ``Settlement/acceptedWithReply(_:)`` | `accepted` | no |
 /// | ``Settlement/rejected(reason:condition:)`` | `rejected`, error condition and description | no (a broker may dead-letter it) |
 /// | ``Settlement/released`` (or the delivery dropped unsettled) | `released` | yes, to any consumer |
-/// | ``Settlement/modified(deliveryFailed:undeliverableHere:)`` | `modified` with its flags | yes (RabbitMQ counts a failed one in `delivery-count`) |
+/// | ``Settlement/modified(deliveryFailed:undeliverableHere:)`` | `modified` with its flags (`released` to RabbitMQ 3.x, which refuses `modified`) | yes |
 /// | the connection lost before settling | nothing can be sent | yes: the broker delivers it again |
 ///
 /// ``Delivery/settlementOutcome()`` says `.reachedPeer` once the disposition was handed to
