@@ -17,17 +17,21 @@ struct ConformanceCommand: AsyncParsableCommand {
             by the spec's equivalence. Cells show passed/total; lossy rules a cell relied on \
             (timestamps by instant, extension values as strings, ...) are listed under the table. \
             The wire-shape rows ("binary (wire)", ...) send every event through the binding's \
-            sender to a raw peer (an HTTP capture on loopback, a raw MQTT subscriber) and check \
+            sender to a raw peer (an HTTP capture on loopback, a raw MQTT subscriber, a bare proton \
+            link whose bytes an AMQP decoder of the conformance module's own reads) and check \
             the native message as it was on the wire, without our decoders: header and property \
-            names and prefixes, where datacontenttype goes, percent-encoding, media types. \
+            names and prefixes, AMQP types, where datacontenttype goes, percent-encoding, media types. \
             In-process has no native wire, and the matrix says so.
             The cross-format row (not run with --binding) takes each event from JSON through each other format and back.
             Without --endpoint, the rows are in-process and HTTP (loopback, any free port), and \
             MQTT 5 and MQTT 3.1.1 through the broker at CE_TEST_MQTT_HOST:CE_TEST_MQTT_PORT when \
             CE_TEST_MQTT_PORT is set (eval "$(Scripts/brokers env)"); if it is not, a line says \
-            the MQTT rows were not run. With --endpoint, the rows are those receiver endpoints: \
+            the MQTT rows were not run. AMQP runs peer to peer (a listener on loopback) always, and \
+            through RabbitMQ at CE_TEST_AMQP_HOST:CE_TEST_AMQP_PORT (CE_TEST_AMQP_USERNAME and \
+            CE_TEST_AMQP_PASSWORD, a queue per cell) when CE_TEST_AMQP_PORT is set. With --endpoint, the rows are those receiver endpoints: \
             write {cell} where each cell's unique name goes (memory://conformance-{cell}, \
-            http://127.0.0.1:0/c/{cell}, mqtt://127.0.0.1:1883/ce/{cell}?version=5).
+            http://127.0.0.1:0/c/{cell}, mqtt://127.0.0.1:1883/ce/{cell}?version=5, \
+            amqp://guest:guest@127.0.0.1:5672//queue/ce-{cell}, amqp://127.0.0.1:0/{cell}?listen=true).
             The matrix is also written as matrix.md and matrix.json in --output.
             Exit codes: 0 every cell full; 1 a cell not full, or invalid arguments.
             """
@@ -35,7 +39,7 @@ struct ConformanceCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Run only the rows of this binding: a row name (\"MQTT 5\"), a binding name (HTTP, MQTT, in-process) or a scheme (memory, http, mqtt)."
+            "Run only the rows of this binding: a row name (\"MQTT 5\", \"AMQP peer\"), a binding name (HTTP, MQTT, AMQP, in-process) or a scheme (memory, http, mqtt, amqp)."
     )
     var binding: String?
 
@@ -66,6 +70,10 @@ struct ConformanceCommand: AsyncParsableCommand {
         var list: ConformanceTargetList
         if endpoint.isEmpty {
             list = ConformanceTarget.fromEnvironment()
+            let amqp = ConformanceTarget.amqpFromEnvironment(
+                ConformanceTarget.brokersEnvironment(), wireProbe: .rawAMQP(ProtonRawAMQPReceiver()))
+            list.targets += amqp.targets
+            list.notRun += amqp.notRun
         } else {
             list = ConformanceTargetList(targets: try endpoint.map(target(for:)), notRun: [])
             var seen: [String: Int] = [:]
@@ -109,7 +117,8 @@ struct ConformanceCommand: AsyncParsableCommand {
             text.replacingOccurrences(of: ConformanceTarget.cellPlaceholder, with: "probe"), listening: true)
         let binding = try Bindings.binding(for: probe)
         return ConformanceTarget(
-            name: binding.name, receiverEndpoint: text, wireProbe: WireProbe.standard(forBindingNamed: binding.name))
+            name: binding.name, receiverEndpoint: text,
+            wireProbe: WireProbe.standard(forBindingNamed: binding.name, amqp: ProtonRawAMQPReceiver()))
     }
 
     /// Whether `target` is one of `name`'s rows: its own name, its binding's name or one of

@@ -1,6 +1,7 @@
 import CloudEvents
 import CloudEventsAMQP
 import CloudEventsConformance
+import Logging
 
 /// The AMQP wire rows' raw receiver: a bare proton receiver link (through the binding's
 /// connection engine, never its mapping) whose deliveries' bytes go to the conformance
@@ -24,8 +25,10 @@ struct ProtonRawAMQPReceiver: RawAMQPReceiving {
             },
             finish: { _ in inbox.finish() })
         let next: @Sendable (ContinuousClock.Instant) async -> [UInt8]? = { await inbox.next(before: $0) }
+        // The probe is the matrix's instrument, not a subject: its connects stay out of the output.
+        let quiet = Logger(label: "cloudevents.conformance.amqp-probe") { _ in SwiftLogNoOpLogHandler() }
         if settings.listen {
-            let listener = try await AMQPListener.listen(host: "127.0.0.1", port: 0, consumer: consumer)
+            let listener = try await AMQPListener.listen(host: "127.0.0.1", port: 0, consumer: consumer, logger: quiet)
             var senderEndpoint = cellEndpoint
             senderEndpoint.options.removeAll { $0.name == "listen" }
             senderEndpoint = try Endpoint(
@@ -41,6 +44,7 @@ struct ProtonRawAMQPReceiver: RawAMQPReceiving {
         }
         var configuration = settings.configuration
         configuration.operationTimeout = timeout
+        configuration.logger = quiet
         return try await AMQPConnection.withConnection(configuration: configuration) { connection in
             let link = try await connection.openReceiver(address: settings.address, credit: 64, consumer: consumer)
             defer { link.close() }
