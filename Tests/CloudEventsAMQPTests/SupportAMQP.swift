@@ -184,3 +184,9 @@ extension AMQPDispositionOutcome {
         return false
     }
 }
+
+/// The error a send task failed with (`nil` when it succeeded or failed otherwise).
+func sendError(_ task: Task<Void, any Error>) async -> TransportError? {
+    if case .failure(let error) = await task.result { return error as? TransportError }
+    return nil
+}

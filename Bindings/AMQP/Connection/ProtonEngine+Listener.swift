@@ -72,9 +72,9 @@ extension ProtonEngine {
     /// send nothing, so a link the peer wants to receive from is refused.
     func acceptLink(_ link: OpaquePointer) {
         guard let settings = listenerSettings else { return }
-        pn_terminus_copy(pn_link_source(link), pn_link_remote_source(link))
-        pn_terminus_copy(pn_link_target(link), pn_link_remote_target(link))
         guard pn_link_is_receiver(link) else {
+            // Attached with no source (a null terminus), then detached with the reason.
+            pn_terminus_set_type(pn_link_source(link), PN_UNSPECIFIED)
             Proton.set(
                 pn_link_condition(link), name: "amqp:not-implemented",
                 description: "this CloudEvents listener only receives messages")
@@ -82,6 +82,8 @@ extension ProtonEngine {
             pn_link_close(link)
             return
         }
+        pn_terminus_copy(pn_link_source(link), pn_link_remote_source(link))
+        pn_terminus_copy(pn_link_target(link), pn_link_remote_target(link))
         pn_link_set_rcv_settle_mode(link, PN_RCV_FIRST)
         pn_link_open(link)
         let id = loop.makeLinkID()
