@@ -69,6 +69,13 @@ import Testing
         #expect(throws: TransportError.self) { try AMQPMessageCodec.encode(AMQPMessage(body: .multipleData([[1], [2]]))) }
     }
 
+    @Test func aSectionDescribedByAnEightByteULongIsRead() throws {
+        // 0x00 0x80 <8-byte 0x75> (data) 0xa0 <len> <bytes>: legal, if unusual.
+        let bytes: [UInt8] = [0x00, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x75, 0xA0, 0x02, 0x05, 0x06]
+        #expect(try decode(bytes).body == .data([5, 6]))
+        #expect(throws: TransportError.self) { try decode([0x00, 0x80, 0xFF, 0, 0, 0, 0, 0, 0, 0x75, 0xA0, 0x00]) }
+    }
+
     @Test func largeMessagesGrowTheEncodeBuffer() throws {
         let body = [UInt8](repeating: 0xAB, count: 3_000_000)
         let properties = (0..<500).map { AMQPApplicationProperty("key\($0)", .string(String(repeating: "v", count: 200))) }

@@ -61,14 +61,19 @@ struct AMQPSectionScanner {
                 throw ScanError("byte \(start): a message section must be a described value (0x00)")
             }
             let descriptor = try scanner.readByte()
-            guard descriptor == 0x53 else {
+            let code: UInt64
+            switch descriptor {
+            case 0x53: code = UInt64(try scanner.readByte())  // smallulong: what most senders write
+            case 0x80: code = try scanner.readUInt64()  // ulong, also legal
+            default:
+                // Symbolic descriptors (`amqp:data:binary`) are legal AMQP but proton 0.37's
+                // message decoder does not recognise them: it would read such a section as a body.
                 throw ScanError(
-                    "byte \(start): a section descriptor must be a small ulong (0x53), not constructor 0x\(hex(descriptor))"
+                    "byte \(start): a section descriptor must be a numeric ulong (0x53 or 0x80), not constructor 0x\(hex(descriptor))"
                 )
             }
-            let code = try scanner.readByte()
-            guard let section = Section(rawValue: code) else {
-                throw ScanError("byte \(start): 0x\(hex(code)) is not an AMQP message section")
+            guard code <= 0xFF, let section = Section(rawValue: UInt8(code)) else {
+                throw ScanError("byte \(start): descriptor 0x\(String(code, radix: 16)) is not an AMQP message section")
             }
             let constructor = try scanner.peekByte()
             switch section {
@@ -106,6 +111,12 @@ struct AMQPSectionScanner {
         let byte = try peekByte()
         position += 1
         return byte
+    }
+
+    private mutating func readUInt64() throws(ScanError) -> UInt64 {
+        var value: UInt64 = 0
+        for _ in 0..<8 { value = value << 8 | UInt64(try readByte()) }
+        return value
     }
 
     private mutating func readLength(width: Int) throws(ScanError) -> Int {
