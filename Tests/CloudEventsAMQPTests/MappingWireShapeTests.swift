@@ -90,6 +90,23 @@ import Testing
         #expect(try AMQPMessage(event)[property: "cloudEvents_time"] == .string("2016-12-31T23:59:60Z"), "a leap second")
     }
 
+    @Test func aTimeReadAsAStringByAHeaderBindingIsWrittenAsATimestamp() throws {
+        let fromHTTP = Message(
+            content: .binary(
+                attributes: [
+                    BinaryAttribute(name: "specversion", value: .string("1.0")),
+                    BinaryAttribute(name: "id", value: .string("1")), BinaryAttribute(name: "source", value: .string("/s")),
+                    BinaryAttribute(name: "type", value: .string("t")),
+                    BinaryAttribute(name: "time", value: .string("2018-04-05T19:31:00.123+02:00"))
+                ], data: nil))
+        #expect(try AMQPMessage(fromHTTP)[property: "cloudEvents_time"] == .timestamp(Self.timeMilliseconds))
+        let fine = Message(
+            content: .binary(attributes: [BinaryAttribute(name: "time", value: .string("2018-04-05T17:31:00.1234Z"))], data: nil))
+        #expect(try AMQPMessage(fine)[property: "cloudEvents_time"] == .string("2018-04-05T17:31:00.1234Z"))
+        let broken = Message(content: .binary(attributes: [BinaryAttribute(name: "time", value: .string("soon"))], data: nil))
+        #expect(try AMQPMessage(broken)[property: "cloudEvents_time"] == .string("soon"), "forwarded; the receiver refuses it")
+    }
+
     @Test func aMillisecondTimeKeepsItsInstantButNotItsOffset() throws {
         let decoded = try AMQPMessage(Self.event).event()
         #expect(decoded.time?.isSameInstant(as: Self.event.time!) == true)

@@ -5,7 +5,8 @@ public import CloudEvents
 /// **Binary mode.** `datacontenttype` becomes `properties.content-type`; every other attribute
 /// one `application-properties` entry named with the ``AMQPPropertyPrefix`` (`cloudEvents_id`
 /// by default, `cloudEvents:id` with ``AMQPPropertyPrefix/colon``) whose value is the AMQP
-/// type REFERENCE 3.3 maps the attribute's type to (see ``AMQPValue/init(attribute:)``). The
+/// type REFERENCE 3.3 maps the attribute's type to (see ``AMQPValue/init(attribute:)``; a
+/// `time` that a header binding read as a string is written as a timestamp too). The
 /// data is one `data` section; no data is no body section, so that an empty `data` section
 /// means empty data.
 ///
@@ -38,6 +39,13 @@ public struct AMQPMessageWriter: MessageWriter, Sendable {
             return
         }
         if amqpMessage.applicationProperties.isEmpty { amqpMessage.applicationProperties.reserveCapacity(8) }
+        var value = value
+        // `time` read by a header binding (HTTP, MQTT: a bridge forwarding it) is its canonical
+        // string; the spec asks senders for the native type where they can, so it is written
+        // as a timestamp like a typed one (an unparsable string is forwarded as it is).
+        if name == "time", case .string(let text) = value, let timestamp = try? Timestamp(rfc3339: text) {
+            value = .timestamp(timestamp)
+        }
         amqpMessage.applicationProperties.append(AMQPApplicationProperty(prefix.key(for: name), AMQPValue(attribute: value)))
     }
 
