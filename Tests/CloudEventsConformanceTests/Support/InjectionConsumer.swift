@@ -40,13 +40,15 @@ final class InjectionConsumer: Sendable {
     /// Consumes `receiver`'s deliveries until the stream ends or the task is cancelled.
     func consume(_ receiver: any CloudEventReceiver) async throws {
         for try await delivery in receiver.deliveries() {
+            // Settled before it is recorded: a test that sees the record may check at once
+            // what settling did (the binding's refusal log).
             do {
                 let event = try delivery.event()
-                records.withLock { $0.append((.event(event), delivery)) }
                 delivery.accept()
+                records.withLock { $0.append((.event(event), delivery)) }
             } catch {
-                records.withLock { $0.append((.refused(error: error.description), delivery)) }
                 delivery.reject(reason: error.description)
+                records.withLock { $0.append((.refused(error: error.description), delivery)) }
             }
         }
     }
