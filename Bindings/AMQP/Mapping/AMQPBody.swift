@@ -8,9 +8,9 @@ public enum AMQPBody: Sendable, Hashable {
     case none
     /// Exactly one `data` section: the bytes (empty bytes: an empty section, i.e. empty data).
     case data([UInt8])
-    /// Several `data` sections, in order. Proton 0.37 joins a received message's `data`
-    /// sections, so a decoded message never has this case; it exists so that a test (or a
-    /// future decoder) can say it, and the mapping refuses it.
+    /// Several `data` sections, in order. ``AMQPMessageCodec/decode(_:)`` finds them with its
+    /// own section walk (proton 0.37's decoder keeps only the last one); the mapping refuses
+    /// such a body, and the codec cannot encode one (`pn_message_t` holds one body).
     case multipleData([[UInt8]])
     /// An `amqp-value` section.
     case value(AMQPValue)
