@@ -205,6 +205,22 @@ struct WireShapeAMQPTests {
         #expect(found.contains { $0.hasPrefix("body: must be one data section of the encoded event, was 0") })
     }
 
+    @Test func theAMQPTargetsComeFromTheBrokersEnvironment() throws {
+        let without = ConformanceTarget.amqpFromEnvironment([:], wireProbe: nil)
+        #expect(without.targets.map(\.name) == ["AMQP peer"])
+        #expect(without.notRun.count == 1 && without.notRun[0].contains("CE_TEST_AMQP_PORT is not set"), "\(without.notRun)")
+        let with = ConformanceTarget.amqpFromEnvironment(
+            ["CE_TEST_AMQP_PORT": "5673", "CE_TEST_AMQP_USERNAME": "guest", "CE_TEST_AMQP_PASSWORD": "a b"], wireProbe: nil)
+        #expect(with.targets.map(\.name) == ["AMQP", "AMQP peer"] && with.notRun.isEmpty)
+        let broker = try with.targets[0].receiverEndpoint(cell: "c1", formats: .standard)
+        #expect(broker.host == "127.0.0.1" && broker.port == 5673 && broker.password == "a b")
+        #expect(broker.path == "/queue/ce-conformance-c1")
+        let peer = try with.targets[1].receiverEndpoint(cell: "c1", formats: .standard)
+        #expect(peer.port == 0 && peer.option("listen") == "true" && peer.path == "ce-conformance-c1")
+        let bad = ConformanceTarget.amqpFromEnvironment(["CE_TEST_AMQP_PORT": "x"], wireProbe: nil)
+        #expect(bad.notRun.first?.contains("'x' is not a port number") == true)
+    }
+
     @Test func unreadableBytesAreOneViolation() {
         #expect(Self.violations(.unreadable(reason: "3 bytes")) == ["message: unreadable: 3 bytes"])
     }
