@@ -11,8 +11,9 @@ struct CE: AsyncParsableCommand {
         commandName: "ce",
         abstract: "Send, receive and convert CloudEvents.",
         discussion: """
-            Endpoints are URLs: memory://name (in-process), http(s)://host[:port]/path, and, as \
-            their bindings land, mqtt(s)://, amqp(s)://, nats://. Query options: \
+            Endpoints are URLs: memory://name (in-process), http(s)://host[:port]/path, \
+            mqtt(s)://host[:port]/topic, amqp(s)://host[:port]/address, and, as its binding \
+            lands, nats://. Query options: \
             mode=binary|structured|batch, format=\(Formats.registry.formats.map(\.name).joined(separator: "|")).
             \(Bindings.help)
             """,
