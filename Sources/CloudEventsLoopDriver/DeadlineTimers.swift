@@ -1,6 +1,8 @@
 /// An identifier for a timer scheduled on a ``LoopDriver``.
 package struct TimerID: Hashable, Sendable {
     fileprivate var rawValue: UInt64
+    /// Where the timer sorts, so that cancelling it is a binary search.
+    fileprivate var deadline: ContinuousClock.Instant
 }
 
 /// The loop's timers, in deadline order (ties in scheduling order): the loop sleeps until the
@@ -12,8 +14,10 @@ struct DeadlineTimers {
         var action: @Sendable () -> Void
     }
 
-    /// Sorted by deadline, then id. Few timers are live at once (a reconnect, a drain, a
-    /// periodic scan), so an array beats a heap.
+    /// Sorted by deadline, then id. Found by binary search: a binding may keep a timer per
+    /// message in flight (an AMQP send's timeout), hundreds at once, scheduled and cancelled
+    /// once per message; those are mostly appended at the back and cancelled at the front,
+    /// where an array's insert and remove move little.
     private var entries: [Entry] = []
     private var nextID: UInt64 = 0
 
@@ -24,17 +28,31 @@ struct DeadlineTimers {
 
     mutating func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> TimerID {
         nextID += 1
-        let index = entries.firstIndex { $0.deadline > deadline } ?? entries.endIndex
+        // The new id is the largest: it goes after every entry with the same deadline.
+        let index = firstIndex { $0.deadline > deadline }
         entries.insert(Entry(deadline: deadline, id: nextID, action: action), at: index)
-        return TimerID(rawValue: nextID)
+        return TimerID(rawValue: nextID, deadline: deadline)
     }
 
     /// Whether the timer was still pending.
     @discardableResult
     mutating func cancel(_ id: TimerID) -> Bool {
-        guard let index = entries.firstIndex(where: { $0.id == id.rawValue }) else { return false }
+        let index = firstIndex { ($0.deadline, $0.id) >= (id.deadline, id.rawValue) }
+        guard index < entries.endIndex, entries[index].id == id.rawValue else { return false }
         entries.remove(at: index)
         return true
+    }
+
+    /// The first index whose entry satisfies `isAtOrAfter` (false for a prefix, true for the
+    /// rest, as the order makes it), or the end index.
+    private func firstIndex(_ isAtOrAfter: (Entry) -> Bool) -> Int {
+        var low = entries.startIndex
+        var high = entries.endIndex
+        while low < high {
+            let middle = low + (high - low) / 2
+            if isAtOrAfter(entries[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     /// Removes and returns the actions of the timers due at `now`, in deadline order.
