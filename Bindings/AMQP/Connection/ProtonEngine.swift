@@ -155,7 +155,8 @@ final class ProtonEngine: LoopDriverAdapter {
         waker.invalidate()
         let closed = closedError
         for state in loop.senders.values { state.failAll(closed, engine: self) }
-        let consumers = loop.receivers.values.map(\.consumer)
+        // A listener's links share its consumer, which is finished once below.
+        let consumers = loop.receivers.values.filter(\.ownsConsumer).map(\.consumer)
         loop.senders = [:]
         loop.receivers = [:]
         loop.linkIDs = [:]
