@@ -21,14 +21,15 @@ enum ProtonMessageCache {
     /// instead of kept, so that one large message does not pin its buffers on every thread.
     static let largeMessageBytes = 256 * 1024
 
-    private static let key: pthread_key_t = {
+    /// The thread-specific key; `nil` when the process has no key left (then every call
+    /// creates and frees its own message).
+    private static let key: pthread_key_t? = {
         var key = pthread_key_t()
         let status = pthread_key_create(&key) { pointer in
             guard let pointer else { return }
             pn_message_free(OpaquePointer(pointer))
         }
-        precondition(status == 0, "pthread_key_create failed (\(status)): the process is out of thread-specific keys")
-        return key
+        return status == 0 ? key : nil
     }()
 
     /// Runs `body` with this thread's message, cleared; `size` is the encoded size involved, to
@@ -36,6 +37,13 @@ enum ProtonMessageCache {
     static func withMessage<R>(
         size: Int, _ body: (OpaquePointer) throws(TransportError) -> R
     ) throws(TransportError) -> R {
+        guard let key else {
+            guard let message = pn_message() else {
+                throw TransportError(.invalidMessage, "proton could not allocate a message")
+            }
+            defer { pn_message_free(message) }
+            return try body(message)
+        }
         let message: OpaquePointer
         if let cached = pthread_getspecific(key) {
             message = OpaquePointer(cached)
