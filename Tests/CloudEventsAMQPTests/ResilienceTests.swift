@@ -1,7 +1,6 @@
 import CloudEvents
 import CloudEventsAMQP
 import CloudEventsTestSupport
-import Synchronization
 import Testing
 
 /// A broker restart mid-stream, with a RabbitMQ of the test's own: both connections
@@ -21,7 +20,7 @@ struct ResilienceTests {
                 operationTimeout: .seconds(60))
             configuration.idleTimeout = .seconds(10)
             let address = "/queue/\(AMQPBroker.uniqueQueue())"
-            let received = Mutex<Set<String>>([])
+            let received = Locked<Set<String>>([])
             let receiving = try await AMQPConnection.connect(configuration: configuration)
             let sending = try await AMQPConnection.connect(configuration: configuration)
             let receiver = try await AMQPEventReceiver.open(connection: receiving, address: address, credit: 32)

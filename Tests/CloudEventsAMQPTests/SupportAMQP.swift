@@ -4,7 +4,6 @@ import CloudEventsAMQP
 import CloudEventsTestSupport
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 /// The RabbitMQ of `Scripts/brokers` for the engine's suites: skipped loudly outside the
@@ -106,7 +105,7 @@ final class RawInbox: Sendable {
         var offered = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())  // pthread mutex: the thread sanitizer sees it
     let capacity: Int
 
     init(capacity: Int = .max) {
