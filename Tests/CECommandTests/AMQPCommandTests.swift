@@ -103,36 +103,6 @@ struct AMQPPeerCommandTests {
         #expect(events[1] == (try HTTPCommandTests.expected(id: "json")))
     }
 
-    /// `amqps://` peer to peer with the test CA of `Scripts/brokers`: the listener presents the
-    /// server certificate, and a sender verifies it against `--tls-ca` (or refuses it without).
-    @Test func amqpsVerifiesTheListenerAgainstTheGivenCA() throws {
-        guard let directory = AMQPCommandBroker.environment["CE_TEST_BROKERS_DIR"] else {
-            // The certificates come from Scripts/brokers: required there, skipped loudly without.
-            try #require(
-                !BrokerRequirement.isRequired(by: AMQPCommandBroker.environment),
-                "CE_TEST_BROKERS_DIR is not set: the test certificates of Scripts/brokers are missing")
-            withKnownIssue("no test certificates without Scripts/brokers (CE_TEST_BROKERS_DIR unset)") {
-                Issue.record("skipped")
-            }
-            return
-        }
-        let tls = "\(directory)/tls"
-        let (listener, line) = try AMQPCommandBroker.listen(
-            "amqps://127.0.0.1:0/events",
-            ["--listen", "--tls-cert", "\(tls)/server.pem", "--tls-key", "\(tls)/server.key", "--count", "1", "--timeout", "40"],
-            ready: "ce: listening on amqps://")
-        let url = String(line.dropFirst("ce: listening on ".count)).replacingOccurrences(of: "127.0.0.1", with: "localhost")
-        let untrusted = try CE.run(["send", url, "--id", "u", "--source", "/s", "--type", "t", "--timeout", "10"], timeLimit: 30)
-        #expect(untrusted.status == 3, "\(untrusted)")
-        #expect(untrusted.stderr.contains("certificate verify failed"), "\(untrusted.stderr)")
-        let trusted = try CE.run(
-            ["send", url, "--tls-ca", "\(tls)/ca.pem", "--id", "tls"] + HTTPCommandTests.eventOptions, timeLimit: 30)
-        #expect(trusted.status == 0, "\(trusted)")
-        let run = listener.finish(timeLimit: 45)
-        #expect(run.status == 0, "\(run)")
-        #expect(try AMQPCommandBroker.events(run).map(\.id) == ["tls"], "\(run.output)")
-    }
-
     @Test(arguments: [
         ("amqp://127.0.0.1:5672/q?mode=batch", "no batch mode"),
         ("amqp://127.0.0.1:5672/q?credit=0", "credit must be"),
@@ -203,4 +173,39 @@ struct AMQPBridgeCommandTests {
         try #require(events.count == 1, "\(run.output); bridge: \(bridged)")
         #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "h2a"), events[0]) == [])
     }
+}
+
+/// `ce` over `amqps://` peer to peer, with the test certificates `Scripts/brokers` makes.
+@Suite(
+    "ce over AMQPS peer to peer",
+    BrokerRequirement.gate(
+        skipComment:
+            "no test certificates (CE_TEST_BROKERS_DIR unset): run Scripts/brokers start && eval \"$(Scripts/brokers env)\""
+    ) {
+        if AMQPCommandBroker.environment["CE_TEST_BROKERS_DIR"] != nil { return .run }
+        return BrokerRequirement.isRequired(by: AMQPCommandBroker.environment)
+            ? .fail("CE_TEST_BROKERS_DIR is not set: the test certificates of Scripts/brokers are missing") : .skip
+    })
+struct AMQPSecurePeerCommandTests {
+    /// `amqps://` peer to peer with the test CA of `Scripts/brokers`: the listener presents the
+    /// server certificate, and a sender verifies it against `--tls-ca` (or refuses it without).
+    @Test func amqpsVerifiesTheListenerAgainstTheGivenCA() throws {
+        let directory = try #require(AMQPCommandBroker.environment["CE_TEST_BROKERS_DIR"])
+        let tls = "\(directory)/tls"
+        let (listener, line) = try AMQPCommandBroker.listen(
+            "amqps://127.0.0.1:0/events",
+            ["--listen", "--tls-cert", "\(tls)/server.pem", "--tls-key", "\(tls)/server.key", "--count", "1", "--timeout", "40"],
+            ready: "ce: listening on amqps://")
+        let url = String(line.dropFirst("ce: listening on ".count)).replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        let untrusted = try CE.run(["send", url, "--id", "u", "--source", "/s", "--type", "t", "--timeout", "10"], timeLimit: 30)
+        #expect(untrusted.status == 3, "\(untrusted)")
+        #expect(untrusted.stderr.contains("certificate verify failed"), "\(untrusted.stderr)")
+        let trusted = try CE.run(
+            ["send", url, "--tls-ca", "\(tls)/ca.pem", "--id", "tls"] + HTTPCommandTests.eventOptions, timeLimit: 30)
+        #expect(trusted.status == 0, "\(trusted)")
+        let run = listener.finish(timeLimit: 45)
+        #expect(run.status == 0, "\(run)")
+        #expect(try AMQPCommandBroker.events(run).map(\.id) == ["tls"], "\(run.output)")
+    }
+
 }
