@@ -147,6 +147,17 @@ import Testing
         #expect(throws: MessageError.self) { try message(agreeing, contentType: "application/json", body: body).event() }
     }
 
+    @Test func anEmptyDataSectionIsEmptyDataOnlyWithAContentType() throws {
+        // RabbitMQ adds an empty data section to a message sent without a body (AMQP 1.0
+        // requires one): without a content type it is no data.
+        #expect(try message(required("cloudEvents_"), body: .data([])).event().data == nil)
+        #expect(try message(required("cloudEvents_"), body: .none).event().data == nil)
+        #expect(try message(required("cloudEvents_"), contentType: "text/plain", body: .data([])).event().data == .text(""))
+        let typed = required("cloudEvents_") + [("cloudEvents_datacontenttype", .string("application/octet-stream"))]
+        #expect(try message(typed, body: .data([])).event().data == .binary([]))
+        #expect(try message(required("cloudEvents_"), body: .data([1])).event().data == .binary([1]))
+    }
+
     @Test func modeDetectionIsByContentTypePrefixCaseInsensitively() throws {
         #expect(AMQPMessageReader.detectMode(contentType: nil) == .binary)
         #expect(AMQPMessageReader.detectMode(contentType: "application/json") == .binary)

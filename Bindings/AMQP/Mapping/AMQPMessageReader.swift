@@ -14,9 +14,12 @@ public import CloudEvents
 /// `time` is refused (a long is not a timestamp: send an AMQP timestamp or an RFC 3339
 /// string). `properties.content-type` is `datacontenttype`; a `cloudEvents_datacontenttype`
 /// property (unexpected, REFERENCE 5 case 5) is accepted when it agrees, used when
-/// content-type is absent, and refused when it contradicts. Data: no body section is no data,
-/// one `data` section is the data, even when empty; `amqp-value`, `amqp-sequence` and several
-/// `data` sections are refused (the spec does not cover them).
+/// content-type is absent, and refused when it contradicts. Data: no body section is no data;
+/// one `data` section is the data, an empty one only when there is a content type (without
+/// one it is no data: AMQP 1.0 requires a body, and brokers such as RabbitMQ add an empty
+/// `data` section to a message sent without one, as REFERENCE 5 case 21 lets a binding
+/// decide); `amqp-value`, `amqp-sequence` and several `data` sections are refused (the spec
+/// does not cover them).
 ///
 /// **Metadata.** The address the message came from under ``MetadataKey/address``; the other
 /// application properties (`traceparent`, an application's own keys) under their own names,
@@ -136,7 +139,11 @@ public struct AMQPMessageReader: MessageReader, Sendable {
         if let contentType {
             try writer.writeAttribute("datacontenttype", .string(contentType))
         }
-        if case .data(let bytes) = amqpMessage.body {
+        // An empty data section without a content type is no data: AMQP 1.0 requires a body,
+        // so brokers add one to a message sent without (RabbitMQ 3.10 appends an empty data
+        // section), and an event without data must not come back with empty data. With a
+        // content type, an empty section is empty data.
+        if case .data(let bytes) = amqpMessage.body, !bytes.isEmpty || contentType != nil {
             try writer.writeData(bytes)
         }
     }

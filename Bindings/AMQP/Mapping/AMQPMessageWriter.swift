@@ -7,8 +7,8 @@ public import CloudEvents
 /// by default, `cloudEvents:id` with ``AMQPPropertyPrefix/colon``) whose value is the AMQP
 /// type REFERENCE 3.3 maps the attribute's type to (see ``AMQPValue/init(attribute:)``; a
 /// `time` that a header binding read as a string is written as a timestamp too). The
-/// data is one `data` section; no data is no body section, so that an empty `data` section
-/// means empty data.
+/// data is one `data` section; no data is no body section (a broker may add an empty `data`
+/// section, which the reader takes for no data when there is no content type).
 ///
 /// **Structured mode.** `content-type` is the format's media type and the encoded event is
 /// one `data` section. AMQP has no batched mode.
