@@ -29,6 +29,25 @@ struct AMQPWireShapeRulesTests {
         }
     }
 
+    /// What RabbitMQ 3.10 delivers for a binary-mode message sent without a body (an event
+    /// without data): it appends one empty data section (`00 53 75 a0 00`), since AMQP 1.0
+    /// requires a body. Without a content-type that is no data (REFERENCE §5 edge case 21, as
+    /// HTTP reads an empty body without Content-Type), or the AMQP row through RabbitMQ loses
+    /// every event without data. Captured with python-qpid-proton against `Scripts/brokers`.
+    @Test func anEmptyDataSectionWithoutAContentTypeIsNoData() throws {
+        let headers = RawAMQPMessage.make(properties: [
+            ("cloudEvents_specversion", .string("1.0")), ("cloudEvents_id", .string("1")),
+            ("cloudEvents_source", .string("/s")), ("cloudEvents_type", .string("t"))
+        ])
+        let bytes = headers.encoded + [0x00, 0x53, 0x75, 0xA0, 0x00]
+        let message = try bytes.withUnsafeBytes { buffer throws(TransportError) in try AMQPMessageCodec.decode(buffer) }
+        // The binding's receiver reads the protocol-independent message; both paths must agree.
+        let direct = try message.event(formats: Self.formats)
+        let throughMessage = try message.message().event(formats: Self.formats, extensionTypes: .none)
+        #expect(direct.data == nil, "AMQPMessage.event(): \(String(describing: direct.data))")
+        #expect(throughMessage.data == nil, "AMQPMessage.message().event(): \(String(describing: throughMessage.data))")
+    }
+
     @Test func theColonPrefixAndAnIntTypedIntegerAreViolations() throws {
         let event = CloudEvent(
             id: "1", source: "/s", type: "t", extensions: ["count": .integer(3)])
