@@ -104,6 +104,26 @@ struct ListenerTests {
         }
     }
 
+    /// A send that gets no credit, or no outcome, fails with `.timedOut` after the operation
+    /// timeout (checked once a second, so within a second of it).
+    @Test func aSendWithoutCreditOrOutcomeTimesOut() async throws {
+        let inbox = RawInbox(capacity: 0)
+        let listener = try await AMQPListener.listen(credit: 1, consumer: inbox.consumer)
+        defer { Task { await listener.close() } }
+        var configuration = Self.client(port: listener.port)
+        configuration.operationTimeout = .seconds(2)
+        try await AMQPConnection.withConnection(configuration: configuration) { connection in
+            let sender = try await connection.openSender(address: "q")
+            let start = ContinuousClock.now
+            let noOutcome = Task { try await sender.send(RawMessage.encode("held, never settled")) }
+            let noCredit = Task { try await sender.send(RawMessage.encode("no credit")) }
+            #expect(await sendError(noOutcome)?.code == .timedOut)
+            #expect(await sendError(noCredit)?.code == .timedOut)
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .seconds(2) && elapsed < .seconds(20), "\(elapsed)")
+        }
+    }
+
     /// The listener goes away with a message unsettled: the send fails with
     /// `.connectionFailed` (outcome unknown); a new listener on the same port gets the client
     /// back (reconnect, link attached again) and later sends succeed.

@@ -70,6 +70,26 @@ extension ProtonEngine {
         }
     }
 
+    /// Makes sure the send-timeout sweep runs (loop thread): once a second (or at half the
+    /// operation timeout, if shorter) while sends wait, instead of a timer per message.
+    func scheduleSendSweep() {
+        guard !loop.sweepScheduled else { return }
+        loop.sweepScheduled = true
+        driver.schedule(at: .now + sweepInterval) { self.sweepSends() }
+    }
+
+    private var sweepInterval: Duration { min(.seconds(1), operationTimeout / 2) }
+
+    private func sweepSends() {
+        loop.sweepScheduled = false
+        let now = ContinuousClock.now
+        var waiting = false
+        for id in loop.senders.keys.sorted() {
+            if loop.senders[id]?.expire(now: now, engine: self) == true { waiting = true }
+        }
+        if waiting { scheduleSendSweep() }
+    }
+
     /// Detaches sender link `id` (loop thread); sends still waiting fail with `.closed`.
     func closeSender(_ id: Int) {
         guard let state = loop.senders.removeValue(forKey: id) else { return }

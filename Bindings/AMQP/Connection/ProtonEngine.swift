@@ -301,6 +301,8 @@ final class LoopState {
     /// The peer is RabbitMQ 3.x, whose AMQP 1.0 plugin ends the session on a `modified`
     /// disposition (`amqp:invalid-field`): `released` is sent instead.
     var peerRefusesModified = false
+    /// The send-timeout sweep is scheduled.
+    var sweepScheduled = false
 
     // Links, by the id their Swift handle holds.
     var nextLinkID = 0

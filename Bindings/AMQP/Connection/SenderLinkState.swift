@@ -10,7 +10,9 @@ final class SenderLinkState {
     struct PendingSend {
         let waiter: ContinuationID
         let bytes: [UInt8]
-        var timer: TimerID?
+        /// When the send fails with `.timedOut` if it has no outcome yet (checked by the
+        /// engine's once-a-second sweep: no timer per message).
+        let deadline: ContinuousClock.Instant
     }
 
     let id: Int
@@ -82,8 +84,8 @@ final class SenderLinkState {
             engine.finish(waiter, Result<Bool, TransportError>.failure(ended))
             return
         }
-        let timer = engine.afterTimeout { [id] in engine.loop.senders[id]?.timedOut(waiter, engine: engine) }
-        queue.append(PendingSend(waiter: waiter, bytes: bytes, timer: timer))
+        queue.append(PendingSend(waiter: waiter, bytes: bytes, deadline: .now + engine.operationTimeout))
+        engine.scheduleSendSweep()
         flush(engine: engine)
     }
 
@@ -146,21 +148,27 @@ final class SenderLinkState {
         }
         pn_delivery_settle(delivery)
         guard let pending = inFlight.removeValue(forKey: delivery) else { return }
-        if let timer = pending.timer { engine.driver.cancel(timer) }
         engine.finish(pending.waiter, result)
     }
 
-    private func timedOut(_ waiter: ContinuationID, engine: ProtonEngine) {
+    /// Fails the sends whose deadline has passed; returns whether sends are still waiting.
+    func expire(now: ContinuousClock.Instant, engine: ProtonEngine) -> Bool {
         let error = TransportError(
             .timedOut, "no outcome for a message to '\(address)' on \(engine.peer) within \(engine.operationTimeout)")
-        if let index = queue[head...].firstIndex(where: { $0.waiter == waiter }) {
-            queue.remove(at: index)
-            engine.finish(waiter, Result<Bool, TransportError>.failure(error))
-        } else if let delivery = inFlight.first(where: { $0.value.waiter == waiter })?.key {
+        // The queue is in deadline order (every send has the same timeout).
+        var expired: [ContinuationID] = []
+        while head < queue.count, queue[head].deadline <= now {
+            expired.append(queue[head].waiter)
+            head += 1
+        }
+        compact()
+        for (delivery, pending) in inFlight where pending.deadline <= now {
             // The delivery stays on the link: its outcome, if it ever comes, is settled and dropped.
             inFlight[delivery] = nil
-            engine.finish(waiter, Result<Bool, TransportError>.failure(error))
+            expired.append(pending.waiter)
         }
+        for waiter in expired { engine.finish(waiter, Result<Bool, TransportError>.failure(error)) }
+        return head < queue.count || !inFlight.isEmpty
     }
 
     /// The connection went: sends in flight have an unknown outcome; queued ones wait for
@@ -175,7 +183,6 @@ final class SenderLinkState {
         let pending = inFlight.values
         inFlight = [:]
         for send in pending {
-            if let timer = send.timer { engine.driver.cancel(timer) }
             engine.finish(send.waiter, Result<Bool, TransportError>.failure(error))
         }
     }
@@ -185,7 +192,6 @@ final class SenderLinkState {
         queue = []
         head = 0
         for send in pending {
-            if let timer = send.timer { engine.driver.cancel(timer) }
             engine.finish(send.waiter, Result<Bool, TransportError>.failure(error))
         }
     }
