@@ -1,7 +1,9 @@
 import CloudEvents
 import CloudEventsAMQP
+import CloudEventsTestSupport
 import CloudEventsTransports
 import Foundation
+import Synchronization
 import Testing
 
 /// Helpers of the binding's suites: a registry with the AMQP binding, and a bounded wait for
@@ -204,6 +206,44 @@ struct AMQPBindingTests {
                 } catch let error as TransportError {
                     #expect(error.code == .rejected && error.condition == ErrorCondition("amqp:not-found"), "\(error)")
                 }
+            }
+        }
+    }
+}
+
+/// `credit=` is the back-pressure a receiver puts on its peer: no more unsettled deliveries
+/// than the credit arrive until the consumer settles some.
+@Suite("AMQPBinding: credit bounds unsettled deliveries")
+struct AMQPBindingCreditTests {
+    @Test func aListenerWithCreditTwoHoldsTheThirdSendUntilASettlement() async throws {
+        let listening = try Endpoint("amqp://127.0.0.1:0/events?listen=true&credit=2", allowingPortZero: true)
+        try await BindingHarness.registry.withReceiver(for: listening, options: BindingHarness.options) { receiver in
+            let port = try #require(receiver.endpoint.port)
+            let target = try Endpoint("amqp://127.0.0.1:\(port)/events")
+            try await BindingHarness.registry.withSender(for: target, options: BindingHarness.options) { sender in
+                let sends = (0..<3).map { index in
+                    Task { try await sender.send(BindingHarness.event("c\(index)")) }
+                }
+                let arrived = Mutex<[Delivery]>([])
+                let consumer = BindingHarness.consumer {
+                    for try await delivery in receiver.deliveries() {
+                        let count = arrived.withLock { deliveries in
+                            deliveries.append(delivery)
+                            return deliveries.count
+                        }
+                        if count == 3 { return }
+                    }
+                }
+                #expect(await pollUntil(timeout: .seconds(30)) { arrived.withLock { $0.count } == 2 })
+                // A third delivery would need credit the receiver has not granted: it does not
+                // come while both are unsettled (watched for 1 s).
+                try await Task.sleep(for: .seconds(1))
+                #expect(arrived.withLock { $0.count } == 2, "a third delivery arrived with credit 2 and nothing settled")
+                for delivery in arrived.withLock({ $0 }) { delivery.accept() }
+                #expect(await pollUntil(timeout: .seconds(30)) { arrived.withLock { $0.count } == 3 })
+                try await consumer.value
+                arrived.withLock { $0.last }?.accept()
+                for send in sends { _ = try await send.value }
             }
         }
     }
