@@ -55,7 +55,7 @@ public struct AMQPBinding: EventBinding {
         return nil
     }()
 
-    /// `mode`, `format`, `prefix`, `credit`, `durable`, `listen`.
+    /// `mode`, `format`, `prefix`, `credit`, `durable`, `listen`, `hostname`.
     public var endpointOptions: [EndpointOption] {
         [
             EndpointOption("mode", help: "the content mode: binary (the default) or structured; AMQP has no batch mode"),
@@ -68,7 +68,8 @@ public struct AMQPBinding: EventBinding {
             EndpointOption("credit", help: "a receiver's link credit: deliveries the peer may send ahead, unsettled (256)"),
             EndpointOption("durable", help: "a sender's header.durable: true (the default) or false"),
             EndpointOption(
-                "listen", help: "a receiver listens on host:port for peers to connect and send (no broker): true or false")
+                "listen", help: "a receiver listens on host:port for peers to connect and send (no broker): true or false"),
+            EndpointOption("hostname", help: "the open frame's hostname (the URL's host by default; RabbitMQ: vhost:<name>)")
         ]
     }
 

@@ -66,6 +66,17 @@ struct AMQPCommandTests {
         #expect(Equivalence.typedUTC.differences(try HTTPCommandTests.expected(id: "protobuf"), events[2]) == [])
     }
 
+    /// `hostname=` reaches the broker: RabbitMQ reads `vhost:<name>` as the virtual host, so
+    /// the default one works and one that does not exist attaches nothing.
+    @Test func hostnameSelectsTheVirtualHost() throws {
+        let url = AMQPCommandBroker.queueURL(AMQPCommandBroker.uniqueQueue())
+        let arguments = ["--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"]
+        let known = try CE.run(["send", "\(url)?hostname=vhost:/"] + arguments, timeLimit: 30)
+        #expect(known.status == 0, "\(known)")
+        let unknown = try CE.run(["send", "\(url)?hostname=vhost:ce-cmd-no-such-vhost"] + arguments, timeLimit: 30)
+        #expect(unknown.status == 3, "\(unknown)")
+    }
+
     /// RabbitMQ refuses a receiver link from `/amq/queue/<name>` when the queue does not exist
     /// (`amqp:not-found`): the endpoint is wrong, which is invalid input.
     @Test func anUnknownQueueIsInvalidInputNamingIt() throws {

@@ -94,6 +94,12 @@ struct AMQPEndpointTests {
         #expect(listener.port == 0)
     }
 
+    @Test func hostnameIsTheOpenFramesHostname() throws {
+        #expect(try endpoint("amqp://h/q").configuration.virtualHost == nil)
+        #expect(try endpoint("amqp://h/q?hostname=vhost:/other").configuration.virtualHost == "vhost:/other")
+        #expect(try endpoint("amqp://h/q?hostname=vhost:%2Fother").configuration.virtualHost == "vhost:/other")
+    }
+
     @Test func refusals() {
         refusal("http://h/q", naming: "amqp://")
         refusal("amqp://h", naming: "missing address")
@@ -108,6 +114,7 @@ struct AMQPEndpointTests {
         refusal("amqp://h/q?durable=yes", naming: "durable must be true or false")
         refusal("amqp://h/q?listen=maybe", naming: "listen must be true or false")
         refusal("amqp://:secret@h/q", naming: "password needs a user name")
+        refusal("amqp://h/q?hostname=", naming: "hostname must not be empty")
     }
 
     @Test func aRefusalNeverPrintsThePassword() {

@@ -3,7 +3,7 @@ public import CloudEvents
 /// An `amqp://` or `amqps://` endpoint read as connection settings, an address, and the
 /// binding's options:
 ///
-/// `amqp(s)://[user:password@]host[:port]/address?mode=binary|structured&format=json|protobuf&prefix=underscore|colon&credit=N&durable=true|false&listen=true|false`
+/// `amqp(s)://[user:password@]host[:port]/address?mode=binary|structured&format=json|protobuf&prefix=underscore|colon&credit=N&durable=true|false&listen=true|false&hostname=…`
 ///
 /// **The address** is the URL path after the `/` that ends the host and port, percent-decoded
 /// once, with nothing added or removed: `amqp://host/events` sends to and receives from the
@@ -16,6 +16,8 @@ public import CloudEvents
 ///
 /// **Authentication**: SASL PLAIN with the URL's user and password, SASL ANONYMOUS without a
 /// user. **TLS**: `amqps://` with the `TLSSettings` given (port 5671 unless given).
+/// **Virtual host**: `hostname=` is the open frame's `hostname` (the URL's host unless given);
+/// RabbitMQ reads `hostname=vhost:<name>` as the virtual host.
 ///
 /// Defaults: binary mode, JSON, the `cloudEvents_` property prefix, a receiver credit of 256,
 /// durable messages, port 5672 (5671 for `amqps`), a connection (not a listener).
@@ -49,7 +51,7 @@ public struct AMQPEndpoint: Sendable {
     public static let maximumCredit = 100_000
 
     /// The options an AMQP endpoint reads.
-    public static let optionNames: [String] = ["mode", "format", "prefix", "credit", "durable", "listen"]
+    public static let optionNames: [String] = ["mode", "format", "prefix", "credit", "durable", "listen", "hostname"]
 
     /// Reads `endpoint`.
     ///
@@ -104,6 +106,10 @@ public struct AMQPEndpoint: Sendable {
         configuration = AMQPConnectionConfiguration(
             host: endpoint.host, port: endpoint.port, tls: secure ? tls : nil,
             username: endpoint.user.flatMap { $0.isEmpty ? nil : $0 }, password: endpoint.password)
+        if let hostname = endpoint.option("hostname") {
+            guard !hostname.isEmpty else { throw fail("hostname must not be empty (leave it out for the URL's host)") }
+            configuration.virtualHost = hostname
+        }
         address = endpoint.path
     }
 
