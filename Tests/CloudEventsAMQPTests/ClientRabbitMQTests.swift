@@ -144,6 +144,39 @@ struct ClientRabbitMQTests {
         }
     }
 
+    /// RabbitMQ 3.10 ends the whole session for an unknown queue: a receiver attached
+    /// before is attached again on a new session and keeps receiving.
+    @Test func anUnknownQueueDoesNotStopTheOtherLinks() async throws {
+        let queue = AMQPBroker.uniqueQueue()
+        try await AMQPConnection.withConnection(configuration: AMQPBroker.configuration()) { connection in
+            let inbox = RawInbox()
+            _ = try await connection.openReceiver(address: "/queue/\(queue)", consumer: inbox.consumer)
+            let sender = try await connection.openSender(address: "/queue/\(queue)")
+            try await sender.send(RawMessage.encode("before"))
+            let before = try #require(await inbox.next())
+            #expect(await settle(before, .accepted).reachedPeer)
+            await #expect(throws: TransportError.self) {
+                _ = try await connection.openReceiver(
+                    address: "/amq/queue/\(AMQPBroker.uniqueQueue())", consumer: RawInbox().consumer)
+            }
+            try await sender.send(RawMessage.encode("after"))
+            let after = try #require(await inbox.next())
+            #expect(RawMessage.decode(after.bytes)?.text == "after")
+            #expect(await settle(after, .accepted).reachedPeer)
+            #expect(connection.connectionCount == 1)
+        }
+    }
+
+    /// As a `Service`, `run()` keeps the connection until it is closed.
+    @Test func runReturnsOnceTheConnectionIsClosed() async throws {
+        let connection = try await AMQPConnection.connect(configuration: AMQPBroker.configuration())
+        let running = Task { try await connection.run() }
+        try await Task.sleep(for: .milliseconds(100))
+        await connection.close()
+        try await running.value
+        #expect(!connection.isConnected)
+    }
+
     @Test func aWrongPasswordIsNotAuthorized() async throws {
         let error = await #expect(throws: TransportError.self) {
             _ = try await AMQPConnection.connect(
