@@ -145,7 +145,8 @@ struct ClientRabbitMQTests {
     }
 
     /// RabbitMQ 3.10 ends the whole session for an unknown queue: a receiver attached
-    /// before is attached again on a new session and keeps receiving.
+    /// before is attached again on a new session and keeps receiving (what the ended session
+    /// had delivered may come again).
     @Test func anUnknownQueueDoesNotStopTheOtherLinks() async throws {
         let queue = AMQPBroker.uniqueQueue()
         try await AMQPConnection.withConnection(configuration: AMQPBroker.configuration()) { connection in
@@ -160,9 +161,14 @@ struct ClientRabbitMQTests {
                     address: "/amq/queue/\(AMQPBroker.uniqueQueue())", consumer: RawInbox().consumer)
             }
             try await sender.send(RawMessage.encode("after"))
-            let after = try #require(await inbox.next())
-            #expect(RawMessage.decode(after.bytes)?.text == "after")
-            #expect(await settle(after, .accepted).reachedPeer)
+            // RabbitMQ requeues what the ended session had delivered, even when its `accepted`
+            // went out just before: "before" may come again (at-least-once).
+            var texts: [String] = []
+            while texts.last != "after", texts.count < 3, let delivery = await inbox.next() {
+                texts.append(RawMessage.decode(delivery.bytes)?.text ?? "?")
+                #expect(await settle(delivery, .accepted).reachedPeer)
+            }
+            #expect(texts == ["after"] || texts == ["before", "after"], "\(texts)")
             #expect(connection.connectionCount == 1)
         }
     }
