@@ -29,7 +29,7 @@ public import ServiceLifecycle
 /// | address | as a sender's target | as a receiver's source |
 /// |---|---|---|
 /// | `/queue/<name>` | the default exchange, routing key `<name>` (the queue is declared if missing) | consumes queue `<name>` (declared if missing) |
-/// | `/amq/queue/<name>` | the default exchange to an existing queue | consumes an existing queue (`amqp:not-found` if missing) |
+/// | `/amq/queue/<name>` | the default exchange, routing key `<name>` (attaches even when the queue is missing) | consumes an existing queue (`amqp:not-found` if missing) |
 /// | `/exchange/<exchange>/<routing-key>` | publishes to the exchange | a temporary queue bound to the exchange |
 /// | `/topic/<routing-key>` | publishes to `amq.topic` | a temporary queue bound to `amq.topic` |
 ///
