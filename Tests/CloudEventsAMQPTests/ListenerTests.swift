@@ -62,6 +62,27 @@ struct ListenerTests {
         }
     }
 
+    /// A listener cannot check PLAIN passwords (proton's built-in SASL): it refuses to
+    /// start rather than let every peer in; with no SASL layer, a client without SASL talks.
+    @Test func saslPlainIsRefusedAndNoSASLWorks() async throws {
+        let error = await #expect(throws: TransportError.self) {
+            _ = try await AMQPListener.listen(sasl: .plain(username: "u", password: "p"), consumer: RawInbox().consumer)
+        }
+        #expect(error?.code == .invalidEndpoint)
+        let inbox = RawInbox()
+        let listener = try await AMQPListener.listen(sasl: AMQPSASL.none, consumer: inbox.consumer)
+        defer { Task { await listener.close() } }
+        var configuration = Self.client(port: listener.port)
+        configuration.sasl = AMQPSASL.none
+        try await AMQPConnection.withConnection(configuration: configuration) { connection in
+            let sender = try await connection.openSender(address: "plain-tcp")
+            let sent = Task { try await sender.send(RawMessage.encode("no SASL")) }
+            let delivery = try #require(await inbox.next())
+            _ = await settle(delivery, .accepted)
+            try await sent.value
+        }
+    }
+
     @Test func aReceiverLinkToTheListenerIsRefused() async throws {
         let listener = try await AMQPListener.listen(consumer: RawInbox().consumer)
         defer { Task { await listener.close() } }

@@ -6,7 +6,8 @@ public import Logging
 /// address; their messages go to one consumer with real dispositions, and credit bounds what
 /// each link may have unsettled.
 ///
-/// SASL: ANONYMOUS is offered (or no SASL layer with ``AMQPSASL/none``). TLS with a server
+/// SASL: ANONYMOUS is offered (or no SASL layer with ``AMQPSASL/none``); PLAIN is refused
+/// (qpid-proton's built-in SASL cannot check passwords). TLS with a server
 /// certificate and key; client certificates are asked for when trusted authorities are given.
 public final class AMQPListener: Sendable {
     let engine: ProtonEngine
@@ -29,13 +30,14 @@ public final class AMQPListener: Sendable {
     ///   - port: the port; 0 for one the system chooses (read ``port``).
     ///   - tls: the server certificate and key (``TLSSettings/certificateChainFile``,
     ///     ``TLSSettings/privateKeyFile``); `nil` for plain TCP.
-    ///   - sasl: ``AMQPSASL/none`` for no SASL layer; anything else offers ANONYMOUS.
+    ///   - sasl: ``AMQPSASL/anonymous`` (the default) or ``AMQPSASL/none`` for no SASL layer.
     ///   - credit: the deliveries each peer link may have unsettled or on their way.
     ///   - containerID: the container id of the open frames.
     ///   - consumer: where every link's deliveries go.
     ///   - logger: where the listener logs.
     /// - Throws: ``TransportError`` `.connectionFailed` when the address cannot be bound,
-    ///   `.invalidEndpoint` for invalid settings.
+    ///   `.invalidEndpoint` for invalid settings (a credit below 1, SASL PLAIN, a TLS file
+    ///   proton cannot load).
     public static func listen(
         host: String = "127.0.0.1", port: Int = 0, tls: TLSSettings? = nil, sasl: AMQPSASL = .anonymous, credit: Int = 256,
         containerID: String? = nil, consumer: AMQPDeliveryConsumer,

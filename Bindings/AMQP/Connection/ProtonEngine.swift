@@ -81,6 +81,13 @@ final class ProtonEngine: LoopDriverAdapter {
         guard settings.credit >= 1 else {
             throw TransportError(.invalidEndpoint, "AMQP listener on \(peer): credit must be at least 1")
         }
+        if case .plain = settings.sasl {
+            // Offering ANONYMOUS instead would let in peers the caller meant to authenticate.
+            throw TransportError(
+                .invalidEndpoint,
+                "AMQP listener on \(peer): SASL PLAIN is not available to a listener (qpid-proton's built-in SASL serves ANONYMOUS only); use .anonymous or .none"
+            )
+        }
         let peer = peer
         tlsDomain = try tls.map { tls throws(TransportError) in try ProtonTLSDomain(tls, server: true, peer: peer) }
         guard let proactor = pn_proactor() else {

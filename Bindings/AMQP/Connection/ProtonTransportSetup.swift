@@ -81,7 +81,8 @@ extension AMQPSASL {
         case .none:
             break
         case .anonymous, .plain:
-            // proton's built-in SASL serves ANONYMOUS; PLAIN needs a Cyrus SASL database.
+            // proton's built-in SASL serves ANONYMOUS (PLAIN would need Cyrus SASL, which
+            // Debian's qpid-proton is built without; the listener refuses .plain).
             pn_sasl_allowed_mechs(pn_sasl(transport), "ANONYMOUS")
         }
     }
