@@ -70,7 +70,16 @@ public struct AMQPDeliveryBridge: Sendable {
                 decodingError: MessageError(.invalidMessage("not an AMQP message: \(error.message)")), settle: settle)
         }
         let count = Int(amqpMessage.deliveryCount)
-        let (message, error) = AMQPMessageReader(amqpMessage, address: incoming.address).messageAndError()
+        let reader = AMQPMessageReader(amqpMessage, address: incoming.address)
+        // Decoded here, once: most consumers only ask for the event, and the message (built
+        // only if asked for) would cost more than the event did.
+        if let event = try? reader.event(formats: formats, extensionTypes: extensionTypes) {
+            return Delivery(
+                formats: formats, extensionTypes: extensionTypes, decodedEvents: [event],
+                message: { reader.messageAndError().message }, redeliveryCount: count, isRedelivered: count > 0,
+                settle: settle)
+        }
+        let (message, error) = reader.messageAndError()
         if let error {
             return Delivery(
                 message: message, formats: formats, extensionTypes: extensionTypes, decodingError: error,
