@@ -142,7 +142,10 @@ public struct Delivery: Sendable {
     /// only if the consumer asks for it: most consumers only want the events, and building
     /// the message from the wire again would cost more than decoding them did.
     ///
-    /// - Parameter message: builds the message; called at most once, on first use.
+    /// - Parameters:
+    ///   - decodedEvents: the one event of a message that is not a batch (``event(formats:extensionTypes:)``
+    ///     returns it without building the message to look at its content mode).
+    ///   - message: builds the message; called at most once, on first use.
     package init(
         formats: EventFormatRegistry, extensionTypes: ExtensionTypes, decodedEvents: [CloudEvent],
         message: @escaping @Sendable () -> Message, redeliveryCount: Int? = nil, isRedelivered: Bool? = nil,
@@ -175,10 +178,18 @@ public struct Delivery: Sendable {
         formats: EventFormatRegistry? = nil, extensionTypes: ExtensionTypes? = nil
     ) throws(MessageError) -> CloudEvent {
         if formats == nil, extensionTypes == nil, let decodingError { throw decodingError }
-        if formats == nil, extensionTypes == nil, message.contentMode != .batch, let decodedEvents, decodedEvents.count == 1 {
+        if formats == nil, extensionTypes == nil, let decodedEvents, decodedEvents.count == 1, !carriesABatch {
             return decodedEvents[0]
         }
         return try message.event(formats: formats ?? self.formats, extensionTypes: extensionTypes ?? self.extensionTypes)
+    }
+
+    /// Whether the message is a batch (where ``event(formats:extensionTypes:)`` must refuse even
+    /// one event). A deferred message is never one, by its initialiser's contract, so this does
+    /// not build it.
+    private var carriesABatch: Bool {
+        if case .deferred = messageSource { return false }
+        return message.contentMode == .batch
     }
 
     /// All events (a batch holds several).
