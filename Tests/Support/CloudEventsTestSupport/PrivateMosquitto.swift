@@ -51,8 +51,10 @@ public final class PrivateMosquitto: Sendable {
         guard let mosquitto else { throw SpawnError(message: "no mosquitto binary (Scripts/bootstrap installs it)") }
         let started = try SpawnedProcess(mosquitto, ["-c", "\(directory)/mosquitto.conf"], outputPath: "\(directory)/stdout.log")
         process.withLock { $0 = started }
-        guard await pollUntil(timeout: .seconds(30), { TCPProbe.accepts(host: "127.0.0.1", port: port, timeoutMilliseconds: 200) })
-        else {
+        let listening = await pollUntil(timeout: .seconds(30)) {
+            TCPProbe.accepts(host: "127.0.0.1", port: port, timeoutMilliseconds: 200)
+        }
+        guard listening else {
             throw SpawnError(message: "the private mosquitto did not listen on 127.0.0.1:\(port): \(started.output)")
         }
     }
