@@ -113,7 +113,7 @@ public struct AMQPMessageReader: MessageReader, Sendable {
         var contentType = amqpMessage.contentType
         var firstKey: (prefix: AMQPPropertyPrefix, key: String)?
         for property in amqpMessage.applicationProperties {
-            guard let (prefix, nameText) = AMQPPropertyPrefix.split(property.name) else { continue }
+            guard let (prefix, nameStart) = AMQPPropertyPrefix.match(property.name) else { continue }
             if let firstKey, firstKey.prefix != prefix {
                 throw MessageError(
                     .invalidMessage(
@@ -121,7 +121,7 @@ public struct AMQPMessageReader: MessageReader, Sendable {
                     ))
             }
             if firstKey == nil { firstKey = (prefix, property.name) }
-            let name = String(nameText)
+            let name = String(Substring(property.name.utf8[nameStart...]))
             let value = try property.value.attributeValue(name: name, key: property.name)
             if name == "datacontenttype" {
                 let text = value.canonicalString
@@ -155,7 +155,7 @@ public struct AMQPMessageReader: MessageReader, Sendable {
         if let address { metadata[MetadataKey.address] = address }
         for property in amqpMessage.applicationProperties {
             // `:` keys are the binding's own; CloudEvents keys are attributes, not metadata.
-            guard !property.name.hasPrefix(":"), AMQPPropertyPrefix.split(property.name) == nil,
+            guard !property.name.hasPrefix(":"), AMQPPropertyPrefix.match(property.name) == nil,
                 let text = property.value.metadataText
             else { continue }
             metadata[property.name] = text
