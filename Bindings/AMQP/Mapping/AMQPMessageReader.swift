@@ -113,7 +113,7 @@ public struct AMQPMessageReader: MessageReader, Sendable {
         var contentType = amqpMessage.contentType
         var firstKey: (prefix: AMQPPropertyPrefix, key: String)?
         for property in amqpMessage.applicationProperties {
-            guard let (prefix, nameStart) = AMQPPropertyPrefix.match(property.name) else { continue }
+            guard let prefix = AMQPPropertyPrefix.match(property.name) else { continue }
             if let firstKey, firstKey.prefix != prefix {
                 throw MessageError(
                     .invalidMessage(
@@ -121,7 +121,7 @@ public struct AMQPMessageReader: MessageReader, Sendable {
                     ))
             }
             if firstKey == nil { firstKey = (prefix, property.name) }
-            let name = String(Substring(property.name.utf8[nameStart...]))
+            let name = AMQPPropertyPrefix.attributeName(property.name)
             let value = try property.value.attributeValue(name: name, key: property.name)
             if name == "datacontenttype" {
                 let text = value.canonicalString

@@ -43,27 +43,37 @@ public struct AMQPPropertyPrefix: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter key: an application-properties key.
     /// - Returns: the prefix and the rest of the key.
     public static func split(_ key: String) -> (prefix: AMQPPropertyPrefix, name: Substring)? {
-        guard let (prefix, nameStart) = match(key) else { return nil }
-        return (prefix, Substring(key.utf8[nameStart...]))
+        guard let prefix = match(key) else { return nil }
+        return (prefix, Substring(key.utf8.dropFirst(12)))
     }
 
-    /// The prefix `key` starts with and the index of the attribute name in its UTF-8.
+    /// The prefix `key` starts with, if any (the attribute name is its UTF-8 after byte 12).
     ///
-    /// Compared byte by byte: both prefixes are ASCII (12 bytes, differing only in the last),
-    /// and `String.hasPrefix` (Unicode comparison) was most of a decode's prefix handling.
-    static func match(_ key: String) -> (prefix: AMQPPropertyPrefix, nameStart: String.Index)? {
-        let utf8 = key.utf8
+    /// Compared byte by byte over the key's contiguous UTF-8: both prefixes are ASCII (12
+    /// bytes, differing only in the last), and `String.hasPrefix` (a Unicode comparison) and
+    /// indexing a `String.UTF8View` cost most of a decode's prefix handling.
+    static func match(_ key: String) -> AMQPPropertyPrefix? {
+        if let found = key.utf8.withContiguousStorageIfAvailable({ match(utf8: $0) }) { return found }
+        return match(utf8: Array(key.utf8))
+    }
+
+    /// The attribute name after the prefix of a key that ``match(_:)`` matched.
+    static func attributeName(_ key: String) -> String {
+        key.utf8.withContiguousStorageIfAvailable { utf8 in
+            String(decoding: UnsafeBufferPointer(rebasing: utf8[12...]), as: UTF8.self)
+        } ?? String(decoding: key.utf8.dropFirst(12), as: UTF8.self)
+    }
+
+    private static func match<Bytes: RandomAccessCollection<UInt8>>(utf8: Bytes) -> AMQPPropertyPrefix? {
         guard utf8.count > 12 else { return nil }
         var index = utf8.startIndex
         for byte in "cloudEvents".utf8 {
             guard utf8[index] == byte else { return nil }
             index = utf8.index(after: index)
         }
-        let separator = utf8[index]
-        let nameStart = utf8.index(after: index)
-        switch separator {
-        case UInt8(ascii: "_"): return (.underscore, nameStart)
-        case UInt8(ascii: ":"): return (.colon, nameStart)
+        switch utf8[index] {
+        case UInt8(ascii: "_"): return .underscore
+        case UInt8(ascii: ":"): return .colon
         default: return nil
         }
     }
