@@ -229,6 +229,14 @@ public enum AMQPMessageCodec {
             decoding: UnsafeRawBufferPointer(start: start, count: bytes.size).bindMemory(to: UInt8.self), as: UTF8.self)
     }
 
+    /// An application-properties key: a context attribute's key as a literal (no allocation),
+    /// any other as ``text(_:)``.
+    private static func keyText(_ bytes: pn_bytes_t) -> String {
+        guard let start = bytes.start, bytes.size > 12 else { return text(bytes) }
+        let utf8 = UnsafeRawBufferPointer(start: start, count: bytes.size).bindMemory(to: UInt8.self)
+        return AMQPPropertyPrefix.knownKey(utf8) ?? text(bytes)
+    }
+
     private static func byteArray(_ bytes: pn_bytes_t) -> [UInt8] {
         guard let start = bytes.start, bytes.size > 0 else { return [] }
         return Array(UnsafeRawBufferPointer(start: start, count: bytes.size))
@@ -246,8 +254,8 @@ public enum AMQPMessageCodec {
             let keyType = pn_data_type(data)
             let key: String
             switch keyType {
-            case PN_STRING: key = text(pn_data_get_string(data))
-            case PN_SYMBOL: key = text(pn_data_get_symbol(data))
+            case PN_STRING: key = keyText(pn_data_get_string(data))
+            case PN_SYMBOL: key = keyText(pn_data_get_symbol(data))
             default:
                 throw TransportError(
                     .invalidMessage, "application-properties keys are strings; one is of type \(readValue(data).typeName)")

@@ -38,6 +38,32 @@ public struct AMQPPropertyPrefix: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The key whose UTF-8 is `utf8` as a literal, when it is a context attribute's key.
+    ///
+    /// Why: a decoded key is otherwise a new string, and most keys are longer than the 15
+    /// bytes Swift stores inline, so each would be an allocation per property per delivery.
+    static func knownKey(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+        guard match(utf8: utf8) != nil else { return nil }
+        let colon = utf8[utf8.startIndex + 11] == UInt8(ascii: ":")
+        let name = UnsafeBufferPointer(rebasing: utf8[(utf8.startIndex + 12)...])
+        func equals(_ literal: StaticString) -> Bool {
+            guard literal.utf8CodeUnitCount == name.count else { return false }
+            let bytes = literal.utf8Start
+            for index in 0..<name.count where bytes[index] != name[index] { return false }
+            return true
+        }
+        switch name.count {
+        case 2 where equals("id"): return colon ? "cloudEvents:id" : "cloudEvents_id"
+        case 4 where equals("type"): return colon ? "cloudEvents:type" : "cloudEvents_type"
+        case 4 where equals("time"): return colon ? "cloudEvents:time" : "cloudEvents_time"
+        case 6 where equals("source"): return colon ? "cloudEvents:source" : "cloudEvents_source"
+        case 7 where equals("subject"): return colon ? "cloudEvents:subject" : "cloudEvents_subject"
+        case 10 where equals("dataschema"): return colon ? "cloudEvents:dataschema" : "cloudEvents_dataschema"
+        case 11 where equals("specversion"): return colon ? "cloudEvents:specversion" : "cloudEvents_specversion"
+        default: return nil
+        }
+    }
+
     /// The prefix a key starts with, and the attribute name after it; `nil` for another key.
     ///
     /// - Parameter key: an application-properties key.
