@@ -40,6 +40,12 @@ struct AMQPSectionScanner {
         var dataSections: [Range<Int>] = []
         /// Whether there is an `amqp-value` or `amqp-sequence` section.
         var hasValueBody = false
+        /// The `application-properties` sections' values (from their constructor on), in order.
+        var applicationProperties: [Range<Int>] = []
+        /// The end of the leading sections that are neither `application-properties` nor
+        /// `data` (header, annotations, properties), when no other section follows those two
+        /// kinds: then proton needs only `bytes[..<protonPrefixEnd]`. `nil` otherwise.
+        var protonPrefixEnd: Int? = 0
     }
 
     private let bytes: UnsafeRawBufferPointer
@@ -92,11 +98,19 @@ struct AMQPSectionScanner {
             case .amqpValue:
                 break
             }
+            let valueStart = scanner.position
             let value = try scanner.skipValue(depth: 0)
             switch section {
             case .data: result.dataSections.append(value.payload)
+            case .applicationProperties: result.applicationProperties.append(valueStart..<scanner.position)
             case .amqpValue, .amqpSequence: result.hasValueBody = true
             default: break
+            }
+            switch section {
+            case .data, .applicationProperties: break
+            default:
+                let afterSkipped = !result.dataSections.isEmpty || !result.applicationProperties.isEmpty
+                result.protonPrefixEnd = afterSkipped ? nil : scanner.position
             }
         }
         return result
