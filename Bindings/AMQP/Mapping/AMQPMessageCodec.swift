@@ -23,7 +23,58 @@ public enum AMQPMessageCodec {
     /// - Throws: ``TransportError`` `.invalidMessage` for a body proton cannot write (several
     ///   `data` sections) or an error from proton's encoder.
     public static func encode(_ message: AMQPMessage) throws(TransportError) -> [UInt8] {
-        var capacity = estimatedSize(of: message)
+        if let bytes = try encodeUsual(message) { return bytes }
+        return try encodeWithProton(message, capacity: estimatedSize(of: message))
+    }
+
+    /// A message with a `data` body or none: proton encodes the header and properties, and
+    /// ``AMQPSectionWriter`` appends the application-properties and data sections, the same
+    /// bytes proton writes; `nil` when a value is not covered (proton then encodes it all).
+    private static func encodeUsual(_ message: AMQPMessage) throws(TransportError) -> [UInt8]? {
+        let data: [UInt8]?
+        switch message.body {
+        case .none: data = nil
+        case .data(let bytes): data = bytes
+        case .multipleData, .value, .sequence: return nil
+        }
+        guard let sectionsSize = AMQPSectionWriter.size(message.applicationProperties, data: data) else { return nil }
+        var leading = message
+        leading.applicationProperties = []
+        leading.body = .none
+        var capacity = 256 + (message.contentType?.utf8.count ?? 0) + (message.subject?.utf8.count ?? 0)
+        capacity += (message.to?.utf8.count ?? 0) + (message.messageID?.utf8.count ?? 0)
+        return try ProtonMessageCache.withMessage(size: capacity) { pnMessage throws(TransportError) in
+            try fill(pnMessage, from: leading)
+            while true {
+                var size = capacity
+                var status: Int32 = 0
+                // Proton writes the leading sections at the start of the buffer, the sections follow.
+                let bytes = [UInt8](unsafeUninitializedCapacity: capacity + sectionsSize) { buffer, count in
+                    status = pn_message_encode(
+                        pnMessage, UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), &size)
+                    guard status == 0 else {
+                        count = 0
+                        return
+                    }
+                    AMQPSectionWriter.write(
+                        message.applicationProperties, data: data,
+                        into: UnsafeMutableBufferPointer(rebasing: buffer[size..<(size + sectionsSize)]))
+                    count = size + sectionsSize
+                }
+                if status == PN_OVERFLOW, capacity < Int(Int32.max) {
+                    capacity *= 2
+                    continue
+                }
+                guard status == 0 else {
+                    throw TransportError(.invalidMessage, "proton could not encode the message (error \(status))")
+                }
+                return bytes
+            }
+        }
+    }
+
+    private static func encodeWithProton(_ message: AMQPMessage, capacity: Int) throws(TransportError) -> [UInt8] {
+        var capacity = capacity
         return try ProtonMessageCache.withMessage(size: capacity) { pnMessage throws(TransportError) in
             try fill(pnMessage, from: message)
             while true {
