@@ -180,6 +180,53 @@ public enum LoopbackSocket {
         return socket.port
     }
 
+    /// A free loopback port below the kernel's ephemeral range, for a server a test starts
+    /// (and may restart) on a port chosen in advance: the kernel hands ephemeral ports to
+    /// every socket bound to port 0 and every outgoing connection, so in a parallel test run
+    /// a port from ``closedPort()`` can be taken before the server binds it (a private
+    /// RabbitMQ failed to boot that way, its distribution port already used).
+    public static func closedPortOutsideEphemeralRange() throws -> Int {
+        let ephemeralStart = ephemeralRangeStart()
+        guard ephemeralStart > 10_000 else { return try closedPort() }
+        for _ in 0..<500 {
+            let port = Int.random(in: 10_000..<ephemeralStart)
+            if canBind(port: port) { return port }
+        }
+        return try closedPort()
+    }
+
+    /// The first port of `net.ipv4.ip_local_port_range` (32768 when it cannot be read).
+    private static func ephemeralRangeStart() -> Int {
+        let fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_RDONLY)
+        guard fd >= 0 else { return 32_768 }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return 32_768 }
+        let digits = bytes[..<count].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return Int(String(decoding: digits, as: UTF8.self)) ?? 32_768
+    }
+
+    /// Whether 127.0.0.1:`port` can be bound now.
+    private static func canBind(port: Int) -> Bool {
+        #if canImport(Glibc)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
     /// A socket listening on a free loopback port (the caller closes `fd`).
     public static func listening() throws -> (fd: Int32, port: Int) { try bound(listen: true) }
 }

@@ -27,7 +27,7 @@ public final class PrivateMosquitto: Sendable {
     /// - Throws: ``SpawnError`` when it does not start.
     public init(directory: String) async throws {
         self.directory = directory
-        port = try LoopbackSocket.closedPort()
+        port = try LoopbackSocket.closedPortOutsideEphemeralRange()  // kept across restarts
         let user = String(cString: getpwuid(getuid())!.pointee.pw_name)
         let configuration = """
             listener \(port) 127.0.0.1

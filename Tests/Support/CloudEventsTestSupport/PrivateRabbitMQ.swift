@@ -64,11 +64,13 @@ public final class PrivateRabbitMQ: Sendable {
     /// - Throws: ``SpawnError`` when `rabbitmq-server` or `epmd` is missing or does not start.
     public init(directory: String, timeout: Duration = .seconds(90)) async throws {
         self.directory = directory
-        port = try LoopbackSocket.closedPort()
-        var distribution = try LoopbackSocket.closedPort()
-        while distribution == port { distribution = try LoopbackSocket.closedPort() }
-        var epmd = try LoopbackSocket.closedPort()
-        while epmd == port || epmd == distribution { epmd = try LoopbackSocket.closedPort() }
+        // Chosen in advance and kept across restarts: outside the ephemeral range, where the
+        // kernel cannot hand them to another test's socket meanwhile.
+        port = try LoopbackSocket.closedPortOutsideEphemeralRange()
+        var distribution = try LoopbackSocket.closedPortOutsideEphemeralRange()
+        while distribution == port { distribution = try LoopbackSocket.closedPortOutsideEphemeralRange() }
+        var epmd = try LoopbackSocket.closedPortOutsideEphemeralRange()
+        while epmd == port || epmd == distribution { epmd = try LoopbackSocket.closedPortOutsideEphemeralRange() }
         distributionPort = distribution
         epmdPort = epmd
         nodeName = "ce-private-\(port)@localhost"
