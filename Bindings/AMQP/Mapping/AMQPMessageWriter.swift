@@ -39,14 +39,16 @@ public struct AMQPMessageWriter: MessageWriter, Sendable {
             return
         }
         if amqpMessage.applicationProperties.isEmpty { amqpMessage.applicationProperties.reserveCapacity(8) }
-        var value = value
+        let amqpValue: AMQPValue
         // `time` read by a header binding (HTTP, MQTT: a bridge forwarding it) is its canonical
         // string; the spec asks senders for the native type where they can, so it is written
         // as a timestamp like a typed one (an unparsable string is forwarded as it is).
-        if name == "time", case .string(let text) = value, let timestamp = try? Timestamp(rfc3339: text) {
-            value = .timestamp(timestamp)
+        if case .string(let text) = value, name == "time", let timestamp = try? Timestamp(rfc3339: text) {
+            amqpValue = AMQPValue(attribute: .timestamp(timestamp))
+        } else {
+            amqpValue = AMQPValue(attribute: value)  // no copy of `value` per attribute
         }
-        amqpMessage.applicationProperties.append(AMQPApplicationProperty(prefix.key(for: name), AMQPValue(attribute: value)))
+        amqpMessage.applicationProperties.append(AMQPApplicationProperty(prefix.key(for: name), amqpValue))
     }
 
     /// Sets the body to one `data` section holding `bytes` (empty bytes: an empty section).
