@@ -164,7 +164,7 @@ struct ListenerTests {
             }
             #expect(error.code == .connectionFailed)
             #expect(error.message.contains("may or may not"))
-            #expect(await pollUntil(timeout: .seconds(10)) { !connection.isConnected })
+            #expect(await pollUntil(timeout: .seconds(30)) { !connection.isConnected })
 
             let second = RawInbox()
             let again = try await AMQPListener.listen(port: port, consumer: second.consumer)

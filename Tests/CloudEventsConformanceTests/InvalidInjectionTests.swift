@@ -47,7 +47,7 @@ struct InvalidInjectionHTTPTests {
     @Test func everyInvalidRequestIsRefusedWithItsErrorAndTheNextEventIsDelivered() async throws {
         let logs = CapturedLogs()
         let options = BindingOptions(
-            formats: InvalidInjection.formats, timeout: .seconds(10), retries: 0, logger: logs.logger(label: "injection"))
+            formats: InvalidInjection.formats, timeout: .seconds(30), retries: 0, logger: logs.logger(label: "injection"))
         let registry = try InvalidInjection.registry()
         let cases = InvalidInputs.http
         var refusedBeforeDelivery = 0
@@ -175,7 +175,7 @@ struct InvalidInjectionMQTT5Tests {
             "mosquitto_pub is not installed (Debian's mosquitto-clients; Scripts/bootstrap installs it)")
         let logs = CapturedLogs()
         let options = BindingOptions(
-            formats: InvalidInjection.formats, timeout: .seconds(10), logger: logs.logger(label: "injection"))
+            formats: InvalidInjection.formats, timeout: .seconds(30), logger: logs.logger(label: "injection"))
         let registry = try InvalidInjection.registry()
         let topic = "ce-injection/\(UInt32.random(in: 0...UInt32.max))"
         let base = "mqtt://\(InjectionBroker.host):\(InjectionBroker.port)/\(topic)?version=5&qos=1"

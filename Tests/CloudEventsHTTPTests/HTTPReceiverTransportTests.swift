@@ -23,7 +23,7 @@ struct HTTPReceiverTransportTests {
             tls: TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey))
         try await withReceiver(configuration) { port, _, received in
             let sender = HTTPSenderConfiguration(
-                url: "https://localhost:\(port)/", timeout: .seconds(10), tls: TLSSettings(trustedCertificatesFile: pki.caFile))
+                url: "https://localhost:\(port)/", timeout: .seconds(30), tls: TLSSettings(trustedCertificatesFile: pki.caFile))
             let responses = try await HTTPEventSender.withSender(configuration: sender) { sender in
                 try await withThrowingTaskGroup(of: HTTPEventResponse.self) { group in
                     for index in 0..<8 {
@@ -45,7 +45,7 @@ struct HTTPReceiverTransportTests {
             tls: TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey), allowsHTTP2: false)
         try await withReceiver(configuration) { port, _, received in
             let sender = HTTPSenderConfiguration(
-                url: "https://localhost:\(port)/", timeout: .seconds(10), tls: TLSSettings(trustedCertificatesFile: pki.caFile))
+                url: "https://localhost:\(port)/", timeout: .seconds(30), tls: TLSSettings(trustedCertificatesFile: pki.caFile))
             let response = try await HTTPEventSender.withSender(configuration: sender) { try await $0.exchange(event) }
             #expect(response.status.code == 202)
             #expect(response.version == "HTTP/1.1")
@@ -71,7 +71,7 @@ struct HTTPReceiverTransportTests {
             #expect(received.all.isEmpty)
 
             let identified = HTTPSenderConfiguration(
-                url: "https://localhost:\(port)/", timeout: .seconds(10), retry: once,
+                url: "https://localhost:\(port)/", timeout: .seconds(30), retry: once,
                 tls: TLSSettings(
                     trustedCertificatesFile: pki.caFile, certificateChainFile: pki.clientCertificate,
                     privateKeyFile: pki.clientKey))
@@ -217,7 +217,7 @@ struct HTTPSenderResponseTests {
         let reply = ScriptedServer.Reply(
             status: 200, headers: [("ce-specversion", "1.0"), ("ce-source", "/r"), ("ce-type", "t"), ("content-length", "0")])
         try await ScriptedServer.with([reply]) { port, _ in
-            let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", timeout: .seconds(10))
+            let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", timeout: .seconds(30))
             let response = try await HTTPEventSender.withSender(configuration: configuration) { sender in
                 try await sender.exchange(CloudEvent(id: "1", source: "/s", type: "t"))
             }
@@ -226,7 +226,7 @@ struct HTTPSenderResponseTests {
             #expect(response.eventError?.description.contains("id") == true)
         }
         try await ScriptedServer.with([.init(status: 202, headers: [("content-length", "0")])]) { port, _ in
-            let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", timeout: .seconds(10))
+            let configuration = HTTPSenderConfiguration(url: "http://127.0.0.1:\(port)/", timeout: .seconds(30))
             let response = try await HTTPEventSender.withSender(configuration: configuration) { sender in
                 try await sender.exchange(CloudEvent(id: "1", source: "/s", type: "t"))
             }

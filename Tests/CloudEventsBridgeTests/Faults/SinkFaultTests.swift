@@ -108,7 +108,7 @@ struct SinkFaultTests {
                 try await publisher.publish(0..<120, prefix: run.prefix, topic: run.topic, interval: .milliseconds(2))
             }
             #expect(
-                await bridge.waitForOutput(containing: "the buffer is full", timeout: .seconds(10)),
+                await bridge.waitForOutput(containing: "the buffer is full", timeout: .seconds(30)),
                 "the source was not paused:\n\(bridge.stderrTail())")
             try await Task.sleep(for: .seconds(1))
             try await run.sink.start()

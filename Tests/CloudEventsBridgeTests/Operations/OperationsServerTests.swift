@@ -170,7 +170,7 @@ private func get(
 ) async throws -> (status: Int, headers: HTTPHeaders, text: String) {
     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
     request.method = method
-    let response = try await client.execute(request, timeout: .seconds(10))
+    let response = try await client.execute(request, timeout: .seconds(30))
     let body = try await response.body.collect(upTo: 1 << 20)
     return (Int(response.status.code), response.headers, String(decoding: body.readableBytesView, as: UTF8.self))
 }

@@ -21,7 +21,7 @@ extension BridgeProcess {
             throw SpawnError(message: "no operations endpoints (start ce bridge with --metrics-listen 127.0.0.1:0)")
         }
         let response = try await HTTPClient.shared.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(30))
         let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
         return body.split(separator: "\n").reduce(0) { sum, line in
             guard line.hasPrefix(name + "{") || line.hasPrefix(name + " ") else { return sum }

@@ -75,7 +75,7 @@ struct HarnessTests {
             var request = HTTPClientRequest(url: sink.url)
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: "not an event"))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             #expect(response.status.code == 400)
             #expect(sink.undecodableRequests.count == 1)
             #expect(sink.distinctIDs.isEmpty)

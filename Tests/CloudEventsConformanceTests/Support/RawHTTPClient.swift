@@ -61,7 +61,7 @@ enum RawHTTPClient {
     /// Connects to `127.0.0.1:port`, writes `request`, reads one response and closes.
     ///
     /// - Throws: ``RawHTTPError`` naming the step that failed or timed out.
-    static func exchange(_ request: [UInt8], port: Int, timeout: Duration = .seconds(5)) async throws -> RawHTTPResponse {
+    static func exchange(_ request: [UInt8], port: Int, timeout: Duration = .seconds(30)) async throws -> RawHTTPResponse {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try blockingExchange(request, port: port, timeout: timeout) })
