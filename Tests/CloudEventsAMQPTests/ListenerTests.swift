@@ -18,47 +18,48 @@ struct ListenerTests {
     @Test func everyOutcomeReachesTheSender() async throws {
         let inbox = RawInbox()
         let listener = try await AMQPListener.listen(consumer: inbox.consumer)
-        defer { Task { await listener.close() } }
-        #expect(listener.port > 0)
-        try await AMQPConnection.withConnection(configuration: Self.client(port: listener.port)) { connection in
-            let sender = try await connection.openSender(address: "events/in")
+        try await closing(listener) {
+            #expect(listener.port > 0)
+            try await AMQPConnection.withConnection(configuration: Self.client(port: listener.port)) { connection in
+                let sender = try await connection.openSender(address: "events/in")
 
-            let accepted = Task { try await sender.send(RawMessage.encode("accept me")) }
-            let first = try #require(await inbox.next())
-            #expect(first.address == "events/in")
-            #expect(RawMessage.decode(first.bytes)?.text == "accept me")
-            #expect(await settle(first, .accepted).reachedPeer)
-            try await accepted.value
+                let accepted = Task { try await sender.send(RawMessage.encode("accept me")) }
+                let first = try #require(await inbox.next())
+                #expect(first.address == "events/in")
+                #expect(RawMessage.decode(first.bytes)?.text == "accept me")
+                #expect(await settle(first, .accepted).reachedPeer)
+                try await accepted.value
 
-            let rejected = Task { try await sender.send(RawMessage.encode("reject me")) }
-            let second = try #require(await inbox.next())
-            _ = await settle(second, .rejected(condition: "amqp:decode-error", description: "not a CloudEvent"))
-            let rejection = await sendError(rejected)
-            #expect(rejection?.code == .rejected)
-            #expect(rejection?.condition == ErrorCondition("amqp:decode-error"))
-            #expect(rejection?.message.contains("not a CloudEvent") == true)
-            #expect(rejection?.isTransient == false)
+                let rejected = Task { try await sender.send(RawMessage.encode("reject me")) }
+                let second = try #require(await inbox.next())
+                _ = await settle(second, .rejected(condition: "amqp:decode-error", description: "not a CloudEvent"))
+                let rejection = await sendError(rejected)
+                #expect(rejection?.code == .rejected)
+                #expect(rejection?.condition == ErrorCondition("amqp:decode-error"))
+                #expect(rejection?.message.contains("not a CloudEvent") == true)
+                #expect(rejection?.isTransient == false)
 
-            let released = Task { try await sender.send(RawMessage.encode("release me")) }
-            let third = try #require(await inbox.next())
-            _ = await settle(third, .released)
-            let release = await sendError(released)
-            #expect(release?.code == .released)
-            #expect(release?.isTransient == true)
+                let released = Task { try await sender.send(RawMessage.encode("release me")) }
+                let third = try #require(await inbox.next())
+                _ = await settle(third, .released)
+                let release = await sendError(released)
+                #expect(release?.code == .released)
+                #expect(release?.isTransient == true)
 
-            let modified = Task { try await sender.send(RawMessage.encode("modify me")) }
-            let fourth = try #require(await inbox.next())
-            _ = await settle(fourth, .modified(deliveryFailed: true, undeliverableHere: true))
-            let modification = await sendError(modified)
-            #expect(modification?.code == .modified)
-            #expect(modification?.isTransient == false)
-            #expect(modification?.message.contains("undeliverable-here true") == true)
+                let modified = Task { try await sender.send(RawMessage.encode("modify me")) }
+                let fourth = try #require(await inbox.next())
+                _ = await settle(fourth, .modified(deliveryFailed: true, undeliverableHere: true))
+                let modification = await sendError(modified)
+                #expect(modification?.code == .modified)
+                #expect(modification?.isTransient == false)
+                #expect(modification?.message.contains("undeliverable-here true") == true)
 
-            let modifiedAgain = Task { try await sender.send(RawMessage.encode("modify me, retry")) }
-            let fifth = try #require(await inbox.next())
-            _ = await settle(fifth, .modified(deliveryFailed: true, undeliverableHere: false))
-            let retryable = await sendError(modifiedAgain)
-            #expect(retryable?.isTransient == true)
+                let modifiedAgain = Task { try await sender.send(RawMessage.encode("modify me, retry")) }
+                let fifth = try #require(await inbox.next())
+                _ = await settle(fifth, .modified(deliveryFailed: true, undeliverableHere: false))
+                let retryable = await sendError(modifiedAgain)
+                #expect(retryable?.isTransient == true)
+            }
         }
     }
 
@@ -71,27 +72,29 @@ struct ListenerTests {
         #expect(error?.code == .invalidEndpoint)
         let inbox = RawInbox()
         let listener = try await AMQPListener.listen(sasl: AMQPSASL.none, consumer: inbox.consumer)
-        defer { Task { await listener.close() } }
-        var configuration = Self.client(port: listener.port)
-        configuration.sasl = AMQPSASL.none
-        try await AMQPConnection.withConnection(configuration: configuration) { connection in
-            let sender = try await connection.openSender(address: "plain-tcp")
-            let sent = Task { try await sender.send(RawMessage.encode("no SASL")) }
-            let delivery = try #require(await inbox.next())
-            _ = await settle(delivery, .accepted)
-            try await sent.value
+        try await closing(listener) {
+            var configuration = Self.client(port: listener.port)
+            configuration.sasl = AMQPSASL.none
+            try await AMQPConnection.withConnection(configuration: configuration) { connection in
+                let sender = try await connection.openSender(address: "plain-tcp")
+                let sent = Task { try await sender.send(RawMessage.encode("no SASL")) }
+                let delivery = try #require(await inbox.next())
+                _ = await settle(delivery, .accepted)
+                try await sent.value
+            }
         }
     }
 
     @Test func aReceiverLinkToTheListenerIsRefused() async throws {
         let listener = try await AMQPListener.listen(consumer: RawInbox().consumer)
-        defer { Task { await listener.close() } }
-        try await AMQPConnection.withConnection(configuration: Self.client(port: listener.port)) { connection in
-            await #expect(throws: TransportError.self) {
-                _ = try await connection.openReceiver(address: "anything", consumer: RawInbox().consumer)
+        try await closing(listener) {
+            try await AMQPConnection.withConnection(configuration: Self.client(port: listener.port)) { connection in
+                await #expect(throws: TransportError.self) {
+                    _ = try await connection.openReceiver(address: "anything", consumer: RawInbox().consumer)
+                }
+                // The connection goes on.
+                _ = try await connection.openSender(address: "still-fine")
             }
-            // The connection goes on.
-            _ = try await connection.openSender(address: "still-fine")
         }
     }
 
@@ -101,27 +104,28 @@ struct ListenerTests {
     @Test func creditIsTheBackPressure() async throws {
         let inbox = RawInbox(capacity: 1)
         let listener = try await AMQPListener.listen(credit: 2, consumer: inbox.consumer)
-        defer { Task { await listener.close() } }
-        try await AMQPConnection.withConnection(configuration: Self.client(port: listener.port)) { connection in
-            let sender = try await connection.openSender(address: "q")
-            var sends: [Task<Void, any Error>] = []
-            for index in 0..<3 {
-                sends.append(Task { try await sender.send(RawMessage.encode("m\(index)")) })
-                try await Task.sleep(for: .milliseconds(20))
+        try await closing(listener) {
+            try await AMQPConnection.withConnection(configuration: Self.client(port: listener.port)) { connection in
+                let sender = try await connection.openSender(address: "q")
+                var sends: [Task<Void, any Error>] = []
+                for index in 0..<3 {
+                    sends.append(Task { try await sender.send(RawMessage.encode("m\(index)")) })
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(await pollUntil(timeout: .seconds(30)) { inbox.offered == 2 })
+                try await Task.sleep(for: .milliseconds(500))
+                // One taken, one refused and held by the link; no credit for the third.
+                #expect(inbox.offered == 2)
+                #expect(inbox.count == 1)
+                var texts: [String] = []
+                for _ in 0..<3 {
+                    let delivery = try #require(await inbox.next())
+                    texts.append(RawMessage.decode(delivery.bytes)?.text ?? "?")
+                    #expect(await settle(delivery, .accepted).reachedPeer)
+                }
+                #expect(texts == ["m0", "m1", "m2"])
+                for send in sends { try await send.value }
             }
-            #expect(await pollUntil(timeout: .seconds(30)) { inbox.offered == 2 })
-            try await Task.sleep(for: .milliseconds(500))
-            // One taken, one refused and held by the link; no credit for the third.
-            #expect(inbox.offered == 2)
-            #expect(inbox.count == 1)
-            var texts: [String] = []
-            for _ in 0..<3 {
-                let delivery = try #require(await inbox.next())
-                texts.append(RawMessage.decode(delivery.bytes)?.text ?? "?")
-                #expect(await settle(delivery, .accepted).reachedPeer)
-            }
-            #expect(texts == ["m0", "m1", "m2"])
-            for send in sends { try await send.value }
         }
     }
 
@@ -130,18 +134,19 @@ struct ListenerTests {
     @Test func aSendWithoutCreditOrOutcomeTimesOut() async throws {
         let inbox = RawInbox(capacity: 0)
         let listener = try await AMQPListener.listen(credit: 1, consumer: inbox.consumer)
-        defer { Task { await listener.close() } }
-        var configuration = Self.client(port: listener.port)
-        configuration.operationTimeout = .seconds(2)
-        try await AMQPConnection.withConnection(configuration: configuration) { connection in
-            let sender = try await connection.openSender(address: "q")
-            let start = ContinuousClock.now
-            let noOutcome = Task { try await sender.send(RawMessage.encode("held, never settled")) }
-            let noCredit = Task { try await sender.send(RawMessage.encode("no credit")) }
-            #expect(await sendError(noOutcome)?.code == .timedOut)
-            #expect(await sendError(noCredit)?.code == .timedOut)
-            let elapsed = ContinuousClock.now - start
-            #expect(elapsed >= .seconds(2) && elapsed < .seconds(20), "\(elapsed)")
+        try await closing(listener) {
+            var configuration = Self.client(port: listener.port)
+            configuration.operationTimeout = .seconds(2)
+            try await AMQPConnection.withConnection(configuration: configuration) { connection in
+                let sender = try await connection.openSender(address: "q")
+                let start = ContinuousClock.now
+                let noOutcome = Task { try await sender.send(RawMessage.encode("held, never settled")) }
+                let noCredit = Task { try await sender.send(RawMessage.encode("no credit")) }
+                #expect(await sendError(noOutcome)?.code == .timedOut)
+                #expect(await sendError(noCredit)?.code == .timedOut)
+                let elapsed = ContinuousClock.now - start
+                #expect(elapsed >= .seconds(2) && elapsed < .seconds(20), "\(elapsed)")
+            }
         }
     }
 
@@ -168,13 +173,14 @@ struct ListenerTests {
 
             let second = RawInbox()
             let again = try await AMQPListener.listen(port: port, consumer: second.consumer)
-            defer { Task { await again.close() } }
-            let resent = Task { try await sender.send(RawMessage.encode("after reconnect")) }
-            let delivery = try #require(await second.next(timeout: .seconds(30)))
-            #expect(RawMessage.decode(delivery.bytes)?.text == "after reconnect")
-            #expect(await settle(delivery, .accepted).reachedPeer)
-            try await resent.value
-            #expect(connection.connectionCount == 2)
+            try await closing(again) {
+                let resent = Task { try await sender.send(RawMessage.encode("after reconnect")) }
+                let delivery = try #require(await second.next(timeout: .seconds(30)))
+                #expect(RawMessage.decode(delivery.bytes)?.text == "after reconnect")
+                #expect(await settle(delivery, .accepted).reachedPeer)
+                try await resent.value
+                #expect(connection.connectionCount == 2)
+            }
         }
     }
 
@@ -192,23 +198,24 @@ struct ListenerTests {
         let listener = try await AMQPListener.listen(
             tls: TLSSettings(certificateChainFile: "\(directory)/server.pem", privateKeyFile: "\(directory)/server.key"),
             consumer: inbox.consumer)
-        defer { Task { await listener.close() } }
-        let trusted = TLSSettings(trustedCertificatesFile: "\(directory)/ca.pem")
-        try await AMQPConnection.withConnection(
-            configuration: Self.client(port: listener.port, tls: trusted, host: "localhost")
-        ) { connection in
-            let sender = try await connection.openSender(address: "secure")
-            let sent = Task { try await sender.send(RawMessage.encode("over TLS")) }
-            let delivery = try #require(await inbox.next())
-            #expect(RawMessage.decode(delivery.bytes)?.text == "over TLS")
-            _ = await settle(delivery, .accepted)
-            try await sent.value
+        try await closing(listener) {
+            let trusted = TLSSettings(trustedCertificatesFile: "\(directory)/ca.pem")
+            try await AMQPConnection.withConnection(
+                configuration: Self.client(port: listener.port, tls: trusted, host: "localhost")
+            ) { connection in
+                let sender = try await connection.openSender(address: "secure")
+                let sent = Task { try await sender.send(RawMessage.encode("over TLS")) }
+                let delivery = try #require(await inbox.next())
+                #expect(RawMessage.decode(delivery.bytes)?.text == "over TLS")
+                _ = await settle(delivery, .accepted)
+                try await sent.value
+            }
+            // Without the CA the server's certificate is not trusted.
+            let error = await #expect(throws: TransportError.self) {
+                _ = try await AMQPConnection.connect(
+                    configuration: Self.client(port: listener.port, tls: TLSSettings(), host: "localhost"))
+            }
+            #expect(error?.code == .connectionFailed)
         }
-        // Without the CA the server's certificate is not trusted.
-        let error = await #expect(throws: TransportError.self) {
-            _ = try await AMQPConnection.connect(
-                configuration: Self.client(port: listener.port, tls: TLSSettings(), host: "localhost"))
-        }
-        #expect(error?.code == .connectionFailed)
     }
 }

@@ -98,57 +98,59 @@ struct SenderReceiverPeerTests {
     func roundTrip(mode: ContentMode, format: String) async throws {
         let bridge = AMQPDeliveryBridge(formats: EventRoundTrip.formats)
         let listener = try await AMQPListener.listen(consumer: bridge.consumer)
-        defer { Task { await listener.close() } }
-        try await AMQPConnection.withConnection(configuration: ListenerTests.client(port: listener.port)) { connection in
-            let sender = try await AMQPEventSender.open(
-                connection: connection, address: "events", mode: mode, format: EventRoundTrip.format(format))
-            let event = EventRoundTrip.event("p2p-\(mode)-\(format)")
-            let sent = Task { try await sender.send(event) }
-            var iterator = bridge.stream.makeAsyncIterator()
-            let delivery = try #require(try await iterator.next())
-            try EventRoundTrip.check(delivery, against: event)
-            delivery.accept()
-            try await sent.value
-            #expect(await delivery.settlementOutcome() == .reachedPeer)
+        try await closing(listener) {
+            try await AMQPConnection.withConnection(configuration: ListenerTests.client(port: listener.port)) { connection in
+                let sender = try await AMQPEventSender.open(
+                    connection: connection, address: "events", mode: mode, format: EventRoundTrip.format(format))
+                let event = EventRoundTrip.event("p2p-\(mode)-\(format)")
+                let sent = Task { try await sender.send(event) }
+                var iterator = bridge.stream.makeAsyncIterator()
+                let delivery = try #require(try await iterator.next())
+                try EventRoundTrip.check(delivery, against: event)
+                delivery.accept()
+                try await sent.value
+                #expect(await delivery.settlementOutcome() == .reachedPeer)
+            }
         }
     }
 
     @Test func rejectionReasonAndConditionReachTheSender() async throws {
         let bridge = AMQPDeliveryBridge()
         let listener = try await AMQPListener.listen(consumer: bridge.consumer)
-        defer { Task { await listener.close() } }
-        try await AMQPConnection.withConnection(configuration: ListenerTests.client(port: listener.port)) { connection in
-            let raw = try await connection.openSender(address: "events")
-            let sender = try await AMQPEventSender.open(connection: connection, address: "events")
-            var iterator = bridge.stream.makeAsyncIterator()
+        try await closing(listener) {
+            try await AMQPConnection.withConnection(configuration: ListenerTests.client(port: listener.port)) { connection in
+                let raw = try await connection.openSender(address: "events")
+                let sender = try await AMQPEventSender.open(connection: connection, address: "events")
+                var iterator = bridge.stream.makeAsyncIterator()
 
-            let invalidSend = Task { try await raw.send([0x00, 0x53, 0x70, 0xff, 0x01]) }
-            let invalid = try #require(try await iterator.next())
-            let error = #expect(throws: MessageError.self) { try invalid.event() }
-            invalid.reject(reason: "\(error.map { "\($0)" } ?? "invalid")", condition: .invalidMessage)
-            let rejection = await sendError(invalidSend)
-            #expect(rejection?.code == .rejected)
-            #expect(rejection?.condition == .invalidMessage)
+                let invalidSend = Task { try await raw.send([0x00, 0x53, 0x70, 0xff, 0x01]) }
+                let invalid = try #require(try await iterator.next())
+                let error = #expect(throws: MessageError.self) { try invalid.event() }
+                invalid.reject(reason: "\(error.map { "\($0)" } ?? "invalid")", condition: .invalidMessage)
+                let rejection = await sendError(invalidSend)
+                #expect(rejection?.code == .rejected)
+                #expect(rejection?.condition == .invalidMessage)
 
-            let event = EventRoundTrip.event("valid-after-invalid")
-            let refusedSend = Task { try await sender.send(event) }
-            let valid = try #require(try await iterator.next())
-            try EventRoundTrip.check(valid, against: event)
-            valid.reject(reason: "schema mismatch")
-            let refused = await sendError(refusedSend)
-            #expect(refused?.code == .rejected)
-            #expect(refused?.condition == .rejected)
-            #expect(refused?.message.contains("schema mismatch") == true)
+                let event = EventRoundTrip.event("valid-after-invalid")
+                let refusedSend = Task { try await sender.send(event) }
+                let valid = try #require(try await iterator.next())
+                try EventRoundTrip.check(valid, against: event)
+                valid.reject(reason: "schema mismatch")
+                let refused = await sendError(refusedSend)
+                #expect(refused?.code == .rejected)
+                #expect(refused?.condition == .rejected)
+                #expect(refused?.message.contains("schema mismatch") == true)
 
-            let modifiedSend = Task { try await sender.send(EventRoundTrip.event("modified")) }
-            let modified = try #require(try await iterator.next())
-            modified.modify(deliveryFailed: true, undeliverableHere: false)
-            #expect(await sendError(modifiedSend)?.code == .modified)
+                let modifiedSend = Task { try await sender.send(EventRoundTrip.event("modified")) }
+                let modified = try #require(try await iterator.next())
+                modified.modify(deliveryFailed: true, undeliverableHere: false)
+                #expect(await sendError(modifiedSend)?.code == .modified)
 
-            // Dropped unsettled: released.
-            let droppedSend = Task { try await sender.send(EventRoundTrip.event("dropped")) }
-            _ = try #require(try await iterator.next())
-            #expect(await sendError(droppedSend)?.code == .released)
+                // Dropped unsettled: released.
+                let droppedSend = Task { try await sender.send(EventRoundTrip.event("dropped")) }
+                _ = try #require(try await iterator.next())
+                #expect(await sendError(droppedSend)?.code == .released)
+            }
         }
     }
 }

@@ -40,15 +40,16 @@ struct SettlementTests {
     @Test func acceptingAPeerMessageReachesThePeer() async throws {
         let bridge = AMQPDeliveryBridge()
         let listener = try await AMQPListener.listen(consumer: bridge.consumer)
-        defer { Task { await listener.close() } }
-        try await AMQPConnection.withConnection(configuration: ListenerTests.client(port: listener.port)) { connection in
-            let sender = try await AMQPEventSender.open(connection: connection, address: "a")
-            let sent = Task { try await sender.send(EventRoundTrip.event("unsettled")) }
-            var iterator = bridge.stream.makeAsyncIterator()
-            let delivery = try #require(try await iterator.next())
-            delivery.accept()
-            #expect(await delivery.settlementOutcome() == .reachedPeer)
-            try await sent.value
+        try await closing(listener) {
+            try await AMQPConnection.withConnection(configuration: ListenerTests.client(port: listener.port)) { connection in
+                let sender = try await AMQPEventSender.open(connection: connection, address: "a")
+                let sent = Task { try await sender.send(EventRoundTrip.event("unsettled")) }
+                var iterator = bridge.stream.makeAsyncIterator()
+                let delivery = try #require(try await iterator.next())
+                delivery.accept()
+                #expect(await delivery.settlementOutcome() == .reachedPeer)
+                try await sent.value
+            }
         }
     }
 }

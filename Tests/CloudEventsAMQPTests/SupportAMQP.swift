@@ -189,3 +189,16 @@ func sendError(_ task: Task<Void, any Error>) async -> TransportError? {
     if case .failure(let error) = await task.result { return error as? TransportError }
     return nil
 }
+
+/// Runs `body`, then closes `listener` and waits until it has, whether `body` returns or throws
+/// (a `defer` cannot await, and a closing task left running would outlive the test).
+func closing<Result>(_ listener: AMQPListener, _ body: () async throws -> Result) async throws -> Result {
+    do {
+        let result = try await body()
+        await listener.close()
+        return result
+    } catch {
+        await listener.close()
+        throw error
+    }
+}
