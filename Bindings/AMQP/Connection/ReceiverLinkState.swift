@@ -123,7 +123,15 @@ final class ReceiverLinkState {
     private static func settler(
         engine: ProtonEngine, link: Int, generation: UInt64, key: UInt64
     ) -> @Sendable (AMQPDisposition, @escaping @Sendable (AMQPDispositionOutcome) -> Void) -> Void {
-        { disposition, completion in
+        // Weak: a consumer that keeps an unsettled delivery after the connection ended must
+        // not keep the engine (and, through its consumer, itself) alive: a cycle the address
+        // sanitizer found when a listener closed with a delivery still held.
+        let peer = engine.peer
+        return { [weak engine] disposition, completion in
+            guard let engine else {
+                completion(.failed(Self.lostError(peer: peer)))
+                return
+            }
             let submitted = engine.driver.submit {
                 guard let state = engine.loop.receivers[link], state.generation == generation else {
                     completion(.failed(Self.lostError(engine: engine)))
@@ -135,10 +143,12 @@ final class ReceiverLinkState {
         }
     }
 
-    static func lostError(engine: ProtonEngine) -> TransportError {
+    static func lostError(engine: ProtonEngine) -> TransportError { lostError(peer: engine.peer) }
+
+    static func lostError(peer: String) -> TransportError {
         TransportError(
             .connectionFailed,
-            "the AMQP link on \(engine.peer) was gone before the settlement was sent: the peer delivers the message again (a broker) or has lost it"
+            "the AMQP link on \(peer) was gone before the settlement was sent: the peer delivers the message again (a broker) or has lost it"
         )
     }
 
