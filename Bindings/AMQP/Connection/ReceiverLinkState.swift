@@ -201,7 +201,10 @@ final class ReceiverLinkState {
 
     private func roomCallback(engine: ProtonEngine) -> @Sendable () -> Void {
         if let onRoom { return onRoom }
-        let callback: @Sendable () -> Void = { [id] in
+        // Weak, as the settle handles: this link state keeps the callback, and the engine
+        // keeps this link state.
+        let callback: @Sendable () -> Void = { [id, weak engine] in
+            guard let engine else { return }
             engine.driver.submit { engine.loop.receivers[id]?.resume(engine: engine) }
         }
         onRoom = callback

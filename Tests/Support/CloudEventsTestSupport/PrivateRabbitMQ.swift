@@ -96,9 +96,8 @@ public final class PrivateRabbitMQ: Sendable {
         timeout: Duration = .seconds(90), _ body: (PrivateRabbitMQ) async throws -> Result
     ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-rabbitmq-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let broker = try await PrivateRabbitMQ(directory: directory, timeout: timeout)
+        let broker = try await bootWithRetry(in: directory, timeout: timeout)
         do {
             let result = try await body(broker)
             await broker.shutdown()
@@ -106,6 +105,22 @@ public final class PrivateRabbitMQ: Sendable {
         } catch {
             await broker.shutdown()
             throw error
+        }
+    }
+
+    /// Boots a node in `directory`, and once more on fresh ports (in a fresh directory) if the
+    /// first one does not come up: in a loaded parallel run a node has failed to boot once, its
+    /// cause lost with its output. The second failure is the test's.
+    private static func bootWithRetry(in directory: String, timeout: Duration) async throws -> PrivateRabbitMQ {
+        let firstTry = directory + "/first"
+        try FileManager.default.createDirectory(atPath: firstTry, withIntermediateDirectories: true)
+        do {
+            return try await PrivateRabbitMQ(directory: firstTry, timeout: timeout)
+        } catch {
+            print("PrivateRabbitMQ: the first node did not come up, booting another on fresh ports: \(error)")
+            let secondTry = directory + "/second"
+            try FileManager.default.createDirectory(atPath: secondTry, withIntermediateDirectories: true)
+            return try await PrivateRabbitMQ(directory: secondTry, timeout: timeout)
         }
     }
 
