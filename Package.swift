@@ -258,6 +258,8 @@ let package = Package(
             dependencies: [
                 "CloudEventsAMQP", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTransports",
                 "CloudEventsLoopDriver", "CQpidProton", "CloudEventsTestSupport",
+                // `ce`'s raw AMQP receiver for the wire rows, shared rather than copied.
+                "ce",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -3,9 +3,10 @@ import CloudEventsAMQP
 import CloudEventsConformance
 import Logging
 
-/// `ce conformance`'s raw receiver for the AMQP wire rows (the AMQP tests have the same one):
-/// a bare proton receiver link (through the binding's connection engine, never its mapping)
-/// whose deliveries' bytes go to the conformance module's own AMQP decoder, each accepted. Through a broker it attaches to the cell's
+/// The raw receiver of the AMQP wire rows (`ce conformance`'s, and the AMQP tests' through
+/// `@testable import ce`): a bare proton receiver link (through the binding's connection
+/// engine, never its mapping) whose deliveries' bytes go to the conformance module's own AMQP
+/// decoder, each accepted. Through a broker it attaches to the cell's
 /// address before the sender sends; peer to peer (`listen=true`) it listens on loopback and
 /// the sender connects to it.
 struct ProtonRawAMQPReceiver: RawAMQPReceiving {

@@ -5,6 +5,8 @@ import CloudEventsProtobuf
 import CloudEventsTransports
 import Testing
 
+@testable import ce
+
 /// The binding's own run of its conformance rows, through the test kit `ce conformance`
 /// uses (`ConformanceTarget.amqp` and `.amqpPeer`): every corpus event in each mode and
 /// format the binding states, through the real RabbitMQ and peer to peer, plus the wire-shape
