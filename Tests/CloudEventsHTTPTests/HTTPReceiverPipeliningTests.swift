@@ -53,16 +53,16 @@ struct HTTPReceiverPipeliningTests {
             let (head, body) = try rawRequestParts(event, extraHeaders: "Expect: 100-continue\r\n")
             let connection = try RawSocket(port: receiver.port)
             connection.send(head)
-            #expect(await connection.read(statusLines: 1, within: .seconds(10)).hasPrefix("HTTP/1.1 100 Continue\r\n"))
+            #expect(await connection.read(statusLines: 1, within: .seconds(60)).hasPrefix("HTTP/1.1 100 Continue\r\n"))
             connection.send(body)
-            #expect(await connection.read(statusLines: 2, within: .seconds(10)).contains("HTTP/1.1 202 Accepted\r\n"))
+            #expect(await connection.read(statusLines: 2, within: .seconds(60)).contains("HTTP/1.1 202 Accepted\r\n"))
 
             let tooLarge =
                 "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n"
                 + "ce-specversion: 1.0\r\nce-id: big\r\nce-source: /s\r\nce-type: t\r\n\r\n"
             let refused = try RawSocket(port: receiver.port)
             refused.send(tooLarge)
-            let answer = await refused.read(statusLines: 1, within: .seconds(10))
+            let answer = await refused.read(statusLines: 1, within: .seconds(60))
             #expect(answer.hasPrefix("HTTP/1.1 413 "))
             #expect(!answer.contains("100 Continue"))
         }
@@ -130,5 +130,5 @@ private func rawRequest(_ event: CloudEvent) throws -> String {
 private func exchange(port: Int, sending text: String, responses: Int) async throws -> String {
     let connection = try RawSocket(port: port)
     connection.send(text)
-    return await connection.read(statusLines: responses, within: .seconds(10))
+    return await connection.read(statusLines: responses, within: .seconds(60))
 }

@@ -32,7 +32,7 @@ struct HTTPReceiverTimeoutTests {
         try await withReceiver(Self.configuration(head: .milliseconds(300))) { port, _, received in
             let socket = try RawSocket(port: port)
             socket.send("POST /eve")
-            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(60))
             #expect(closed, "the connection was still open 10 s after a 300 ms head timeout")
             #expect(text.hasPrefix("HTTP/1.1 408 "))
             #expect(received.all.isEmpty)
@@ -43,7 +43,7 @@ struct HTTPReceiverTimeoutTests {
     @Test func aSilentConnectionIsClosedAfterTheHeadTimeout() async throws {
         try await withReceiver(Self.configuration(head: .milliseconds(300))) { port, _, _ in
             let socket = try RawSocket(port: port)
-            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(60))
             #expect(closed)
             #expect(text.isEmpty)
         }
@@ -58,7 +58,7 @@ struct HTTPReceiverTimeoutTests {
         try await withReceiver(configuration) { port, _, _ in
             let socket = try RawSocket(port: port)
             socket.send("\u{16}\u{03}\u{01}")  // the start of a TLS record, then nothing
-            let (_, closed) = await socket.readUntilClosed(within: .seconds(10))
+            let (_, closed) = await socket.readUntilClosed(within: .seconds(60))
             #expect(closed, "the HTTPS connection was still open 10 s after a 300 ms head timeout")
         }
     }
@@ -70,7 +70,7 @@ struct HTTPReceiverTimeoutTests {
             socket.send(
                 "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\nce-specversion: 1.0\r\n"
                     + "ce-id: 1\r\nce-source: /s\r\nce-type: t\r\n\r\n0123456789")
-            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(60))
             #expect(closed, "the connection was still open 10 s after a 300 ms body timeout")
             #expect(text.hasPrefix("HTTP/1.1 408 "))
             #expect(received.all.isEmpty)
@@ -85,12 +85,12 @@ struct HTTPReceiverTimeoutTests {
         try await withReceiver(configuration) { port, _, received in
             let socket = try RawSocket(port: port)
             socket.send(request)
-            #expect(await socket.read(statusLines: 1, within: .seconds(10)).hasPrefix("HTTP/1.1 202 "))
+            #expect(await socket.read(statusLines: 1, within: .seconds(60)).hasPrefix("HTTP/1.1 202 "))
             // Longer than the head timeout: the connection is idle, not reading a head.
             try await Task.sleep(for: .milliseconds(600))
             socket.send(request)
-            #expect(await socket.read(statusLines: 2, within: .seconds(10)).contains("HTTP/1.1 202 "))
-            let (text, closed) = await socket.readUntilClosed(within: .seconds(10))
+            #expect(await socket.read(statusLines: 2, within: .seconds(60)).contains("HTTP/1.1 202 "))
+            let (text, closed) = await socket.readUntilClosed(within: .seconds(60))
             #expect(closed, "the idle connection was still open 10 s after a 2 s idle timeout")
             #expect(text.components(separatedBy: "HTTP/1.1 ").count == 3, "something was answered after the second 202")
             #expect(received.all.count == 2)
