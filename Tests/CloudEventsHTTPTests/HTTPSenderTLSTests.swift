@@ -30,13 +30,13 @@ struct HTTPSenderTLSTests {
         try await ScriptedServer.with([.init(status: 202)], tls: try pki.serverContext()) { port, server in
             // The default retry policy: a refused handshake is reported at once, not retried
             // (nor retried by async-http-client until the timeout).
-            let configuration = HTTPSenderConfiguration(url: "https://localhost:\(port)/events", timeout: .seconds(30))
+            let configuration = HTTPSenderConfiguration(url: "https://localhost:\(port)/events", timeout: .seconds(180))
             let started = ContinuousClock.now
             let error = await #expect(throws: TransportError.self) {
                 try await HTTPEventSender.withSender(configuration: configuration) { try await $0.send(event) }
             }
             // Well under the timeout (a loaded CI machine takes a few seconds for the handshake).
-            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(ContinuousClock.now - started < .seconds(60))
             #expect(error?.code == .connectionFailed)
             #expect(error?.description.contains("TLS handshake") == true)
             #expect(server.requestTimes.isEmpty)
