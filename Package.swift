@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "CloudEventsHTTP", targets: ["CloudEventsHTTP"]),
         .library(name: "CloudEventsMQTT", targets: ["CloudEventsMQTT"]),
         .library(name: "CloudEventsAMQP", targets: ["CloudEventsAMQP"]),
+        .library(name: "CloudEventsNATS", targets: ["CloudEventsNATS"]),
         .library(name: "CloudEventsTransports", targets: ["CloudEventsTransports"]),
         .library(name: "CloudEventsBridge", targets: ["CloudEventsBridge"]),
         .executable(name: "ce", targets: ["ce"]),
@@ -267,6 +268,40 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
 
+        // MARK: NATS binding
+        // The NATS client protocol spoken directly over TCP on SwiftNIO (no C library, no
+        // second thread model): the protocol codec, a client with reconnect and
+        // subscription replay, the `ce-` header mapping shared with HTTP.
+        .target(
+            name: "CloudEventsNATS",
+            dependencies: [
+                "CloudEvents",
+                "CloudEventsTransports",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Bindings/NATS",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "CloudEventsNATSTests",
+            dependencies: [
+                "CloudEventsNATS", "CloudEvents", "CloudEventsProtobuf", "CloudEventsConformance", "CloudEventsTransports",
+                "CloudEventsTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/CloudEventsNATSTests",
+            swiftSettings: upcomingFeatures
+        ),
+
         // MARK: Bridge
         // The engine that moves events from any registered source binding to any sink
         // binding through a durable buffer (SQLite in WAL mode through GRDB), with retries,
@@ -318,6 +353,7 @@ let package = Package(
                 "CloudEventsHTTP",
                 "CloudEventsMQTT",
                 "CloudEventsAMQP",
+                "CloudEventsNATS",
                 "CloudEventsTransports",
                 "CloudEventsConformance",
                 "CloudEventsBridge",
