@@ -1,0 +1,159 @@
+import CloudEvents
+
+// Binary mode straight between a CloudEvent and NATS headers: the hot path of every
+// publish and every received message (issue 15's throughput targets).
+//
+// The general path goes through the message layer: each attribute as a name and an
+// `AttributeValue`, its header name built and checked against the headers written so far
+// (encode), collected in a builder and set by name again (decode). For an event, and for
+// the headers of an ordinary binary message, none of that is needed. These paths produce
+// exactly what the general path produces (the mapping tests compare them on the whole
+// corpus and on fuzzed input), and hand anything out of the ordinary (an invalid event, a
+// duplicate, a value that does not decode, specversion 0.3) to the general path, so that
+// errors stay exactly as it reports them.
+
+extension CloudEvent {
+    /// The binary-mode headers and payload of this event, as ``write(to:mode:format:)`` with
+    /// a ``NATSMessageWriter`` makes them: the same headers in the same order.
+    ///
+    /// A valid event's attributes cannot collide (core attributes are properties; extension
+    /// names are unique, `[a-z0-9]+`, not core names), so no duplicate is looked for; the
+    /// String type's character rules are checked by the percent-encoding scan, which sees
+    /// every value anyway, and by the full validation only when a value is not printable ASCII.
+    func natsBinaryMode() throws(MessageError) -> (headers: NATSHeaders, payload: [UInt8]) {
+        do {
+            try validate(checkingCharacters: false)
+        } catch {
+            return try generalNATSBinaryMode()
+        }
+        var charactersChecked = true
+        @inline(__always)
+        func field(_ name: String, _ text: String) -> NATSHeaders.Field {
+            let (encoded, isPrintableASCII) = PercentEncoding.encodeHeaderValueReportingASCII(text)
+            if !isPrintableASCII { charactersChecked = false }
+            return NATSHeaders.Field(name: name, value: Array(encoded.utf8))
+        }
+
+        var fields: [NATSHeaders.Field] = []
+        // The eight core attributes at most, the extensions, and the implied content type.
+        fields.reserveCapacity(9 + extensions.count)
+        fields.append(NATSHeaders.Field(name: "ce-specversion", value: Array(specVersion.rawValue.utf8)))
+        fields.append(field("ce-id", id))
+        fields.append(field("ce-source", source))
+        fields.append(field("ce-type", type))
+        if let dataContentType { fields.append(field("ce-datacontenttype", dataContentType)) }
+        if let dataSchema {
+            fields.append(field(specVersion == .v1_0 ? "ce-dataschema" : "ce-schemaurl", dataSchema))
+        }
+        if let subject { fields.append(field("ce-subject", subject)) }
+        // RFC 3339 text is digits, `-`, `:`, `.`, `+`, `T`/`t` and `Z`/`z`: nothing to encode.
+        if let time { fields.append(NATSHeaders.Field(name: "ce-time", value: Array(time.description.utf8))) }
+        for (name, value) in extensions {
+            let text =
+                switch value {
+                case .string(let text): text
+                default: value.canonicalString
+                }
+            fields.append(field(HeaderAttributeCodec.prefix + name, text))
+        }
+        if !charactersChecked {
+            do { try validate() } catch { throw MessageError(.invalidEvent(error)) }
+        }
+        guard let data else { return (NATSHeaders(fields), []) }
+        if dataContentType == nil {
+            // As readBinary(into:) does: JSON data leaving the JSON format says what it is.
+            switch data {
+            case .json, .text: fields.append(NATSHeaders.Field(name: "ce-datacontenttype", value: Self.jsonUTF8))
+            case .binary: break
+            }
+        }
+        return (NATSHeaders(fields), data.bodyBytes(contentType: dataContentType))
+    }
+
+    private static let jsonUTF8 = Array("application/json".utf8)
+
+    /// The general path's binary-mode headers and payload (it says why an event is invalid).
+    private func generalNATSBinaryMode() throws(MessageError) -> (headers: NATSHeaders, payload: [UInt8]) {
+        var writer = NATSMessageWriter(subject: "")
+        try write(to: &writer, mode: .binary)
+        return (writer.natsMessage.headers ?? NATSHeaders(), writer.natsMessage.payload)
+    }
+
+    /// Decodes the event of a binary-mode message into `self` in one pass over the headers,
+    /// returning `false` (with `self` left unspecified) when the general path
+    /// (``NATSMessageReader`` and ``CloudEventBuilder``) must decide: a duplicate header, a
+    /// value that is not UTF-8 or does not decode, a `specversion` other than 1.0, or an
+    /// event that is not valid. When it returns `true`, `self` is the event the general path
+    /// returns. The caller has found the message to be in binary mode.
+    mutating func decodeNATSBinaryMode(headers: NATSHeaders, payload: [UInt8], extensionTypes: ExtensionTypes) -> Bool {
+        var contentType: String?
+        var specVersion: String?
+        var id: String?
+        var source: String?
+        var type: String?
+        var dataSchema: String?
+        var subject: String?
+        var time: String?
+        var extensions = ExtensionAttributes()
+        var charactersChecked = true
+
+        /// Decodes `value` into `slot`, seen for the first time, with the core codec's value
+        /// rule (the general path's); `false` for a duplicate (`slot` already set) or a value
+        /// that the codec refuses.
+        func decode(_ value: [UInt8], into slot: inout String?) -> Bool {
+            guard slot == nil, let text = String(validating: value, as: UTF8.self),
+                let (decoded, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(text)
+            else { return false }
+            if !isPrintableASCII { charactersChecked = false }
+            slot = decoded
+            return true
+        }
+
+        for field in headers.fields {
+            let accepted: Bool
+            switch HeaderAttributeCodec.Header(name: field.name) {
+            // NATS: Content-Type only selects the mode, it is not an attribute.
+            case .other, .contentType: continue
+            case .dataContentType: accepted = decode(field.value, into: &contentType)
+            case .specVersion: accepted = decode(field.value, into: &specVersion)
+            case .id: accepted = decode(field.value, into: &id)
+            case .source: accepted = decode(field.value, into: &source)
+            case .type: accepted = decode(field.value, into: &type)
+            case .dataSchema: accepted = decode(field.value, into: &dataSchema)
+            case .subject: accepted = decode(field.value, into: &subject)
+            case .time: accepted = decode(field.value, into: &time)
+            case .extension(let name):
+                var text: String?
+                guard extensions[name] == nil, decode(field.value, into: &text), let text else { return false }
+                if extensionTypes.types.isEmpty {
+                    extensions.appendUnchecked(name, .string(text))
+                } else {
+                    guard let typed = try? extensionTypes.typed(.string(text), for: name) else { return false }
+                    extensions.appendUnchecked(name, typed)
+                }
+                continue
+            }
+            guard accepted else { return false }
+        }
+
+        guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
+        if let time {
+            guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
+            self.time = timestamp
+        } else {
+            self.time = nil
+        }
+        self.specVersion = .v1_0
+        self.id = id
+        self.source = source
+        self.type = type
+        self.dataContentType = contentType
+        self.dataSchema = dataSchema
+        self.subject = subject
+        self.extensions = extensions
+        // An empty payload without datacontenttype is no data (spec edge case 21).
+        self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil
+        do { try validate(checkingCharacters: !charactersChecked) } catch { return false }
+        return true
+    }
+}
