@@ -1,0 +1,111 @@
+public import CloudEvents
+public import NIOCore
+
+/// The header block of `HPUB`/`HMSG`: `NATS/1.0[ <status>[ <description>]]\r\n`, then
+/// `name: value\r\n` for each field, then an empty line.
+extension NATSHeaders {
+    /// Appends the header block exactly as it goes on the wire.
+    ///
+    /// Names and values are written as given: call ``validate()`` first (the client does
+    /// before it publishes), so that a CR, LF or misplaced `:` never reaches the wire. The
+    /// description is written only with a status.
+    ///
+    /// - Parameter buffer: the buffer to append to.
+    public func write(into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("NATS/1.0")
+        if let status {
+            buffer.writeInteger(UInt8(ascii: " "))
+            buffer.writeNATSDecimal(status)
+            if let statusDescription, !statusDescription.isEmpty {
+                buffer.writeInteger(UInt8(ascii: " "))
+                buffer.writeString(statusDescription)
+            }
+        }
+        buffer.writeStaticString("\r\n")
+        for field in fields {
+            buffer.writeString(field.name)
+            buffer.writeStaticString(": ")
+            buffer.writeBytes(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// The number of bytes ``write(into:)`` appends (the `<#header bytes>` of `HPUB`).
+    public var encodedByteCount: Int {
+        var count = 8 + 2 + 2  // "NATS/1.0", its CRLF, the final empty line
+        if let status {
+            count += 1 + natsDecimalDigitCount(status)
+            if let statusDescription, !statusDescription.isEmpty {
+                count += 1 + statusDescription.utf8.count
+            }
+        }
+        for field in fields {
+            count += field.name.utf8.count + 2 + field.value.count + 2
+        }
+        return count
+    }
+
+    /// Checks that the headers can be written: every name not empty, without `:`,
+    /// whitespace or control characters; no value containing CR or LF; a status of three
+    /// digits and a description without CR or LF.
+    ///
+    /// - Throws: ``TransportError`` `.invalidMessage` naming the bad header and the rule.
+    public func validate() throws(TransportError) {
+        if let status, !(100...999).contains(status) {
+            throw TransportError(.invalidMessage, "invalid NATS header status \(status): it must have three digits")
+        }
+        if let statusDescription, statusDescription.utf8.contains(where: Self.isLineBreak) {
+            throw TransportError(
+                .invalidMessage,
+                "invalid NATS header status description '\(NATSProtocolError.excerpt(statusDescription.utf8))': it contains CR or LF"
+            )
+        }
+        for field in fields {
+            let name = NATSProtocolError.excerpt(field.name.utf8)
+            if field.name.isEmpty {
+                throw TransportError(.invalidMessage, "invalid NATS header name '': a header name must not be empty")
+            }
+            if field.name.utf8.contains(where: { $0 == UInt8(ascii: ":") || NATSSubject.isWhitespaceOrControl($0) }) {
+                throw TransportError(
+                    .invalidMessage, "invalid NATS header name '\(name)': it contains ':', whitespace or a control character")
+            }
+            if field.value.contains(where: Self.isLineBreak) {
+                throw TransportError(
+                    .invalidMessage,
+                    "invalid value of NATS header '\(name)' ('\(NATSProtocolError.excerpt(field.value))'): it contains CR or LF")
+            }
+        }
+    }
+
+    /// Parses the header block of an `HMSG` (its first `<#header bytes>` bytes).
+    ///
+    /// The first line is `NATS/1.0`, optionally followed by a three-digit status and a
+    /// description; each further line is `name: value` (the value trimmed of spaces and
+    /// tabs); an empty line ends the block, and nothing may follow it. Lines end with CRLF
+    /// (a bare LF is accepted, as Go's `textproto` reader that NATS clients use does).
+    ///
+    /// - Parameter block: the header bytes.
+    /// - Throws: ``NATSProtocolError`` naming what is wrong: no `NATS/1.0`, a bad status, a
+    ///   line without `:`, a name with whitespace or control characters or not UTF-8, a
+    ///   missing final empty line, bytes after it. Values are not checked: the server
+    ///   forwards other clients' headers as they wrote them, and a value only has to fit
+    ///   on its line.
+    public init(parsing block: some Collection<UInt8>) throws(NATSProtocolError) {
+        let result = block.withContiguousStorageIfAvailable { storage in
+            Result { () throws(NATSProtocolError) in try Self.parse(UnsafeRawBufferPointer(storage)) }
+        }
+        if let result {
+            self = try result.get()
+        } else {
+            let bytes = Array(block)
+            self = try bytes.withUnsafeBytes { storage in
+                Result { () throws(NATSProtocolError) in try Self.parse(storage) }
+            }.get()
+        }
+    }
+
+    static func isLineBreak(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+    }
+}

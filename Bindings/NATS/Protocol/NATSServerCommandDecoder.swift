@@ -1,0 +1,163 @@
+public import NIOCore
+
+/// Decodes the server's byte stream into ``NATSServerCommand``s, however it is split.
+///
+/// A control line ends with LF, optionally preceded by CR: the server always sends CRLF, and
+/// the reference clients (nats.go) accept a bare LF there too. Framing is strict where the
+/// protocol is: a `MSG`/`HMSG` payload of exactly the announced size must be followed by
+/// CRLF, or the stream is out of step and decoding fails. Operation names are
+/// case-insensitive and fields are separated by one or more spaces or tabs.
+///
+/// Malformed input throws ``NATSProtocolError`` naming the problem (the client then closes
+/// the connection and reconnects); it never traps. A control line longer than
+/// `maximumControlLineLength` and a payload longer than `maximumPayload` are errors found
+/// before anything of the claimed size is allocated.
+public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
+    /// One command per decoded item.
+    public typealias InboundOut = NATSServerCommand
+
+    /// The longest control line accepted, CRLF excluded.
+    public let maximumControlLineLength: Int
+    /// The largest `MSG` payload or `HMSG` total size accepted.
+    public let maximumPayload: Int
+
+    /// A `MSG`/`HMSG` whose control line was read and whose payload has not all arrived.
+    private var pending: PendingMessage?
+    /// How many bytes of the control line being read were already searched for LF.
+    private var scanned = 0
+
+    /// A decoder with the given limits.
+    ///
+    /// - Parameters:
+    ///   - maximumControlLineLength: the longest control line (4096 bytes by default, as
+    ///     the server's own limit for clients).
+    ///   - maximumPayload: the largest payload (64 MiB by default, the server's maximum
+    ///     `max_payload`).
+    public init(maximumControlLineLength: Int = 4096, maximumPayload: Int = 64 << 20) {
+        self.maximumControlLineLength = max(maximumControlLineLength, 16)
+        self.maximumPayload = max(maximumPayload, 0)
+    }
+
+    /// Decodes the next command from `buffer`, or returns `nil` when more bytes are needed.
+    ///
+    /// - Parameter buffer: the bytes received so far; what is decoded is consumed.
+    /// - Returns: the next command, or `nil`.
+    /// - Throws: ``NATSProtocolError`` for malformed input.
+    public mutating func decode(buffer: inout ByteBuffer) throws(NATSProtocolError) -> NATSServerCommand? {
+        if pending == nil {
+            guard let line = try readControlLine(&buffer) else { return nil }
+            switch line {
+            case .command(let command): return command
+            case .message(let message): pending = message
+            }
+        }
+        return try readPayload(&buffer)
+    }
+
+    /// Decodes what is left when the stream ends; an incomplete command is left in the buffer.
+    ///
+    /// - Parameters:
+    ///   - buffer: the bytes left.
+    ///   - seenEOF: whether the peer closed the stream.
+    /// - Returns: the next command, or `nil`.
+    /// - Throws: ``NATSProtocolError`` for malformed input.
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws(NATSProtocolError)
+        -> NATSServerCommand?
+    {
+        try decode(buffer: &buffer)
+    }
+
+    /// Reads and parses one control line, or returns `nil` (consuming nothing) when its LF
+    /// has not arrived.
+    private mutating func readControlLine(_ buffer: inout ByteBuffer) throws(NATSProtocolError) -> ControlLine? {
+        let searchEnd = min(buffer.readableBytes, maximumControlLineLength + 2)
+        let start = min(scanned, searchEnd)
+        let newline = buffer.withUnsafeReadableBytes { bytes in
+            bytes[start..<searchEnd].firstIndex(of: UInt8(ascii: "\n"))
+        }
+        guard let newline else {
+            if searchEnd >= maximumControlLineLength + 2 {
+                let excerpt = buffer.withUnsafeReadableBytes { NATSProtocolError.excerpt($0, limit: 40) }
+                throw NATSProtocolError(
+                    "control line is longer than \(maximumControlLineLength) bytes: '\(excerpt)'")
+            }
+            scanned = searchEnd
+            return nil
+        }
+        scanned = 0
+        let limit = maximumControlLineLength
+        let result = buffer.withUnsafeReadableBytes { bytes in
+            Result { () throws(NATSProtocolError) -> ControlLine in
+                let contentEnd =
+                    newline > 0 && bytes[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
+                if contentEnd > limit {
+                    throw NATSProtocolError(
+                        "control line is longer than \(limit) bytes: '\(NATSProtocolError.excerpt(bytes, limit: 40))'")
+                }
+                return try Self.parseControlLine(UnsafeRawBufferPointer(rebasing: bytes[0..<contentEnd]))
+            }
+        }
+        let line = try result.get()
+        buffer.moveReaderIndex(forwardBy: newline + 1)
+        if case .message(let message) = line, message.totalLength > maximumPayload {
+            throw NATSProtocolError(
+                "\(message.headerLength == nil ? "MSG" : "HMSG") payload of \(message.totalLength) bytes is over the limit of \(maximumPayload) bytes"
+            )
+        }
+        return line
+    }
+
+    /// Reads the pending message's payload and its CRLF, or returns `nil` (consuming
+    /// nothing) when they have not all arrived.
+    private mutating func readPayload(_ buffer: inout ByteBuffer) throws(NATSProtocolError) -> NATSServerCommand? {
+        guard let message = pending, buffer.readableBytes >= message.totalLength + 2 else { return nil }
+        let end = buffer.readerIndex + message.totalLength
+        guard buffer.getInteger(at: end, as: UInt8.self) == UInt8(ascii: "\r"),
+            buffer.getInteger(at: end + 1, as: UInt8.self) == UInt8(ascii: "\n")
+        else {
+            let after = buffer.getSlice(at: end, length: min(buffer.readableBytes - message.totalLength, 16))
+            throw NATSProtocolError(
+                "payload of \(message.totalLength) bytes for '\(NATSProtocolError.excerpt(message.subject.utf8))' is not followed by CRLF but '\(after.map { NATSProtocolError.excerpt($0.readableBytesView) } ?? "")'"
+            )
+        }
+        var headers: NATSHeaders?
+        if let headerLength = message.headerLength {
+            let parsed = buffer.withUnsafeReadableBytes { bytes in
+                Result { () throws(NATSProtocolError) in
+                    try NATSHeaders.parse(UnsafeRawBufferPointer(rebasing: bytes[0..<headerLength]))
+                }
+            }
+            do {
+                headers = try parsed.get()
+            } catch {
+                throw NATSProtocolError(
+                    "HMSG for '\(NATSProtocolError.excerpt(message.subject.utf8))' has a bad header block: \(error.message)")
+            }
+            buffer.moveReaderIndex(forwardBy: headerLength)
+        }
+        let payload = buffer.readBytes(length: message.totalLength - (message.headerLength ?? 0)) ?? []
+        buffer.moveReaderIndex(forwardBy: 2)
+        pending = nil
+        return .message(
+            subscriptionID: message.subscriptionID,
+            NATSMessage(subject: message.subject, replyTo: message.replyTo, headers: headers, payload: payload))
+    }
+}
+
+/// A control line, parsed.
+enum ControlLine {
+    /// A complete command (`INFO`, `PING`, `PONG`, `+OK`, `-ERR`).
+    case command(NATSServerCommand)
+    /// A `MSG`/`HMSG` whose payload follows.
+    case message(PendingMessage)
+}
+
+/// What a `MSG`/`HMSG` control line says.
+struct PendingMessage {
+    var subject: String
+    var subscriptionID: UInt64
+    var replyTo: String?
+    /// `nil` for `MSG`.
+    var headerLength: Int?
+    var totalLength: Int
+}
