@@ -163,11 +163,11 @@ public struct ConformanceTarget: Sendable, Hashable, CustomStringConvertible {
 
     /// The process environment, with the variables of the file `Scripts/brokers start`
     /// writes (`.brokers/env.sh`, or in `CE_BROKERS_DIR`) added when the environment names no
-    /// broker (`CE_TEST_MQTT_PORT` and `CE_TEST_AMQP_PORT` both unset).
+    /// broker (`CE_TEST_MQTT_PORT`, `CE_TEST_AMQP_PORT` and `CE_TEST_NATS_PORT` all unset).
     public static func brokersEnvironment() -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
         let unset = { (name: String) in environment[name].map(\.isEmpty) ?? true }
-        if unset("CE_TEST_MQTT_PORT") && unset("CE_TEST_AMQP_PORT") {
+        if unset("CE_TEST_MQTT_PORT") && unset("CE_TEST_AMQP_PORT") && unset("CE_TEST_NATS_PORT") {
             let directory = environment["CE_BROKERS_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".brokers"
             if let text = try? String(contentsOfFile: directory + "/env.sh", encoding: .utf8) {
                 environment.merge(brokersEnvironment(text)) { current, _ in current }

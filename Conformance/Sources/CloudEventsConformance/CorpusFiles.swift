@@ -366,7 +366,7 @@ public struct CorpusFiles: Sendable {
         }
     }
 
-    private func decode<T: Decodable>(_ path: String) throws(CorpusFileError) -> [T] {
+    func decode<T: Decodable>(_ path: String) throws(CorpusFileError) -> [T] {
         let bytes = try read(path)
         let entries: [T]
         do {
@@ -393,7 +393,7 @@ public struct CorpusFiles: Sendable {
         }
     }
 
-    private func checkNames(_ names: [String], errors: [String], in path: String) throws(CorpusFileError) {
+    func checkNames(_ names: [String], errors: [String], in path: String) throws(CorpusFileError) {
         var seen: Set<String> = []
         for (name, error) in zip(names, errors) {
             guard !name.isEmpty, seen.insert(name).inserted else {
@@ -419,7 +419,7 @@ public struct CorpusFiles: Sendable {
         return fields
     }
 
-    private static func body(
+    static func body(
         text: String?, hex: String?, names: (text: String, hex: String), entry: String, in path: String
     ) throws(CorpusFileError) -> [UInt8] {
         switch (text, hex) {

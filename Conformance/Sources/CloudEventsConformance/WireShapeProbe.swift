@@ -7,6 +7,7 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable, Hashable {
         case http
         case mqtt
+        case nats
         /// A raw AMQP receiver supplied by a module that links an AMQP client, by its name.
         case amqp(String)
     }
@@ -35,6 +36,11 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
     /// `mqtt://` (the raw subscriber speaks no TLS).
     public static let rawMQTT = WireProbe(kind: .mqtt)
 
+    /// A ``RawNATSConnection`` on the cell's own server (host, port and credentials from the
+    /// target's endpoint), subscribed to the cell's subject before the sender publishes there
+    /// over plain `nats://` (the raw connection speaks no TLS).
+    public static let rawNATS = WireProbe(kind: .nats)
+
     /// A raw AMQP receiver: `receiving` attaches to the cell's address (a broker queue, or
     /// listens for the sender in peer mode) and hands over each message's bytes, which
     /// ``RawAMQPMessage`` parses with this module's own AMQP decoder.
@@ -45,7 +51,7 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
         WireProbe(kind: .amqp(receiving.name), amqpReceiving: receiving)
     }
 
-    /// The probe of a standard binding, by the binding's registry name (`HTTP`, `MQTT`);
+    /// The probe of a standard binding, by the binding's registry name (`HTTP`, `MQTT`, `NATS`);
     /// `nil` for one without a native wire (in-process) or unknown here.
     ///
     /// - Parameter bindingName: the binding's ``EventBinding``-style name.
@@ -53,6 +59,7 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
         switch bindingName.lowercased() {
         case "http": .rawHTTP
         case "mqtt": .rawMQTT
+        case "nats": .rawNATS
         default: nil
         }
     }
@@ -67,11 +74,12 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
         return standard(forBindingNamed: bindingName)
     }
 
-    /// `raw HTTP capture`, `raw MQTT subscriber` or `raw AMQP receiver (<name>)`.
+    /// `raw HTTP capture`, `raw MQTT subscriber`, `raw NATS subscriber` or `raw AMQP receiver (<name>)`.
     public var description: String {
         switch kind {
         case .http: "raw HTTP capture"
         case .mqtt: "raw MQTT subscriber"
+        case .nats: "raw NATS subscriber"
         case .amqp(let name): "raw AMQP receiver (\(name))"
         }
     }
@@ -108,6 +116,15 @@ public struct WireProbe: Sendable, Hashable, CustomStringConvertible {
                 var endpoint = cellEndpoint
                 endpoint.scheme = "mqtt"
                 return try await body(endpoint) { deadline in await subscriber.next(before: deadline).map(RawWireMessage.mqtt) }
+            }
+        case .nats:
+            return try await RawNATSConnection.withConnection(
+                host: cellEndpoint.host, port: cellEndpoint.port ?? 4222, username: cellEndpoint.user,
+                password: cellEndpoint.password, subscribingTo: cellEndpoint.path, timeout: timeout
+            ) { connection in
+                var endpoint = cellEndpoint
+                endpoint.scheme = "nats"
+                return try await body(endpoint) { deadline in await connection.next(before: deadline).map(RawWireMessage.nats) }
             }
         case .amqp(let name):
             guard let receiving = amqpReceiving else {

@@ -9,6 +9,8 @@ public enum RawWireMessage: Sendable, Hashable {
     case mqtt(RawMQTTPublish)
     /// An AMQP message from a ``RawAMQPReceiving`` receiver, parsed by ``RawAMQPMessage``.
     case amqp(RawAMQPMessage)
+    /// A NATS `MSG`/`HMSG` from a ``RawNATSConnection``.
+    case nats(RawNATSMessage)
     /// Bytes a raw peer received that are not a message of its protocol, and why.
     case unreadable(reason: String)
 }
@@ -36,7 +38,7 @@ public struct WireShapeViolation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(field): \(rule)" }
 }
 
-/// The wire-shape rules of the HTTP, MQTT and AMQP bindings, checked on raw messages against the
+/// The wire-shape rules of the HTTP, MQTT, AMQP and NATS bindings, checked on raw messages against the
 /// event that was sent. Nothing here uses the bindings' decoders: header values go through
 /// the strict percent-decoder below, JSON bodies through Foundation's parser.
 public enum WireShape {
@@ -56,6 +58,7 @@ public enum WireShape {
         case .http(let request): httpViolations(request, event: event, mode: mode, format: format)
         case .mqtt(let publish): mqttViolations(publish, event: event, mode: mode, format: format)
         case .amqp(let amqp): amqpViolations(amqp, event: event, mode: mode, format: format)
+        case .nats(let nats): natsViolations(nats, event: event, mode: mode, format: format)
         case .unreadable(let reason): [WireShapeViolation(field: "message", rule: "unreadable: \(reason)")]
         }
     }
@@ -77,6 +80,11 @@ public enum WireShape {
         case .amqp(let amqp):
             if let id = amqpEventID(amqp) { return id }
             body = amqp.dataSections.first ?? []
+        case .nats(let nats):
+            if let header = nats.headers(named: "ce-id").first, case .success(let id) = percentDecode(header.value) {
+                return id
+            }
+            body = nats.payload
         case .unreadable:
             return nil
         }
