@@ -110,6 +110,18 @@ let package = Package(
             ],
             path: "LoadServers/AMQPThroughput"
         ),
+        // The Swift side of Scripts/bench-nats; the C side is NATSThroughput/nats_throughput.c,
+        // built by the script.
+        .executableTarget(
+            name: "NATSThroughput",
+            dependencies: [
+                "BenchmarkSample",
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+                .product(name: "CloudEventsNATS", package: "swift-cloudevents"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "LoadServers/NATSThroughput"
+        ),
         // The publisher, HTTP sink and /proc sampler of Scripts/bench-bridge (ce bridge,
         // MQTT → HTTP); the bridge itself is the main package's `ce`.
         .executableTarget(

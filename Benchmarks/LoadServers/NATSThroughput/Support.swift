@@ -1,0 +1,101 @@
+import BenchmarkSample
+import CloudEvents
+import CloudEventsNATS
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+func fail(_ message: String) -> Never {
+    emit("NATSThroughput: \(message)\n", to: 2)
+    exit(1)
+}
+
+/// Writes `text` to standard output (or `descriptor`) at once, unbuffered.
+func emit(_ text: String, to descriptor: Int32 = 1) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock the C side reads, comparable between the
+/// publisher's and the subscriber's processes.
+func monotonicNanoseconds() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+}
+
+/// This process's CPU time (user + system, every thread) in microseconds.
+func processCPUMicroseconds() -> Int64 {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int64(usage.ru_utime.tv_usec)
+        + Int64(usage.ru_stime.tv_usec)
+}
+
+/// This thread's CPU time (user + system) in seconds, for `--codec`.
+func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// Ends the process if the run has not finished within `seconds`, saying how far it got.
+func startDeadline(seconds: Int, progress: @escaping @Sendable () -> String) {
+    Task.detached {
+        try await Task.sleep(for: .seconds(seconds))
+        fail("timed out after \(seconds) s: \(progress())")
+    }
+}
+
+func hex(_ bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8]()
+    for byte in bytes {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: text, as: UTF8.self)
+}
+
+/// The NATS message the binding publishes for the sample event in binary mode: its header
+/// block (as the client writes it) and payload in hex, for the C publisher.
+func printWire() throws {
+    let message = try NATSMessage(subject: "wire", event: SampleEvent.event, mode: .binary)
+    guard let headers = message.headers else { fail("the binary-mode message has no headers") }
+    var block = ByteBuffer()
+    headers.write(into: &block)
+    emit("headers\t\(hex(block.readableBytesView))\npayload\t\(hex(message.payload))\n")
+}
+
+/// The mapping alone, `count` times each, on one thread: the sample event to a NATS message
+/// and its HPUB bytes, and a message back to the event.
+func measureCodec(_ count: Int) throws {
+    var buffer = ByteBuffer()
+    buffer.reserveCapacity(4096)
+    let start = threadCPUSeconds()
+    for _ in 0..<count {
+        buffer.clear()
+        let message = try NATSMessage(subject: "codec", event: SampleEvent.event, mode: .binary)
+        NATSClientCommand.publish(message).write(into: &buffer)
+    }
+    let encoded = threadCPUSeconds()
+    let message = try NATSMessage(subject: "codec", event: SampleEvent.event, mode: .binary)
+    var id = ""
+    for _ in 0..<count { id = try NATSMessageReader(message).event().id }
+    let decoded = threadCPUSeconds()
+    guard id == SampleEvent.event.id else { fail("decoded the id '\(id)'") }
+    emit(
+        "nats-codec encode_us=\(((encoded - start) / Double(count) * 1e6).formatted2) "
+            + "decode_us=\(((decoded - encoded) / Double(count) * 1e6).formatted2)\n")
+}
+
+extension Double {
+    /// Two decimals, without Foundation.
+    var formatted2: String {
+        let hundredths = Int((self * 100).rounded())
+        let fraction = String(hundredths % 100)
+        return "\(hundredths / 100).\(String(repeating: "0", count: 2 - fraction.count))\(fraction)"
+    }
+}
