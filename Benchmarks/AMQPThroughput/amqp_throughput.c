@@ -304,10 +304,13 @@ static void open_links(pn_connection_t *connection) {
     if (connection == sender_connection) {
         pn_link_t *link = pn_sender(session, "ce-bench-c-sender");
         pn_terminus_set_address(pn_link_target(link), address);
+        /* Durable termini, as the Swift binding attaches by default (a durable RabbitMQ queue). */
+        pn_terminus_set_durability(pn_link_target(link), PN_CONFIGURATION);
         pn_link_open(link);
     } else {
         pn_link_t *link = pn_receiver(session, "ce-bench-c-receiver");
         pn_terminus_set_address(pn_link_source(link), address);
+        pn_terminus_set_durability(pn_link_source(link), PN_CONFIGURATION);
         pn_link_open(link);
         pn_link_flow(link, (int)credit);
     }

@@ -66,7 +66,11 @@ public struct AMQPBinding: EventBinding {
                     "the attribute property prefix a sender writes: underscore (cloudEvents_, the default) or colon (cloudEvents:)"
             ),
             EndpointOption("credit", help: "a receiver's link credit: deliveries the peer may send ahead, unsettled (256)"),
-            EndpointOption("durable", help: "a sender's header.durable: true (the default) or false"),
+            EndpointOption(
+                "durable",
+                help:
+                    "durable messages and link termini, so a broker keeps the queue and its messages across a restart: true (the default) or false"
+            ),
             EndpointOption(
                 "listen", help: "a receiver listens on host:port for peers to connect and send (no broker): true or false"),
             EndpointOption("hostname", help: "the open frame's hostname (the URL's host by default; RabbitMQ: vhost:<name>)")

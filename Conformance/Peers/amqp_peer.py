@@ -36,7 +36,7 @@ from urllib.parse import urlparse
 
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from proton import Message, byte, int32, short, symbol, timestamp, ubyte, uint, ulong, ushort
+from proton import Message, Terminus, byte, int32, short, symbol, timestamp, ubyte, uint, ulong, ushort
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
 
@@ -155,7 +155,10 @@ class Sender(MessagingHandler):
     def on_start(self, event):
         event.container.schedule(TIMEOUT_SECONDS, self)
         self.connection = connect(event.container, self.url)
-        event.container.create_sender(self.connection, self.address)
+        sender = event.container.create_sender(self.connection, self.address)
+        # Durable termini, as the Swift binding attaches by default: RabbitMQ then declares a
+        # durable queue, and refuses a transient link to it (inequivalent arg 'durable').
+        sender.target.durability = Terminus.CONFIGURATION
 
     def on_sendable(self, event):
         if not self.sent:
@@ -244,7 +247,8 @@ class Receiver(MessagingHandler):
     def on_start(self, event):
         event.container.schedule(TIMEOUT_SECONDS, self)
         self.connection = connect(event.container, self.url)
-        event.container.create_receiver(self.connection, self.address)
+        receiver = event.container.create_receiver(self.connection, self.address)
+        receiver.source.durability = Terminus.CONFIGURATION
 
     def on_link_opened(self, event):
         if event.receiver:

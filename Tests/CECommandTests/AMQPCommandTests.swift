@@ -50,7 +50,7 @@ struct AMQPCommandTests {
         #expect(!line.contains("guest:guest"), "the password is masked: \(line)")
         let sends: [(id: String, options: String)] = [
             ("binary", "mode=binary"), ("json", "mode=structured&format=json"),
-            ("protobuf", "mode=structured&format=protobuf&prefix=colon&durable=false")
+            ("protobuf", "mode=structured&format=protobuf&prefix=colon")
         ]
         for (id, options) in sends {
             let run = try CE.run(["send", "\(url)?\(options)", "--id", id] + HTTPCommandTests.eventOptions, timeLimit: 40)
@@ -64,6 +64,19 @@ struct AMQPCommandTests {
         #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "binary"), events[0]) == [])
         #expect(events[1] == (try HTTPCommandTests.expected(id: "json")))
         #expect(Equivalence.typedUTC.differences(try HTTPCommandTests.expected(id: "protobuf"), events[2]) == [])
+    }
+
+    /// `durable=false` attaches a transient link: RabbitMQ refuses it to the durable queue a
+    /// default (durable) link declared, and `ce send` says why, in RabbitMQ's words.
+    @Test func aTransientLinkToADurableQueueFailsNamingTheMismatch() throws {
+        let url = AMQPCommandBroker.queueURL(AMQPCommandBroker.uniqueQueue())
+        let declared = try CE.run(["send", url, "--id", "durable"] + HTTPCommandTests.eventOptions, timeLimit: 40)
+        #expect(declared.status == 0, "\(declared)")
+        let refused = try CE.run(
+            ["send", "\(url)?durable=false", "--id", "transient", "--timeout", "20"] + HTTPCommandTests.eventOptions,
+            timeLimit: 40)
+        #expect(refused.status != 0, "\(refused)")
+        #expect(refused.stderr.contains("inequivalent arg 'durable'"), "\(refused.stderr)")
     }
 
     /// `hostname=` reaches the broker: RabbitMQ reads `vhost:<name>` as the virtual host, so

@@ -4,7 +4,9 @@ import CloudEventsTestSupport
 import Testing
 
 /// A broker restart mid-stream, with a RabbitMQ of the test's own: both connections
-/// reconnect and attach their links again, and nothing the broker accepted is lost.
+/// reconnect and attach their links again, and nothing the broker accepted is lost, whether
+/// the consumer keeps up or a backlog sits in the queue when the broker stops (the queue must
+/// be durable: links attach with durable termini).
 @Suite(
     "AMQP reconnect through a broker restart",
     .serialized,
@@ -13,6 +15,17 @@ import Testing
     })
 struct ResilienceTests {
     @Test func restartMidStreamLosesNothingAccepted() async throws {
+        try await restartMidStream(consumerDelay: nil)
+    }
+
+    /// A consumer slower than the sender: the queue holds a backlog at the restart, and that
+    /// backlog arrives after the reconnect. With transient termini RabbitMQ declared a
+    /// transient queue, which the restart deleted with the backlog.
+    @Test func restartWithABacklogLosesNothingAccepted() async throws {
+        try await restartMidStream(consumerDelay: .milliseconds(30))
+    }
+
+    private func restartMidStream(consumerDelay: Duration?) async throws {
         try await PrivateRabbitMQ.withBroker { broker in
             var configuration = AMQPConnectionConfiguration(
                 host: "127.0.0.1", port: broker.port, username: "guest", password: "guest",
@@ -26,6 +39,7 @@ struct ResilienceTests {
             let receiver = try await AMQPEventReceiver.open(connection: receiving, address: address, credit: 32)
             let consumer = Task {
                 for try await delivery in receiver.deliveries() {
+                    if let consumerDelay { try await Task.sleep(for: consumerDelay) }
                     if let event = try? delivery.event() { _ = received.withLock { $0.insert(event.id) } }
                     delivery.accept()
                 }

@@ -32,6 +32,13 @@ public struct AMQPConnectionConfiguration: Sendable {
     /// The `hostname` of the open frame; `nil` sends ``host``. RabbitMQ's AMQP 1.0 plugin
     /// reads `vhost:<name>` as the virtual host and uses its default one for anything else.
     public var virtualHost: String?
+    /// Whether links attach with durable termini (durability `configuration`), `true` by
+    /// default. RabbitMQ then declares the queue of a `/queue/NAME` address durable, so that
+    /// the queue and its durable messages survive a broker restart; with non-durable
+    /// termini it declares a transient queue, which a restart deletes with everything in it.
+    /// A queue that already exists as transient refuses such a link (RabbitMQ:
+    /// `inequivalent arg 'durable'`): attach to it with `false`.
+    public var durableTermini: Bool
     /// The idle timeout announced to the peer; heartbeats go out at half the peer's.
     public var idleTimeout: Duration
     /// The delays between reconnection attempts after a lost connection (exponential from
@@ -56,13 +63,14 @@ public struct AMQPConnectionConfiguration: Sendable {
     ///   - password: the SASL PLAIN password.
     ///   - containerID: the container id; `nil` for a random `ce-…` one.
     ///   - virtualHost: the open frame's hostname; `nil` for `host`.
+    ///   - durableTermini: whether links attach with durable termini.
     ///   - idleTimeout: the idle timeout announced to the peer.
     ///   - reconnect: the delays between reconnection attempts.
     ///   - operationTimeout: the bound on every wait.
     ///   - logger: where the connection logs.
     public init(
         host: String, port: Int? = nil, tls: TLSSettings? = nil, sasl: AMQPSASL? = nil, username: String? = nil,
-        password: String? = nil, containerID: String? = nil, virtualHost: String? = nil,
+        password: String? = nil, containerID: String? = nil, virtualHost: String? = nil, durableTermini: Bool = true,
         idleTimeout: Duration = .seconds(60),
         reconnect: Backoff = .exponential(initial: .milliseconds(100), maximum: .seconds(30)),
         operationTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "cloudevents.amqp")
@@ -79,6 +87,7 @@ public struct AMQPConnectionConfiguration: Sendable {
         }
         self.containerID = containerID ?? "ce-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         self.virtualHost = virtualHost
+        self.durableTermini = durableTermini
         self.idleTimeout = idleTimeout
         self.reconnect = reconnect
         self.operationTimeout = operationTimeout

@@ -13,7 +13,9 @@ extension ProtonEngine {
                 return
             }
             let id = self.loop.makeLinkID()
-            let state = SenderLinkState(id: id, address: address, name: "\(configuration.containerID)-sender-\(id)")
+            let state = SenderLinkState(
+                id: id, address: address, name: "\(configuration.containerID)-sender-\(id)",
+                durable: configuration.durableTermini)
             state.openWaiter = waiter
             self.loop.senders[id] = state
             if self.loop.remoteOpen { state.attach(engine: self) }
@@ -34,7 +36,7 @@ extension ProtonEngine {
             let id = self.loop.makeLinkID()
             let state = ReceiverLinkState(
                 id: id, address: address, name: "\(configuration.containerID)-receiver-\(id)", window: credit,
-                consumer: consumer, ownsConsumer: true)
+                consumer: consumer, ownsConsumer: true, durable: configuration.durableTermini)
             state.openWaiter = waiter
             self.loop.receivers[id] = state
             if self.loop.remoteOpen { state.attach(engine: self) }

@@ -34,7 +34,15 @@ final class ReceiverLinkState {
     private var paused = false
     private var onRoom: (@Sendable () -> Void)?
 
-    init(id: Int, address: String, name: String, window: Int, consumer: AMQPDeliveryConsumer, ownsConsumer: Bool) {
+    /// Whether the source terminus is durable (``AMQPConnectionConfiguration/durableTermini``);
+    /// a listener's links take the peer's termini instead.
+    let durable: Bool
+
+    init(
+        id: Int, address: String, name: String, window: Int, consumer: AMQPDeliveryConsumer, ownsConsumer: Bool,
+        durable: Bool = false
+    ) {
+        self.durable = durable
         self.id = id
         self.address = address
         self.name = name
@@ -49,6 +57,7 @@ final class ReceiverLinkState {
         let link = pn_receiver(session, name)!
         pn_terminus_set_address(pn_link_source(link), address)
         pn_terminus_set_address(pn_link_target(link), address)
+        if durable { pn_terminus_set_durability(pn_link_source(link), PN_CONFIGURATION) }
         pn_link_set_snd_settle_mode(link, PN_SND_UNSETTLED)
         pn_link_set_rcv_settle_mode(link, PN_RCV_FIRST)
         pn_link_open(link)

@@ -29,10 +29,14 @@ final class SenderLinkState {
     private var inFlight: [OpaquePointer: PendingSend] = [:]
     private var nextTag: UInt64 = 0
 
-    init(id: Int, address: String, name: String) {
+    /// Whether the target terminus is durable (``AMQPConnectionConfiguration/durableTermini``).
+    let durable: Bool
+
+    init(id: Int, address: String, name: String, durable: Bool) {
         self.id = id
         self.address = address
         self.name = name
+        self.durable = durable
     }
 
     /// Creates the link on the engine's current session (the connection is open, or opening).
@@ -40,6 +44,7 @@ final class SenderLinkState {
         guard ended == nil, let session = engine.loop.session else { return }
         let link = pn_sender(session, name)!
         pn_terminus_set_address(pn_link_target(link), address)
+        if durable { pn_terminus_set_durability(pn_link_target(link), PN_CONFIGURATION) }
         pn_link_set_snd_settle_mode(link, PN_SND_UNSETTLED)
         pn_link_set_rcv_settle_mode(link, PN_RCV_FIRST)
         pn_link_open(link)

@@ -39,8 +39,12 @@ public struct AMQPEndpoint: Sendable {
     /// The `credit=` option: how many unsettled deliveries a receiver lets the peer send
     /// ahead (its link credit, 256 unless given).
     public var credit: Int
-    /// The `durable=` option: a sender's `header.durable` (`true` unless given), which asks a
-    /// broker to keep the message across a restart.
+    /// The `durable=` option (`true` unless given): a sender's messages are durable
+    /// (`header.durable`), and links attach with durable termini
+    /// (``AMQPConnectionConfiguration/durableTermini``), so that RabbitMQ declares a durable
+    /// queue for a `/queue/NAME` address: the queue and its messages survive a broker
+    /// restart. `false` for a queue that exists as transient (RabbitMQ refuses a durable link
+    /// to it with `inequivalent arg 'durable'`), or to trade that safety for speed.
     public var durable: Bool
     /// The `listen=` option: whether a receiver listens on host:port for peers to connect
     /// and send (no broker), instead of connecting (`false` unless given). Senders refuse it.
@@ -110,6 +114,7 @@ public struct AMQPEndpoint: Sendable {
             guard !hostname.isEmpty else { throw fail("hostname must not be empty (leave it out for the URL's host)") }
             configuration.virtualHost = hostname
         }
+        configuration.durableTermini = durable
         address = endpoint.path
     }
 
