@@ -100,9 +100,14 @@ extension CloudEvent {
         /// Decodes `value` into `slot`, seen for the first time, with the core codec's value
         /// rule (the general path's); `false` for a duplicate (`slot` already set) or a value
         /// that the codec refuses.
+        ///
+        /// `String(decoding:)` rather than `String(validating:)`: it is about twice as fast,
+        /// and bytes that are not UTF-8 become U+FFFD, which the codec refuses unencoded (so
+        /// the general path, which reports them by name, decides).
         func decode(_ value: [UInt8], into slot: inout String?) -> Bool {
-            guard slot == nil, let text = String(validating: value, as: UTF8.self),
-                let (decoded, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(text)
+            guard slot == nil,
+                let (decoded, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(
+                    String(decoding: value, as: UTF8.self))
             else { return false }
             if !isPrintableASCII { charactersChecked = false }
             slot = decoded

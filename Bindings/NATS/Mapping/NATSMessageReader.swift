@@ -76,12 +76,14 @@ public struct NATSMessageReader: MessageReader, Sendable {
         return MediaType.contentMode(of: contentType, whenAbsent: .binary, batch: false)
     }
 
-    /// The first `Content-Type` header's value (name in any case); a value that is not UTF-8
-    /// cannot name a CloudEvents format and counts as a foreign one.
+    /// The first `Content-Type` header's value (name in any case). Bytes that are not UTF-8
+    /// are read as U+FFFD: such a value selects a mode by its prefix like any other, and then
+    /// names no format a registry has.
     private static func contentType(of message: NATSMessage) -> String? {
         guard let headers = message.headers else { return nil }
-        for field in headers.fields where HeaderAttributeCodec.Header(name: field.name) == .contentType {
-            return field.text ?? String(decoding: field.value, as: UTF8.self)
+        // Lengths first: this runs for every message, and most names are not 12 bytes long.
+        for field in headers.fields where field.name.utf8.count == 12 && NATSHeaders.namesEqual(field.name, "content-type") {
+            return String(decoding: field.value, as: UTF8.self)
         }
         return nil
     }
