@@ -158,7 +158,12 @@ public struct NATSMessageReader: MessageReader, Sendable {
         var message = Message()
         switch contentMode {
         case .binary:
-            try readBinary(into: &message)
+            // Collected into one array sized up front, then set once: appending through
+            // Message's own writer copies its attributes at every step.
+            var collector = AttributeCollector()
+            collector.attributes.reserveCapacity(natsMessage.headers?.count ?? 0)
+            try readBinary(into: &collector)
+            message.content = .binary(attributes: collector.attributes, data: collector.data)
         case .structured, .batch:
             guard !isBatchMediaType else { throw MessageError(.batchNotSupported) }
             message.content = .structured(
@@ -198,6 +203,20 @@ public struct NATSMessageReader: MessageReader, Sendable {
     static func lowercased(_ name: String) -> String {
         guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
         return String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+}
+
+/// Collects binary attributes without judging them (the reader has refused duplicates).
+private struct AttributeCollector: BinaryMessageWriter {
+    var attributes: [BinaryAttribute] = []
+    var data: [UInt8]?
+
+    mutating func writeAttribute(_ name: String, _ value: AttributeValue) throws(MessageError) {
+        attributes.append(BinaryAttribute(name: name, value: value))
+    }
+
+    mutating func writeData(_ bytes: [UInt8]) throws(MessageError) {
+        data = bytes
     }
 }
 

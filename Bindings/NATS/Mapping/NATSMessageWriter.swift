@@ -135,6 +135,18 @@ public struct NATSMessageWriter: MessageWriter, Sendable {
     /// `ce-` + the attribute name, lowercase; refused when the name is empty or holds a byte
     /// a NATS header name cannot (`:`, space, control characters, non-ASCII).
     static func headerName(forAttribute name: String) throws(MessageError) -> String {
+        // The core attributes' names as literals: no String built per attribute.
+        switch name {
+        case "specversion": return "ce-specversion"
+        case "id": return "ce-id"
+        case "source": return "ce-source"
+        case "type": return "ce-type"
+        case "datacontenttype": return "ce-datacontenttype"
+        case "dataschema": return "ce-dataschema"
+        case "subject": return "ce-subject"
+        case "time": return "ce-time"
+        default: break
+        }
         var lowercase = true
         for byte in name.utf8 {
             guard byte > 0x20, byte < 0x7F, byte != UInt8(ascii: ":") else {
