@@ -21,7 +21,7 @@ public struct NATSProtocolError: Error, Sendable, Hashable, CustomStringConverti
 
     /// At most `limit` bytes of `bytes` as printable text for an error message: printable
     /// ASCII as is, `\r`, `\n`, `\t` escaped, other bytes as `\xNN`, and `…` when cut.
-    static func excerpt(_ bytes: some Collection<UInt8>, limit: Int = 64) -> String {
+    package static func excerpt(_ bytes: some Collection<UInt8>, limit: Int = 64) -> String {
         var text = ""
         for byte in bytes.prefix(limit) {
             switch byte {

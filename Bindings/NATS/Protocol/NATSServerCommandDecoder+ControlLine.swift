@@ -42,7 +42,7 @@ extension NATSServerCommandDecoder {
         let withoutReply = hasHeaders ? 4 : 3
         guard arguments == withoutReply || arguments == withoutReply + 1 else {
             throw NATSProtocolError(
-                "\(name) control line has \(arguments) fields, expected \(withoutReply) or \(withoutReply + 1): '\(NATSProtocolError.excerpt(line))'"
+                "\(name) control line has \(arguments) \(arguments == 1 ? "argument" : "arguments"), expected \(withoutReply) or \(withoutReply + 1): '\(NATSProtocolError.excerpt(line))'"
             )
         }
         let hasReply = arguments == withoutReply + 1

@@ -34,8 +34,9 @@ public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
     ///   - maximumPayload: the largest payload (64 MiB by default, the server's maximum
     ///     `max_payload`).
     public init(maximumControlLineLength: Int = 4096, maximumPayload: Int = 64 << 20) {
-        self.maximumControlLineLength = max(maximumControlLineLength, 16)
-        self.maximumPayload = max(maximumPayload, 0)
+        // Clamped so that the arithmetic on them cannot overflow.
+        self.maximumControlLineLength = min(max(maximumControlLineLength, 16), 1 << 30)
+        self.maximumPayload = min(max(maximumPayload, 0), Int.max / 2)
     }
 
     /// Decodes the next command from `buffer`, or returns `nil` when more bytes are needed.
@@ -110,14 +111,18 @@ public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
     /// Reads the pending message's payload and its CRLF, or returns `nil` (consuming
     /// nothing) when they have not all arrived.
     private mutating func readPayload(_ buffer: inout ByteBuffer) throws(NATSProtocolError) -> NATSServerCommand? {
-        guard let message = pending, buffer.readableBytes >= message.totalLength + 2 else { return nil }
+        // Compared without adding to the claimed size, which may be near `Int.max`.
+        guard let message = pending, buffer.readableBytes >= 2, buffer.readableBytes - 2 >= message.totalLength else {
+            return nil
+        }
         let end = buffer.readerIndex + message.totalLength
         guard buffer.getInteger(at: end, as: UInt8.self) == UInt8(ascii: "\r"),
             buffer.getInteger(at: end + 1, as: UInt8.self) == UInt8(ascii: "\n")
         else {
-            let after = buffer.getSlice(at: end, length: min(buffer.readableBytes - message.totalLength, 16))
+            // Only the two bytes that should be CRLF: the message is the same however the stream was split.
+            let found = buffer.getBytes(at: end, length: 2) ?? []
             throw NATSProtocolError(
-                "payload of \(message.totalLength) bytes for '\(NATSProtocolError.excerpt(message.subject.utf8))' is not followed by CRLF but '\(after.map { NATSProtocolError.excerpt($0.readableBytesView) } ?? "")'"
+                "payload of \(message.totalLength) bytes for '\(NATSProtocolError.excerpt(message.subject.utf8))' is not followed by CRLF but '\(NATSProtocolError.excerpt(found))'"
             )
         }
         var headers: NATSHeaders?
