@@ -18,7 +18,8 @@ struct ConformanceCommand: AsyncParsableCommand {
             (timestamps by instant, extension values as strings, ...) are listed under the table. \
             The wire-shape rows ("binary (wire)", ...) send every event through the binding's \
             sender to a raw peer (an HTTP capture on loopback, a raw MQTT subscriber, a bare proton \
-            link whose bytes an AMQP decoder of the conformance module's own reads) and check \
+            link whose bytes an AMQP decoder of the conformance module's own reads, a raw NATS \
+            subscriber) and check \
             the native message as it was on the wire, without our decoders: header and property \
             names and prefixes, AMQP types, where datacontenttype goes, percent-encoding, media types. \
             In-process has no native wire, and the matrix says so.
@@ -28,10 +29,14 @@ struct ConformanceCommand: AsyncParsableCommand {
             CE_TEST_MQTT_PORT is set (eval "$(Scripts/brokers env)"); if it is not, a line says \
             the MQTT rows were not run. AMQP runs peer to peer (a listener on loopback) always, and \
             through RabbitMQ at CE_TEST_AMQP_HOST:CE_TEST_AMQP_PORT (CE_TEST_AMQP_USERNAME and \
-            CE_TEST_AMQP_PASSWORD, a queue per cell) when CE_TEST_AMQP_PORT is set. With --endpoint, the rows are those receiver endpoints: \
+            CE_TEST_AMQP_PASSWORD, a queue per cell) when CE_TEST_AMQP_PORT is set. NATS runs through \
+            the nats-server at CE_TEST_NATS_HOST:CE_TEST_NATS_PORT (a subject per cell; its wire rows \
+            read by a raw NATS subscriber that parses the header block itself) when CE_TEST_NATS_PORT \
+            is set. With --endpoint, the rows are those receiver endpoints: \
             write {cell} where each cell's unique name goes (memory://conformance-{cell}, \
             http://127.0.0.1:0/c/{cell}, mqtt://127.0.0.1:1883/ce/{cell}?version=5, \
-            amqp://guest:guest@127.0.0.1:5672//queue/ce-{cell}, amqp://127.0.0.1:0/{cell}?listen=true).
+            amqp://guest:guest@127.0.0.1:5672//queue/ce-{cell}, amqp://127.0.0.1:0/{cell}?listen=true, \
+            nats://127.0.0.1:4222/ce.{cell}).
             The matrix is also written as matrix.md and matrix.json in --output.
             Exit codes: 0 every cell full; 1 a cell not full, or invalid arguments.
             """
@@ -39,7 +44,7 @@ struct ConformanceCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Run only the rows of this binding: a row name (\"MQTT 5\", \"AMQP peer\"), a binding name (HTTP, MQTT, AMQP, in-process) or a scheme (memory, http, mqtt, amqp)."
+            "Run only the rows of this binding: a row name (\"MQTT 5\", \"AMQP peer\"), a binding name (HTTP, MQTT, AMQP, NATS, in-process) or a scheme (memory, http, mqtt, amqp, nats)."
     )
     var binding: String?
 
@@ -74,6 +79,9 @@ struct ConformanceCommand: AsyncParsableCommand {
                 ConformanceTarget.brokersEnvironment(), wireProbe: .rawAMQP(ProtonRawAMQPReceiver()))
             list.targets += amqp.targets
             list.notRun += amqp.notRun
+            let nats = ConformanceTarget.natsFromEnvironment(ConformanceTarget.brokersEnvironment())
+            list.targets += nats.targets
+            list.notRun += nats.notRun
         } else {
             list = ConformanceTargetList(targets: try endpoint.map(target(for:)), notRun: [])
             var seen: [String: Int] = [:]
