@@ -69,8 +69,9 @@ func printWire() throws {
     emit("headers\t\(hex(block.readableBytesView))\npayload\t\(hex(message.payload))\n")
 }
 
-/// The mapping alone, `count` times each, on one thread: the sample event to a NATS message
-/// and its HPUB bytes, and a message back to the event.
+/// The mapping and the protocol codec alone, `count` times each, on one thread: the sample
+/// event to a NATS message and its HPUB bytes; the HMSG bytes the server would deliver for it
+/// to a NATS message (NATSServerCommandDecoder); and that message back to the event.
 func measureCodec(_ count: Int) throws {
     var buffer = ByteBuffer()
     buffer.reserveCapacity(4096)
@@ -82,13 +83,30 @@ func measureCodec(_ count: Int) throws {
     }
     let encoded = threadCPUSeconds()
     let message = try NATSMessage(subject: "codec", event: SampleEvent.event, mode: .binary)
+    guard let headers = message.headers else { fail("the binary-mode message has no headers") }
+    var frame = ByteBuffer()
+    let headerCount = headers.encodedByteCount
+    frame.writeString("HMSG codec 1 \(headerCount) \(headerCount + message.payload.count)\r\n")
+    headers.write(into: &frame)
+    frame.writeBytes(message.payload)
+    frame.writeString("\r\n")
+    var decoder = NATSServerCommandDecoder()
+    var received = message
+    let framed = threadCPUSeconds()
+    for _ in 0..<count {
+        var input = frame
+        guard case .message(_, let decoded) = try decoder.decode(buffer: &input) else { fail("no HMSG decoded") }
+        received = decoded
+    }
+    let parsed = threadCPUSeconds()
     var id = ""
-    for _ in 0..<count { id = try NATSMessageReader(message).event().id }
+    for _ in 0..<count { id = try NATSMessageReader(received).event().id }
     let decoded = threadCPUSeconds()
     guard id == SampleEvent.event.id else { fail("decoded the id '\(id)'") }
+    func perMessage(_ seconds: Double) -> String { (seconds / Double(count) * 1e6).formatted2 }
     emit(
-        "nats-codec encode_us=\(((encoded - start) / Double(count) * 1e6).formatted2) "
-            + "decode_us=\(((decoded - encoded) / Double(count) * 1e6).formatted2)\n")
+        "nats-codec encode_us=\(perMessage(encoded - start)) hmsg_us=\(perMessage(parsed - framed)) "
+            + "decode_us=\(perMessage(decoded - parsed))\n")
 }
 
 extension Double {

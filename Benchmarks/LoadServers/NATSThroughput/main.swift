@@ -34,9 +34,11 @@ import Synchronization
 //          prints the sample event's binary-mode NATS message for the C publisher:
 //          `headers\t<the header block in hex>` and `payload\t<the payload in hex>`.
 //        NATSThroughput --codec N
-//          the mapping alone, N times each, one thread: prints `nats-codec encode_us=E
-//          decode_us=D` (µs of this thread's CPU time per message: event → NATSMessage →
-//          HPUB bytes, and NATSMessage → event).
+//          the mapping and the protocol codec alone, N times each, one thread: prints
+//          `nats-codec encode_us=E hmsg_us=H decode_us=D` (µs of this thread's CPU time per
+//          message: event → NATSMessage → HPUB bytes; HMSG bytes → NATSMessage through
+//          NATSServerCommandDecoder; NATSMessage → event). Runs under callgrind, which the
+//          async roles above do not (valgrind 3.19 stops in libdispatch).
 
 struct Run {
     var host: String
