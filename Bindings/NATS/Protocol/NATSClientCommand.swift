@@ -57,30 +57,31 @@ public enum NATSClientCommand: Sendable, Hashable {
         }
     }
 
+    /// `PUB`/`HPUB` counted first, then written with one reservation.
     private static func writePublish(_ message: NATSMessage, into buffer: inout ByteBuffer) {
         let headerCount = message.headers?.encodedByteCount ?? 0
-        buffer.reserveCapacity(
-            minimumWritableBytes: 32 + message.subject.utf8.count + (message.replyTo?.utf8.count ?? 0) + headerCount
-                + message.payload.count)
-        buffer.writeStaticString(message.headers == nil ? "PUB " : "HPUB ")
-        buffer.writeString(message.subject)
-        if let replyTo = message.replyTo {
-            buffer.writeInteger(UInt8(ascii: " "))
-            buffer.writeString(replyTo)
+        let total = headerCount + message.payload.count
+        var count = message.subject.utf8.count + 2 + natsDecimalDigitCount(total) + 2 + total + 2
+        count += message.replyTo.map { $0.utf8.count + 1 } ?? 0
+        count += message.headers == nil ? 3 : 4 + natsDecimalDigitCount(headerCount) + 1
+        NATSWireWriter.append(to: &buffer, count: count) { writer in
+            writer.write(message.headers == nil ? "PUB " : "HPUB ")
+            writer.write(message.subject)
+            if let replyTo = message.replyTo {
+                writer.write(UInt8(ascii: " "))
+                writer.write(replyTo)
+            }
+            writer.write(UInt8(ascii: " "))
+            if message.headers != nil {
+                writer.writeDecimal(headerCount)
+                writer.write(UInt8(ascii: " "))
+            }
+            writer.writeDecimal(total)
+            writer.write("\r\n")
+            message.headers?.write(to: &writer)
+            writer.write(message.payload)
+            writer.write("\r\n")
         }
-        buffer.writeInteger(UInt8(ascii: " "))
-        if let headers = message.headers {
-            buffer.writeNATSDecimal(headerCount)
-            buffer.writeInteger(UInt8(ascii: " "))
-            buffer.writeNATSDecimal(headerCount + message.payload.count)
-            buffer.writeStaticString("\r\n")
-            headers.write(into: &buffer)
-        } else {
-            buffer.writeNATSDecimal(message.payload.count)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeBytes(message.payload)
-        buffer.writeStaticString("\r\n")
     }
 
     /// `CONNECT`'s JSON: keys sorted so the bytes are the same on every run and platform.

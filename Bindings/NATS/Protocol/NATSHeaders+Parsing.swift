@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Parsing an `HMSG` header block from contiguous bytes, without intermediate arrays.
 extension NATSHeaders {
     private static let preamble: StaticString = "NATS/1.0"
@@ -10,6 +18,7 @@ extension NATSHeaders {
         }
         try parseStatusLine(block[0..<firstEnd.contentEnd], into: &headers)
         var position = firstEnd.next
+        headers.fields.reserveCapacity(lineCount(block, from: position))
         while true {
             guard let end = lineEnd(in: block, from: position) else {
                 throw NATSProtocolError(
@@ -34,10 +43,22 @@ extension NATSHeaders {
         in block: UnsafeRawBufferPointer, from start: Int
     ) -> (contentEnd: Int, next: Int)? {
         guard start < block.count,
-            let newline = block[start...].firstIndex(of: UInt8(ascii: "\n"))
+            let newline = block.natsIndex(of: UInt8(ascii: "\n"), in: start..<block.count)
         else { return nil }
         let contentEnd = newline > start && block[newline - 1] == UInt8(ascii: "\r") ? newline - 1 : newline
         return (contentEnd, newline + 1)
+    }
+
+    /// The number of LFs from `start`: an upper bound on the fields to come, so that the
+    /// array is allocated once.
+    private static func lineCount(_ block: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var count = 0
+        var position = start
+        while let newline = block.natsIndex(of: UInt8(ascii: "\n"), in: position..<block.count) {
+            count += 1
+            position = newline + 1
+        }
+        return count
     }
 
     private static func parseStatusLine(
@@ -64,7 +85,7 @@ extension NATSHeaders {
     }
 
     private static func parseField(_ line: Slice<UnsafeRawBufferPointer>) throws(NATSProtocolError) -> Field {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+        guard let colon = line.base.natsIndex(of: UInt8(ascii: ":"), in: line.startIndex..<line.endIndex) else {
             throw NATSProtocolError("header line has no ':': '\(NATSProtocolError.excerpt(line))'")
         }
         let nameBytes = line[line.startIndex..<colon]
@@ -75,11 +96,22 @@ extension NATSHeaders {
             throw NATSProtocolError(
                 "header name has whitespace or a control character: '\(NATSProtocolError.excerpt(line))'")
         }
-        guard let name = String(validating: nameBytes, as: UTF8.self) else {
+        guard let name = knownName(nameBytes) ?? line.base.natsValidatedString(nameBytes.startIndex..<nameBytes.endIndex) else {
             throw NATSProtocolError("header name is not UTF-8: '\(NATSProtocolError.excerpt(line))'")
         }
         let value = trimmed(line[(colon + 1)...])
         return Field(name: name, value: Array(value))
+    }
+
+    /// A name this binding reads on every message that is too long for a small (inline)
+    /// string, as a literal so that reading it allocates nothing; `nil` for other names.
+    /// Names of up to 15 bytes are inline strings anyway.
+    private static func knownName(_ bytes: Slice<UnsafeRawBufferPointer>) -> String? {
+        let known: StaticString = "ce-datacontenttype"
+        guard bytes.count == known.utf8CodeUnitCount, let base = bytes.base.baseAddress,
+            memcmp(base + bytes.startIndex, known.utf8Start, bytes.count) == 0
+        else { return nil }
+        return "ce-datacontenttype"
     }
 
     private static func isBlank(_ byte: UInt8) -> Bool {

@@ -12,23 +12,28 @@ extension NATSHeaders {
     ///
     /// - Parameter buffer: the buffer to append to.
     public func write(into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("NATS/1.0")
+        NATSWireWriter.append(to: &buffer, count: encodedByteCount) { write(to: &$0) }
+    }
+
+    /// Writes the block into memory reserved for ``encodedByteCount`` bytes.
+    func write(to writer: inout NATSWireWriter) {
+        writer.write("NATS/1.0")
         if let status {
-            buffer.writeInteger(UInt8(ascii: " "))
-            buffer.writeNATSDecimal(status)
+            writer.write(UInt8(ascii: " "))
+            writer.writeDecimal(status)
             if let statusDescription, !statusDescription.isEmpty {
-                buffer.writeInteger(UInt8(ascii: " "))
-                buffer.writeString(statusDescription)
+                writer.write(UInt8(ascii: " "))
+                writer.write(statusDescription)
             }
         }
-        buffer.writeStaticString("\r\n")
+        writer.write("\r\n")
         for field in fields {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeBytes(field.value)
-            buffer.writeStaticString("\r\n")
+            writer.write(field.name)
+            writer.write(": ")
+            writer.write(field.value)
+            writer.write("\r\n")
         }
-        buffer.writeStaticString("\r\n")
+        writer.write("\r\n")
     }
 
     /// The number of bytes ``write(into:)`` appends (the `<#header bytes>` of `HPUB`).

@@ -74,7 +74,7 @@ public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
         let searchEnd = min(buffer.readableBytes, maximumControlLineLength + 2)
         let start = min(scanned, searchEnd)
         let newline = buffer.withUnsafeReadableBytes { bytes in
-            bytes[start..<searchEnd].firstIndex(of: UInt8(ascii: "\n"))
+            bytes.natsIndex(of: UInt8(ascii: "\n"), in: start..<searchEnd)
         }
         guard let newline else {
             if searchEnd >= maximumControlLineLength + 2 {
