@@ -26,6 +26,10 @@ import Synchronization
 //          NATSMessage (the sample event encoded once) MESSAGES times with NATSClient.publish;
 //          the subscriber counts with a bare NATSMessageConsumer on the event loop (no
 //          decoding, no delivery stream). For telling the client's cost from the mapping's.
+//        NATSThroughput sub-stream ...   (the same arguments)
+//          the subscriber without NATSEventReceiver: NATSClient.messages(on:) and
+//          NATSMessageReader(message).event() on the consumer's task (no Delivery, no
+//          DeliveryStream); `client=stream` in the result line.
 //        Times are CLOCK_MONOTONIC nanoseconds (comparable with the C side's and between the
 //        two processes); cpu_us is getrusage user + system from the start (the publisher)
 //        or `ready` (the subscriber) to the end. Exits 1 on a failure or when the run has
@@ -110,6 +114,35 @@ func subscribe(_ run: Run) async throws {
     await client.close()
 }
 
+/// The receive path without the delivery machinery: NATSClient.messages (the client's own
+/// AsyncSequence) and NATSMessageReader.event() on the consumer's task, for telling the cost
+/// of the bridge and DeliveryStream from the decoding's.
+func subscribeStream(_ run: Run) async throws {
+    startDeadline(seconds: run.timeout) { "\(progress.load(ordering: .relaxed)) of \(run.messages) received" }
+    let client = try await NATSClient.connect(configuration: run.configuration)
+    let messages = try await client.messages(on: run.subject)
+    try await client.flush()
+    emit("ready\n")
+    let cpuStart = processCPUMicroseconds()
+    let expectedID = SampleEvent.event.id
+    var first: Int64 = 0
+    var count = 0
+    for try await message in messages {
+        let event = try NATSMessageReader(message).event()
+        guard event.id == expectedID else { fail("received an event with id '\(event.id)'") }
+        count += 1
+        if first == 0 { first = monotonicNanoseconds() }
+        if count & 1023 == 0 { progress.store(count, ordering: .relaxed) }
+        if count == run.messages { break }
+    }
+    let last = monotonicNanoseconds()
+    let cpu = processCPUMicroseconds() - cpuStart
+    guard count == run.messages else { fail("the messages ended after \(count) of \(run.messages)") }
+    emit(
+        "nats-throughput role=sub client=stream messages=\(run.messages) first_ns=\(first) last_ns=\(last) cpu_us=\(cpu)\n")
+    await client.close()
+}
+
 /// Counts messages on the event loop and wakes the main task at the last one.
 final class Counter: Sendable {
     private struct State {
@@ -175,13 +208,13 @@ func subscribeClientAlone(_ run: Run) async throws {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let usage =
-    "usage: NATSThroughput sub|pub|sub-client|pub-client HOST PORT SUBJECT MESSAGES TIMEOUT-SECONDS | --wire | --codec N"
+    "usage: NATSThroughput sub|pub|sub-client|pub-client|sub-stream HOST PORT SUBJECT MESSAGES TIMEOUT-SECONDS | --wire | --codec N"
 if arguments == ["--wire"] {
     try printWire()
 } else if arguments.count == 2, arguments[0] == "--codec", let count = Int(arguments[1]), count > 0 {
     try measureCodec(count)
 } else {
-    guard arguments.count == 6, ["sub", "pub", "sub-client", "pub-client"].contains(arguments[0]),
+    guard arguments.count == 6, ["sub", "pub", "sub-client", "pub-client", "sub-stream"].contains(arguments[0]),
         let port = Int(arguments[2]), let messages = Int(arguments[4]), messages > 0,
         let timeout = Int(arguments[5]), timeout > 0
     else { fail(usage) }
@@ -191,6 +224,7 @@ if arguments == ["--wire"] {
         case "sub": try await subscribe(run)
         case "pub": try await publish(run, clientAlone: false)
         case "sub-client": try await subscribeClientAlone(run)
+        case "sub-stream": try await subscribeStream(run)
         default: try await publish(run, clientAlone: true)
         }
     } catch {
