@@ -72,6 +72,20 @@ import Testing
         #expect(commands == [.message(subscriptionID: 1, NATSMessage(subject: subject))])
     }
 
+    @Test func anInfoLongerThanTheControlLineLimitDecodes() throws {
+        // A large cluster's INFO lists many servers: more than 4096 bytes.
+        let urls = (0..<400).map { "10.0.\($0 / 250).\($0 % 250):4222" }
+        let json = #"{"server_id":"S","connect_urls":["# + urls.map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+        #expect(json.utf8.count > 4096)
+        let commands = try ProtocolWire.decode(Array("info \(json)\r\nPING\r\n".utf8), cuts: [3, 5000])
+        guard case .info(let info) = commands.first else {
+            Issue.record("no INFO: \(commands)")
+            return
+        }
+        #expect(info.connectURLs == urls)
+        #expect(commands.dropFirst() == [.ping])
+    }
+
     @Test func minimalInfoTakesTheDefaults() throws {
         let commands = try ProtocolWire.decode("INFO {}\r\n")
         let expected = NATSServerInfo(

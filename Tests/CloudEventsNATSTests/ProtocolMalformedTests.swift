@@ -55,14 +55,14 @@ import Testing
 
     @Test func aControlLineOverTheLimitFailsBeforeItsLineFeedArrives() {
         var decoder = NATSServerCommandDecoder(maximumControlLineLength: 100)
-        var buffer = ByteBuffer(string: "INFO {" + String(repeating: "x", count: 90))
+        var buffer = ByteBuffer(string: "MSG a.b" + String(repeating: "x", count: 90))
         #expect((try? decoder.decode(buffer: &buffer)) == .some(nil))
         buffer.writeString(String(repeating: "x", count: 10))
         do {
             _ = try decoder.decode(buffer: &buffer)
-            Issue.record("a 106-byte line without LF decoded")
+            Issue.record("a 107-byte line without LF decoded")
         } catch {
-            #expect(error.message.hasPrefix("control line is longer than 100 bytes: 'INFO {xxx"))
+            #expect(error.message.hasPrefix("control line is longer than 100 bytes: 'MSG a.bxxx"))
             #expect(error.message.hasSuffix("…'"))
         }
     }
@@ -71,6 +71,17 @@ import Testing
         let subject = String(repeating: "s", count: 4097 - "MSG  1 0".utf8.count)
         #expect(ProtocolWire.error("MSG \(subject) 1 0\r\n\r\n")?.message.hasPrefix("control line is longer than 4096") == true)
         #expect(ProtocolWire.error("MSG \(subject) 1 0\n\r\n")?.message.hasPrefix("control line is longer than 4096") == true)
+    }
+
+    @Test func anInfoLineOverOneMebibyteFails() {
+        let error = ProtocolWire.error("INFO {\"x\":\"" + String(repeating: "x", count: 1 << 20))
+        #expect(error?.message.hasPrefix("control line is longer than 1048576 bytes: 'INFO {") == true)
+        // Only INFO gets the larger limit: a MSG line starting like it does not.
+        let msg = ProtocolWire.error("MSG INFO " + String(repeating: "x", count: 5000))
+        #expect(msg?.message.hasPrefix("control line is longer than 4096 bytes") == true)
+        #expect(
+            ProtocolWire.error("INFOX " + String(repeating: "x", count: 5000))?.message.hasPrefix(
+                "control line is longer than 4096") == true)
     }
 
     @Test func aPayloadOverTheLimitFailsBeforeItArrives() {

@@ -10,13 +10,19 @@ public import NIOCore
 ///
 /// Malformed input throws ``NATSProtocolError`` naming the problem (the client then closes
 /// the connection and reconnects); it never traps. A control line longer than
-/// `maximumControlLineLength` and a payload longer than `maximumPayload` are errors found
-/// before anything of the claimed size is allocated.
+/// `maximumControlLineLength` (an `INFO` line: 1 MiB, as it lists a cluster's servers) and a
+/// payload longer than `maximumPayload` are errors found before anything of the claimed
+/// size is allocated.
+///
+/// The state machine has two states: reading a control line (LF searched with `memchr`, never
+/// twice over the same bytes), and waiting for the announced payload of a `MSG`/`HMSG` whose
+/// control line was consumed. Nothing is consumed until a whole command is there, so any
+/// split of the stream decodes the same.
 public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
     /// One command per decoded item.
     public typealias InboundOut = NATSServerCommand
 
-    /// The longest control line accepted, CRLF excluded.
+    /// The longest control line accepted, CRLF excluded (`INFO` lines: at least 1 MiB).
     public let maximumControlLineLength: Int
     /// The largest `MSG` payload or `HMSG` total size accepted.
     public let maximumPayload: Int
@@ -71,22 +77,21 @@ public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
     /// Reads and parses one control line, or returns `nil` (consuming nothing) when its LF
     /// has not arrived.
     private mutating func readControlLine(_ buffer: inout ByteBuffer) throws(NATSProtocolError) -> ControlLine? {
-        let searchEnd = min(buffer.readableBytes, maximumControlLineLength + 2)
+        let limit = lineLimit(buffer)
+        let searchEnd = min(buffer.readableBytes, limit + 2)
         let start = min(scanned, searchEnd)
         let newline = buffer.withUnsafeReadableBytes { bytes in
             bytes.natsIndex(of: UInt8(ascii: "\n"), in: start..<searchEnd)
         }
         guard let newline else {
-            if searchEnd >= maximumControlLineLength + 2 {
+            if searchEnd >= limit + 2 {
                 let excerpt = buffer.withUnsafeReadableBytes { NATSProtocolError.excerpt($0, limit: 40) }
-                throw NATSProtocolError(
-                    "control line is longer than \(maximumControlLineLength) bytes: '\(excerpt)'")
+                throw NATSProtocolError("control line is longer than \(limit) bytes: '\(excerpt)'")
             }
             scanned = searchEnd
             return nil
         }
         scanned = 0
-        let limit = maximumControlLineLength
         let result = buffer.withUnsafeReadableBytes { bytes in
             Result { () throws(NATSProtocolError) -> ControlLine in
                 let contentEnd =
@@ -106,6 +111,24 @@ public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
             )
         }
         return line
+    }
+
+    /// The longest `INFO` line accepted, at least: an `INFO` lists the cluster's servers
+    /// (`connect_urls`) and can outgrow a limit meant for `MSG` lines in a large cluster;
+    /// clients such as nats.go set no limit on it.
+    static let maximumInfoLength = 1 << 20
+
+    /// The length limit for the control line at the start of `buffer`: larger for `INFO`.
+    private func lineLimit(_ buffer: ByteBuffer) -> Int {
+        guard maximumControlLineLength < Self.maximumInfoLength, buffer.readableBytes > 4 else {
+            return maximumControlLineLength
+        }
+        let isInfo = buffer.withUnsafeReadableBytes { bytes in
+            (bytes[0] | 0x20) == UInt8(ascii: "i") && (bytes[1] | 0x20) == UInt8(ascii: "n")
+                && (bytes[2] | 0x20) == UInt8(ascii: "f") && (bytes[3] | 0x20) == UInt8(ascii: "o")
+                && (bytes[4] == UInt8(ascii: " ") || bytes[4] == UInt8(ascii: "\t"))
+        }
+        return isInfo ? Self.maximumInfoLength : maximumControlLineLength
     }
 
     /// Reads the pending message's payload and its CRLF, or returns `nil` (consuming
