@@ -65,6 +65,11 @@ import Testing
                 try reader.readBinary(into: &builder)
                 #expect(direct == (try builder.build()), "\(testCase)")
             }
+            // The message in one pass vs. the visitor and the metadata property.
+            var general = Message()
+            try reader.readBinary(into: &general)
+            general.metadata = reader.metadata
+            #expect(try reader.message() == general, "\(testCase)")
         }
     }
 

@@ -31,6 +31,13 @@ import Testing
         let generic = Result { () throws(MessageError) in
             try reader.message().event(formats: formats, extensionTypes: extensionTypes)
         }
+        if reader.contentMode == .binary, let message = try? reader.message() {
+            // The message in one pass vs. the visitor and the metadata property.
+            var general = Message()
+            #expect(throws: Never.self) { try reader.readBinary(into: &general) }
+            general.metadata = reader.metadata
+            #expect(message == general, "the message both ways from \(message)")
+        }
         switch (direct, generic) {
         case (.success(let event), .success(let same)):
             #expect(event == same, "both ways decode the same event from \(message)")

@@ -219,6 +219,34 @@ import Testing
         #expect(throws: MessageError.self) { try NATSMessageReader(wrong).event(extensionTypes: types) }
     }
 
+    @Test func atMostMaximumAttributeCountAttributeHeadersAreRead() throws {
+        let limit = NATSMessageReader.maximumAttributeCount
+        #expect(limit == 1024)
+        let extensions = (0..<(limit - Self.core.count)).map { ("ce-x\($0)", "v") }
+        let full = NATSMessage(subject: "s", headers: Self.headers(Self.core + extensions + [("x-foreign", "f")]))
+        #expect(try Self.decode(full).extensions.count == limit - Self.core.count)
+        #expect(try NATSMessageReader(full).message().metadata["x-foreign"] == "f")
+        let over = NATSMessage(subject: "s", headers: Self.headers(Self.core + extensions + [("CE-ONEMORE", "v")]))
+        #expect {
+            try Self.decode(over)
+        } throws: { error in
+            "\(error)".contains("more than 1024 attribute headers")
+        }
+        #expect(throws: MessageError.self) { try NATSMessageReader(over).message() }
+        // However many, the answer comes at once: the count is checked as the headers are read.
+        let flood = NATSMessage(
+            subject: "s", headers: Self.headers(Self.core + (0..<50_000).map { ("ce-y\($0)", "v") } + [("ce-time", "x")]))
+        #expect(throws: MessageError.self) { try Self.decode(flood) }
+    }
+
+    @Test func aForeignHeaderRepeatedManyTimesIsJoinedInOrder() throws {
+        let repeated = (0..<20_000).map { ("X-Rep", "\($0)") }
+        let reader = NATSMessageReader(NATSMessage(subject: "s", headers: Self.headers(Self.core + repeated)))
+        let expected = (0..<20_000).map(String.init).joined(separator: ", ")
+        #expect(reader.metadata["x-rep"] == expected)
+        #expect(try reader.message().metadata["x-rep"] == expected)
+    }
+
     @Test func specVersion03TakesTheGeneralPath() throws {
         let message = NATSMessage(
             subject: "s",

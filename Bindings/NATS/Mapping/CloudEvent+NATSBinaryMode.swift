@@ -114,9 +114,16 @@ extension CloudEvent {
             return true
         }
 
+        var count = 0
         for field in headers.fields {
             let accepted: Bool
-            switch HeaderAttributeCodec.Header(name: field.name) {
+            let header = HeaderAttributeCodec.Header(name: field.name)
+            if header != .other && header != .contentType {
+                // The bound keeps the linear search for duplicate extensions short.
+                count += 1
+                guard count <= NATSMessageReader.maximumAttributeCount else { return false }
+            }
+            switch header {
             // NATS: Content-Type only selects the mode, it is not an attribute.
             case .other, .contentType: continue
             case .dataContentType: accepted = decode(field.value, into: &contentType)
@@ -160,5 +167,43 @@ extension CloudEvent {
         self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil
         do { try validate(checkingCharacters: !charactersChecked) } catch { return false }
         return true
+    }
+}
+
+extension NATSMessageReader {
+    /// The protocol-independent message of a binary-mode message in one pass over the
+    /// headers (attributes and metadata together), or `nil` when the general path
+    /// (``readBinary(into:)`` and ``metadata``) must decide: a duplicate, or a value that is
+    /// not UTF-8 or does not decode. When not `nil`, it is the message the general path
+    /// builds (the mapping tests compare them).
+    func binaryMessageInOnePass() -> Message? {
+        guard contentMode == .binary, let headers = natsMessage.headers else { return nil }
+        var attributes: [BinaryAttribute] = []
+        attributes.reserveCapacity(headers.count)
+        var seen: [HeaderAttributeCodec.Header] = []
+        seen.reserveCapacity(headers.count)
+        var metadata = [MetadataKey.subject: natsMessage.subject]
+        if let replyTo = natsMessage.replyTo { metadata[MetadataKey.replyTo] = replyTo }
+        var hasContentType = false
+        for field in headers.fields {
+            let header = HeaderAttributeCodec.Header(name: field.name)
+            guard case .attribute(let name) = HeaderAttributeCodec.nats.role(of: header) else {
+                // Not an attribute: metadata, as `metadata` says (lowercased, joined, UTF-8 only).
+                guard let value = field.text else { continue }
+                Self.addMetadata(Self.lowercased(field.name), value, to: &metadata)
+                continue
+            }
+            // A bad value becomes U+FFFD, which the codec refuses (see decodeNATSBinaryMode).
+            // The bound keeps the linear search for duplicates short.
+            guard attributes.count < Self.maximumAttributeCount, !seen.contains(header),
+                let (text, _) = try? HeaderAttributeCodec.decodeValueReportingASCII(
+                    String(decoding: field.value, as: UTF8.self))
+            else { return nil }
+            seen.append(header)
+            if header == .dataContentType { hasContentType = true }
+            attributes.append(BinaryAttribute(name: name, value: .string(text)))
+        }
+        let data = hasContentType || !natsMessage.payload.isEmpty ? natsMessage.payload : nil
+        return Message(content: .binary(attributes: attributes, data: data), metadata: metadata)
     }
 }

@@ -43,6 +43,20 @@ public struct NATSMessageReader: MessageReader, Sendable {
     /// The `Content-Type` header's value, if any (the first, when repeated).
     private let contentType: String?
 
+    /// The most `ce-` headers a binary-mode message may carry: more is refused with
+    /// ``MessageError/Reason/invalidMessage(_:)``.
+    ///
+    /// No event has that many attributes, and a header block of up to `max_payload` (1 MiB by
+    /// default, 64 MiB at most) could hold a hundred thousand tiny ones, which the core's
+    /// attribute handling (small arrays searched linearly) would take seconds over on the
+    /// client's event loop.
+    public static let maximumAttributeCount = 1024
+
+    static let tooManyAttributesError = MessageError(
+        .invalidMessage(
+            "the NATS message carries more than \(maximumAttributeCount) attribute headers ('ce-*'): refused, as no event has that many"
+        ))
+
     /// The ``Message/metadata`` keys for the message's own fields. They start with `:` so that
     /// no header name can be mistaken for them.
     public enum MetadataKey {
@@ -114,8 +128,11 @@ public struct NATSMessageReader: MessageReader, Sendable {
         }
         var reader = HeaderAttributeCodec.Reader(codec: .nats)
         var hasContentType = false
+        var count = 0
         for field in headers.fields {
             guard let attribute = try reader.read(name: field.name, bytes: field.value) else { continue }
+            count += 1
+            guard count <= Self.maximumAttributeCount else { throw Self.tooManyAttributesError }
             if attribute.name == "datacontenttype" { hasContentType = true }
             try writer.writeAttribute(attribute.name, attribute.value)
         }
@@ -139,12 +156,7 @@ public struct NATSMessageReader: MessageReader, Sendable {
             default: break
             }
             guard let value = field.text else { continue }
-            let name = Self.lowercased(field.name)
-            if let existing = metadata[name] {
-                metadata[name] = existing + ", " + value
-            } else {
-                metadata[name] = value
-            }
+            Self.addMetadata(Self.lowercased(field.name), value, to: &metadata)
         }
         return metadata
     }
@@ -155,6 +167,7 @@ public struct NATSMessageReader: MessageReader, Sendable {
     /// - Throws: ``MessageError`` as ``readBinary(into:)`` does, and
     ///   `.batchNotSupported` for a batch media type.
     public func message() throws(MessageError) -> Message {
+        if let message = binaryMessageInOnePass() { return message }
         var message = Message()
         switch contentMode {
         case .binary:
@@ -197,6 +210,17 @@ public struct NATSMessageReader: MessageReader, Sendable {
     /// The protocol's ``MessageReader/event(formats:extensionTypes:)``: the general path.
     private func genericEvent(formats: EventFormatRegistry, extensionTypes: ExtensionTypes) throws(MessageError) -> CloudEvent {
         try (self as any MessageReader).event(formats: formats, extensionTypes: extensionTypes)
+    }
+
+    /// Adds a header's value under `name`, joining a repeated name's values with `, `. The
+    /// value is appended in place (linear in all, however often a name repeats).
+    static func addMetadata(_ name: String, _ value: String, to metadata: inout [String: String]) {
+        if metadata[name] == nil {
+            metadata[name] = value
+        } else {
+            metadata[name]?.append(", ")
+            metadata[name]?.append(value)
+        }
     }
 
     /// ASCII lowercase, without a copy when there is nothing to lower.
