@@ -3,7 +3,9 @@ public import CloudEvents
 /// The Protobuf event format (`application/cloudevents+protobuf`) and its batch
 /// (`application/cloudevents-batch+protobuf`, a `CloudEventBatch` message), as the
 /// CloudEvents Protobuf format and its `cloudevents.proto` (package `io.cloudevents.v1`)
-/// define them. Encoding and decoding go through protobuf-c.
+/// define them. The encoder is written in Swift and writes, byte for byte, what protobuf-c's
+/// packer writes for the same event (field-number order, empty proto3 fields left out, map
+/// entries in the order below); decoding goes through protobuf-c.
 ///
 /// ## Attributes
 ///
