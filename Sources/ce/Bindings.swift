@@ -3,6 +3,7 @@ import CloudEvents
 import CloudEventsAMQP
 import CloudEventsHTTP
 import CloudEventsMQTT
+import CloudEventsNATS
 import CloudEventsTransports
 
 /// The bindings `ce` can use: one registration line per binding. `send` and `listen` look
@@ -24,7 +25,8 @@ enum Bindings {
             InProcessBinding(),
             HTTPBinding(),
             MQTTBinding(freshSessionWithoutClientID: freshMQTTSessions),
-            AMQPBinding()
+            AMQPBinding(),
+            NATSBinding()
         ])
     }
 

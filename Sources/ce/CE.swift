@@ -12,8 +12,8 @@ struct CE: AsyncParsableCommand {
         abstract: "Send, receive and convert CloudEvents.",
         discussion: """
             Endpoints are URLs: memory://name (in-process), http(s)://host[:port]/path, \
-            mqtt(s)://host[:port]/topic, amqp(s)://host[:port]/address, and, as its binding \
-            lands, nats://. Query options: \
+            mqtt(s)://host[:port]/topic, amqp(s)://host[:port]/address, \
+            nats(s)://host[:port]/subject. Query options: \
             mode=binary|structured|batch, format=\(Formats.registry.formats.map(\.name).joined(separator: "|")).
             \(Bindings.help)
             """,

@@ -36,12 +36,18 @@ struct ListenCommand: AsyncParsableCommand {
             listens on host:port for peers to connect and send, with no broker (port 0: any free \
             port, printed as 'ce: listening on amqp://host:PORT'); amqps:// then needs --tls-cert \
             and --tls-key.
+            A nats:// or natss:// endpoint (nats://[user:password@|token@]host:port/subject?\
+            queue=GROUP&servers=host:port,...) subscribes to the subject (wildcards: * for one \
+            token, > for the rest) and prints 'ce: subscribed to SUBJECT at ENDPOINT (server …)' \
+            once the server has the subscription; with queue= each event goes to one listener \
+            of the group. Core NATS has no acknowledgements: settling is local, and what is \
+            published before ce subscribes is not delivered.
             """
     )
 
     @Argument(
         help:
-            "Where to listen: memory://name, http(s)://host:port/path, mqtt(s)://host:port/filter or amqp(s)://host:port/address."
+            "Where to listen: memory://name, http(s)://host:port/path, mqtt(s)://host:port/filter, amqp(s)://host:port/address or nats(s)://host:port/subject."
     )
     var endpoint: String
 

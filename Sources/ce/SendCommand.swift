@@ -27,12 +27,17 @@ struct SendCommand: AsyncParsableCommand {
             /queue/NAME is written with two: amqp://host:5672//queue/NAME); ce prints the peer's \
             outcome ('accepted'), and exits 3 on rejected (with the peer's condition and reason), \
             released or modified. A user name means SASL PLAIN, none SASL ANONYMOUS.
+            A nats:// or natss:// endpoint (nats://[user:password@|token@]host:port/subject?\
+            mode=binary|structured&format=json|protobuf&servers=host:port,...) publishes to the \
+            subject (no wildcards); core NATS acknowledges nothing, so ce prints one line once \
+            the message reached the server ('no acknowledgement'): a subscriber must be \
+            listening already.
             """
     )
 
     @Argument(
         help:
-            "Where to send: memory://name, http(s)://host[:port]/path, mqtt(s)://host[:port]/topic or amqp(s)://host[:port]/address."
+            "Where to send: memory://name, http(s)://host[:port]/path, mqtt(s)://host[:port]/topic, amqp(s)://host[:port]/address or nats(s)://host[:port]/subject."
     )
     var endpoint: String
 
@@ -44,7 +49,7 @@ struct SendCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT, AMQP: seconds to connect, and to get the acknowledgement."
+            "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT, AMQP: seconds to connect, and to get the acknowledgement. NATS: seconds to connect and to flush."
     )
     var timeout: Double = 30
 

@@ -5,7 +5,7 @@ import Testing
 /// the bindings log on its stderr.
 @Suite("ce and the binding registry")
 struct BindingRegistryCommandTests {
-    static let supported = "supported: memory, http, https, mqtt, mqtts, amqp, amqps"
+    static let supported = "supported: memory, http, https, mqtt, mqtts, amqp, amqps, nats, natss"
 
     @Test(arguments: ["send", "listen"])
     func unknownSchemeExitsOneNamingTheSupportedSchemes(command: String) throws {

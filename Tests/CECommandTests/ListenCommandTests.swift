@@ -89,9 +89,9 @@ struct ListenCommandTests {
     }
 
     @Test func unsupportedSchemeExitsOne() throws {
-        let run = try CE.run("listen", "nats://localhost:4222/x", "--count", "1", input: "")
+        let run = try CE.run("listen", "kafka://localhost:9092/x", "--count", "1", input: "")
         #expect(run.status == 1, "\(run)")
-        #expect(run.errorLines == ["ce: scheme 'nats' is not supported yet (\(BindingRegistryCommandTests.supported))"])
+        #expect(run.errorLines == ["ce: scheme 'kafka' is not supported yet (\(BindingRegistryCommandTests.supported))"])
     }
 
     @Test(arguments: [["--count", "0"], ["--timeout", "-1"], ["--count", "many"]])

@@ -168,7 +168,7 @@ struct SendCommandTests {
     }
 
     @Test(arguments: [
-        ("nats://localhost:4222/x", "scheme 'nats' is not supported yet (\(BindingRegistryCommandTests.supported))"),
+        ("kafka://localhost:9092/x", "scheme 'kafka' is not supported yet (\(BindingRegistryCommandTests.supported))"),
         ("localhost", "expected scheme://host"),
         ("memory://t?mode=sideways", "mode must be binary, structured or batch")
     ])
