@@ -67,15 +67,19 @@ extension NATSHeaders {
             )
         }
         for field in fields {
-            let name = NATSProtocolError.excerpt(field.name.utf8)
+            // Built only for an error message: this runs before every publish.
+            var name: String { NATSProtocolError.excerpt(field.name.utf8) }
             if field.name.isEmpty {
                 throw TransportError(.invalidMessage, "invalid NATS header name '': a header name must not be empty")
             }
-            if field.name.utf8.contains(where: { $0 == UInt8(ascii: ":") || NATSSubject.isWhitespaceOrControl($0) }) {
+            if !Self.isValidName(field.name) {
                 throw TransportError(
                     .invalidMessage, "invalid NATS header name '\(name)': it contains ':', whitespace or a control character")
             }
-            if field.value.contains(where: Self.isLineBreak) {
+            if field.value.withUnsafeBytes({
+                $0.natsIndex(of: UInt8(ascii: "\n"), in: 0..<$0.count) != nil
+                    || $0.natsIndex(of: UInt8(ascii: "\r"), in: 0..<$0.count) != nil
+            }) {
                 throw TransportError(
                     .invalidMessage,
                     "invalid value of NATS header '\(name)' ('\(NATSProtocolError.excerpt(field.value))'): it contains CR or LF")
@@ -108,6 +112,13 @@ extension NATSHeaders {
                 Result { () throws(NATSProtocolError) in try Self.parse(storage) }
             }.get()
         }
+    }
+
+    /// Whether `name` has no `:`, whitespace or control character (checked on its contiguous
+    /// UTF-8 when it has it: this runs for every header of every publish).
+    private static func isValidName(_ name: String) -> Bool {
+        func isBad(_ byte: UInt8) -> Bool { byte == UInt8(ascii: ":") || NATSSubject.isWhitespaceOrControl(byte) }
+        return name.utf8.withContiguousStorageIfAvailable { !$0.contains(where: isBad) } ?? !name.utf8.contains(where: isBad)
     }
 
     static func isLineBreak(_ byte: UInt8) -> Bool {

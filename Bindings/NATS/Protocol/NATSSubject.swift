@@ -17,34 +17,40 @@ public enum NATSSubject {
     ///   - allowsWildcards: whether `*` and `>` tokens are allowed (subscriptions).
     /// - Throws: ``TransportError`` `.invalidMessage` naming the subject and the rule it breaks.
     public static func validate(_ subject: String, allowsWildcards: Bool) throws(TransportError) {
-        func fail(_ rule: String) -> TransportError {
-            TransportError(.invalidMessage, "invalid NATS subject '\(printable(subject))': \(rule)")
+        // On the contiguous UTF-8 of a native string: this runs before every publish.
+        let broken =
+            subject.utf8.withContiguousStorageIfAvailable { brokenRule($0, allowsWildcards: allowsWildcards) }
+            ?? Array(subject.utf8).withUnsafeBufferPointer { brokenRule($0, allowsWildcards: allowsWildcards) }
+        if let broken {
+            throw TransportError(.invalidMessage, "invalid NATS subject '\(printable(subject))': \(broken)")
         }
-        if subject.utf8.isEmpty { throw fail("a subject must not be empty") }
+    }
+
+    /// The rule `subject` breaks, or `nil` when it is valid.
+    private static func brokenRule(_ subject: UnsafeBufferPointer<UInt8>, allowsWildcards: Bool) -> String? {
+        if subject.isEmpty { return "a subject must not be empty" }
         let emptyToken = "it has an empty token (a leading, trailing or doubled '.')"
         var tokenLength = 0
         var wildcard: UInt8?  // the wildcard that is the current token so far
-        for byte in subject.utf8 {
+        for byte in subject {
             if byte == UInt8(ascii: ".") {
-                if tokenLength == 0 { throw fail(emptyToken) }
-                if wildcard == UInt8(ascii: ">") { throw fail("'>' must be the last token") }
+                if tokenLength == 0 { return emptyToken }
+                if wildcard == UInt8(ascii: ">") { return "'>' must be the last token" }
                 tokenLength = 0
                 wildcard = nil
                 continue
             }
-            if isWhitespaceOrControl(byte) { throw fail("it contains whitespace or a control character") }
+            if isWhitespaceOrControl(byte) { return "it contains whitespace or a control character" }
             if byte == UInt8(ascii: "*") || byte == UInt8(ascii: ">") {
-                if !allowsWildcards {
-                    throw fail("the wildcard '\(Unicode.Scalar(byte))' is only allowed when subscribing")
-                }
-                if tokenLength > 0 { throw fail("the wildcard '\(Unicode.Scalar(byte))' must be a whole token") }
+                if !allowsWildcards { return "the wildcard '\(Unicode.Scalar(byte))' is only allowed when subscribing" }
+                if tokenLength > 0 { return "the wildcard '\(Unicode.Scalar(byte))' must be a whole token" }
                 wildcard = byte
             } else if let wildcard {
-                throw fail("the wildcard '\(Unicode.Scalar(wildcard))' must be a whole token")
+                return "the wildcard '\(Unicode.Scalar(wildcard))' must be a whole token"
             }
             tokenLength += 1
         }
-        if tokenLength == 0 { throw fail(emptyToken) }
+        return tokenLength == 0 ? emptyToken : nil
     }
 
     /// Checks a queue-group name: not empty, no whitespace or control characters.

@@ -41,10 +41,11 @@ struct NATSWireWriter: ~Copyable {
     }
 
     mutating func write(_ string: String) {
-        var string = string
-        // Native strings are contiguous UTF-8; `makeContiguousUTF8` only copies bridged ones.
-        string.makeContiguousUTF8()
-        string.utf8.withContiguousStorageIfAvailable { write(UnsafeRawBufferPointer($0)) }
+        // Native strings are contiguous UTF-8 (no copy); others are written code unit by code unit.
+        let written: Void? = string.utf8.withContiguousStorageIfAvailable { write(UnsafeRawBufferPointer($0)) }
+        if written == nil {
+            for byte in string.utf8 { write(byte) }
+        }
     }
 
     mutating func writeDecimal(_ value: Int) {
