@@ -135,6 +135,13 @@ import Testing
         }
         try writer.writeAttribute("Ext", .string("x"))
         #expect(Self.lines(writer.natsMessage) == ["ce-id: 1", "ce-ext: x"], "always written lowercase")
+        // Past the linear search's reach, a duplicate is still found.
+        var many = NATSMessageWriter(subject: "s")
+        for index in 0..<100 { try many.writeAttribute("x\(index)", .string("v")) }
+        #expect(throws: MessageError(.duplicateAttribute("x7"))) { try many.writeAttribute("x7", .string("w")) }
+        #expect(throws: MessageError(.duplicateAttribute("X99"))) { try many.writeAttribute("X99", .string("w")) }
+        try many.writeAttribute("x100", .string("v"))
+        #expect(many.natsMessage.headers?.count == 101)
         var structured = NATSMessageWriter(subject: "s")
         #expect(throws: MessageError.self) {
             try structured.writeStructured(StructuredContent(mediaType: "application/cloudevents+json\r\nX: y", body: []))

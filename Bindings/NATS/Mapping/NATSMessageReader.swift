@@ -26,8 +26,8 @@ public import CloudEvents
 /// attribute in NATS (it only selects the mode): a binary message's `Content-Type` is kept
 /// as metadata. The payload is the data; an **empty payload without `ce-datacontenttype`
 /// is no data** (NATS cannot tell empty data from none, spec edge case 21), while an empty
-/// payload with one is empty data. In structured mode the payload wins: `ce-` headers are
-/// ignored.
+/// payload with one is empty data. A message with more than ``maximumAttributeCount`` `ce-`
+/// headers is refused. In structured mode the payload wins: `ce-` headers are ignored.
 ///
 /// **Metadata.** The subject under ``MetadataKey/subject``, the reply subject (when there
 /// is one) under ``MetadataKey/replyTo``, and every header that is neither an attribute nor

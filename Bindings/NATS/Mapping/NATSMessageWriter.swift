@@ -45,10 +45,18 @@ public struct NATSMessageWriter: MessageWriter, Sendable {
         guard serverSupportsHeaders else { throw Self.noHeadersError }
         let headerName = try Self.headerName(forAttribute: name)
         if let headers = natsMessage.headers {
-            // Names this writer wrote are lowercase; a caller's own may not be.
-            if headers.fields.contains(where: { NATSHeaders.namesEqual($0.name, headerName) }) {
-                throw MessageError(.duplicateAttribute(name))
+            // Every `ce-` header here is this writer's, lowercase: exact comparison finds a
+            // duplicate. A short head is searched; a long one (a forwarded message with many
+            // attributes) goes through a set, so that writing stays linear.
+            let isDuplicate: Bool
+            if headers.fields.count < Self.linearSearchLimit {
+                isDuplicate = headers.fields.contains { $0.name == headerName }
+            } else {
+                if writtenNames.isEmpty { writtenNames = Set(headers.fields.map(\.name)) }
+                isDuplicate = writtenNames.contains(headerName)
             }
+            if isDuplicate { throw MessageError(.duplicateAttribute(name)) }
+            if !writtenNames.isEmpty { writtenNames.insert(headerName) }
         } else {
             var headers = NATSHeaders()
             headers.fields.reserveCapacity(Self.expectedFieldCount)
@@ -62,6 +70,10 @@ public struct NATSMessageWriter: MessageWriter, Sendable {
     /// Room for the eight core attributes and a few extensions, so that a binary event's
     /// headers are appended without regrowing.
     private static let expectedFieldCount = 12
+    /// Up to this many headers, a duplicate is looked for by a linear search.
+    private static let linearSearchLimit = 32
+    /// The header names written, once there are ``linearSearchLimit`` of them.
+    private var writtenNames: Set<String> = []
 
     /// Sets the payload to the data bytes.
     ///
@@ -87,6 +99,7 @@ public struct NATSMessageWriter: MessageWriter, Sendable {
                     .invalidMessage("media type '\(content.mediaType)' cannot be a NATS header value (control characters)"))
             }
             natsMessage.headers = NATSHeaders([NATSHeaders.Field(name: Self.contentTypeHeader, value: value)])
+            writtenNames = []
         } else {
             guard JSONEventFormat().matches(mediaType: content.mediaType) else {
                 throw MessageError(
