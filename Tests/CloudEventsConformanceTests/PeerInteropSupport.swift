@@ -22,7 +22,8 @@ enum PeerEnvironment {
         guard FileManager.default.isExecutableFile(atPath: python) else {
             return .fail("\(variable)=\(python) is not an executable file. Run Scripts/peers, which prints the path")
         }
-        for script in ["http_peer.py", "mqtt_peer.py"] where !FileManager.default.fileExists(atPath: path(of: script)) {
+        for script in ["http_peer.py", "mqtt_peer.py", "nats_peer.py"]
+        where !FileManager.default.fileExists(atPath: path(of: script)) {
             return .fail("the peer program \(path(of: script)) is missing")
         }
         return .run
