@@ -131,6 +131,21 @@ import Testing
         }
         #expect(commands == ProtocolCorpus.commands)
     }
+
+    /// As the client drives it: a processor fed chunks, its error still a NATSProtocolError.
+    @Test func throughASingleStepProcessorErrorsStayNATSProtocolErrors() throws {
+        let processor = NIOSingleStepByteToMessageProcessor(NATSServerCommandDecoder())
+        var commands: [NATSServerCommand] = []
+        try processor.process(buffer: ByteBuffer(string: "PING\r\nMSG a 1 2\r\nh")) { commands.append($0) }
+        try processor.process(buffer: ByteBuffer(string: "i\r\n")) { commands.append($0) }
+        #expect(commands == [.ping, .message(subscriptionID: 1, NATSMessage(subject: "a", payload: Array("hi".utf8)))])
+        do {
+            try processor.process(buffer: ByteBuffer(string: "MSG a 1 x\r\n")) { commands.append($0) }
+            Issue.record("a bad size decoded")
+        } catch let error as NATSProtocolError {
+            #expect(error.message == "MSG size is not a number or too large: 'MSG a 1 x'")
+        }
+    }
 }
 
 /// SplitMix64: a small seeded generator so failures reproduce.
