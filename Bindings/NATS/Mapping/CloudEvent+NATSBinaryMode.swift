@@ -117,13 +117,7 @@ extension CloudEvent {
         var count = 0
         for field in headers.fields {
             let accepted: Bool
-            let header = HeaderAttributeCodec.Header(name: field.name)
-            if header != .other && header != .contentType {
-                // The bound keeps the linear search for duplicate extensions short.
-                count += 1
-                guard count <= NATSMessageReader.maximumAttributeCount else { return false }
-            }
-            switch header {
+            switch HeaderAttributeCodec.Header(name: field.name) {
             // NATS: Content-Type only selects the mode, it is not an attribute.
             case .other, .contentType: continue
             case .dataContentType: accepted = decode(field.value, into: &contentType)
@@ -143,9 +137,11 @@ extension CloudEvent {
                     guard let typed = try? extensionTypes.typed(.string(text), for: name) else { return false }
                     extensions.appendUnchecked(name, typed)
                 }
-                continue
+                accepted = true
             }
-            guard accepted else { return false }
+            // The bound keeps the linear search for duplicate extensions short.
+            count += 1
+            guard accepted, count <= NATSMessageReader.maximumAttributeCount else { return false }
         }
 
         guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
