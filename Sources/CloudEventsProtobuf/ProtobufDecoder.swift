@@ -176,6 +176,8 @@ private struct EventReader {
                     violations.append(Violation(attribute: name, rule: .wrongType(expected: .timestamp, actual: value.type)))
                 }
             case .extension:
+                // Not `appendUnchecked`: its borrowed parameters are copied into the array,
+                // where the setter takes the value owned (callgrind: 320 instructions more).
                 extensions[name] = value
             }
         }
@@ -425,7 +427,8 @@ private struct EventReader {
             return .binary(bytes)
 
         case IO__CLOUDEVENTS__V1__CLOUD_EVENT__DATA_TEXT_DATA:
-            let bytes = Array(self.bytes(ofString: message.pointee.text_data))
+            // Read in place; copied into an array only for JSON data, which keeps it.
+            let bytes = self.bytes(ofString: message.pointee.text_data)
             if base64 {
                 // 0.3 with `datacontentencoding: base64`: the text is Base64 of the data.
                 guard let text = String(validating: bytes, as: UTF8.self),
@@ -437,7 +440,7 @@ private struct EventReader {
                 }
                 return .binary(decoded)
             }
-            if dataContentType.map(Self.isJSON) ?? true, let json = try? RawJSON(validating: bytes) {
+            if dataContentType.map(Self.isJSON) ?? true, let json = try? RawJSON(validating: Array(bytes)) {
                 return .json(json)
             }
             guard let text = String(validating: bytes, as: UTF8.self) else {
