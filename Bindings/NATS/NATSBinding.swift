@@ -114,8 +114,6 @@ public struct NATSBinding: EventBinding {
             let receiver = try await NATSEventReceiver.subscribe(
                 client: client, subject: nats.subject, queueGroup: nats.queueGroup, formats: options.formats,
                 logger: options.logger)
-            // The subscription reached the server before anything is said to be ready.
-            try await client.flush()
             let info = client.serverInfo
             let group = nats.queueGroup.map { " in queue group '\($0)'" } ?? ""
             let ready =

@@ -25,8 +25,9 @@ public struct NATSEventReceiver: CloudEventReceiver {
     public let subscription: NATSSubscription
     private let stream: DeliveryStream
 
-    /// Subscribes `client` to `subject` (in `queueGroup`, if given) and returns once the
-    /// subscription is on its way to the server (``NATSClient/subscribe(to:queueGroup:consumer:)``).
+    /// Subscribes `client` to `subject` (in `queueGroup`, if given) and returns once the server
+    /// has the subscription (a flush after the `SUB`): core NATS keeps nothing for a subscriber
+    /// that is not there yet, so what is published from then on arrives.
     ///
     /// - Parameters:
     ///   - client: the client to subscribe with.
@@ -36,7 +37,8 @@ public struct NATSEventReceiver: CloudEventReceiver {
     ///   - formats: the formats a structured message may use.
     ///   - extensionTypes: types for binary-mode extensions, which arrive as strings.
     ///   - logger: where rejections and releases are logged (at debug).
-    /// - Throws: what ``NATSClient/subscribe(to:queueGroup:consumer:)`` throws.
+    /// - Throws: what ``NATSClient/subscribe(to:queueGroup:consumer:)`` and ``NATSClient/flush()``
+    ///   throw.
     public static func subscribe(
         client: NATSClient, subject: String, queueGroup: String? = nil, capacity: Int = 1024,
         formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none,
@@ -45,6 +47,12 @@ public struct NATSEventReceiver: CloudEventReceiver {
         let bridge = NATSDeliveryBridge(
             client: client, formats: formats, extensionTypes: extensionTypes, capacity: capacity, logger: logger)
         let subscription = try await client.subscribe(to: subject, queueGroup: queueGroup, consumer: bridge.consumer)
+        do {
+            try await client.flush()
+        } catch {
+            await subscription.unsubscribe()
+            throw error
+        }
         return NATSEventReceiver(client: client, subscription: subscription, stream: bridge.stream)
     }
 
