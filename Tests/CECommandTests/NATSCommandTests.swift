@@ -7,6 +7,10 @@ import Testing
 
 @testable import ce
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// The nats-server of `Scripts/brokers` that the `ce over NATS` tests go through.
 enum NATSCommandBroker {
     static let environment = ProcessInfo.processInfo.environment
@@ -25,6 +29,18 @@ enum NATSCommandBroker {
     }
 
     static func uniqueSubject() -> String { "ce.cmd.\(UInt32.random(in: 0...UInt32.max))" }
+
+    /// How many subscriptions to `subject` the server has, from its monitoring endpoint
+    /// (`/subsz`, CE_TEST_NATS_MONITOR_PORT); `nil` when it cannot be read.
+    static func subscriptions(to subject: String) -> Int? {
+        guard let port = environment["CE_TEST_NATS_MONITOR_PORT"],
+            let url = URL(string: "http://127.0.0.1:\(port)/subsz?subs=1&limit=100000"),
+            let data = try? Data(contentsOf: url),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let list = object["subscriptions_list"] as? [[String: Any]]
+        else { return nil }
+        return list.filter { $0["subject"] as? String == subject }.count
+    }
 
     static func events(_ run: CERun) throws -> [CloudEvent] {
         try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) }
@@ -158,6 +174,46 @@ struct NATSBridgeCommandTests {
             #expect(Set(events.map(\.id)) == ["n2h"])
             // HTTP binary headers carry extensions as strings.
             #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "n2h"), events[0]) == [])
+        }
+    }
+
+    /// Two bridges reading one subject in one queue group (`?queue=`) scale out: together they
+    /// deliver each event to the sink once.
+    @Test func bridgesInAQueueGroupShareASubject() async throws {
+        let subject = NATSCommandBroker.uniqueSubject()
+        let received = Locked<[String]>([])
+        try await Bindings.registry.withReceiver(
+            for: Endpoint("http://127.0.0.1:0/events", allowingPortZero: true), options: Self.options
+        ) { sink in
+            let bridges = try (0..<2).map { _ in
+                try CEProcess([
+                    "bridge", "--from", NATSCommandBroker.url(subject) + "?queue=bridges", "--to", sink.endpoint.url(),
+                    "--no-buffer"
+                ])
+            }
+            defer { for bridge in bridges { _ = bridge.finish(timeLimit: 1) } }
+            let consuming = Task {
+                for try await delivery in sink.deliveries() {
+                    let id = try delivery.event().id
+                    received.withLock { $0.append(id) }
+                    delivery.accept()
+                }
+            }
+            defer { consuming.cancel() }
+            // Both subscriptions are at the server before anything is published.
+            let subscribed = await pollUntil(timeout: .seconds(30)) {
+                NATSCommandBroker.subscriptions(to: subject) == 2
+            }
+            try #require(subscribed, "the bridges did not both subscribe: \(bridges.map { $0.finish(timeLimit: 1) })")
+            try await Bindings.registry.withSender(for: Endpoint(NATSCommandBroker.url(subject)), options: Self.options) {
+                sender in
+                for index in 0..<20 { _ = try await sender.send(try HTTPCommandTests.expected(id: "s\(index)")) }
+            }
+            _ = await pollUntil(timeout: .seconds(60)) { received.withLock { $0.count } >= 20 }
+            // A duplicate would arrive right after the rest.
+            try await Task.sleep(for: .milliseconds(500))
+            let ids = received.withLock { $0 }
+            #expect(ids.sorted() == (0..<20).map { "s\($0)" }.sorted(), "\(ids)")
         }
     }
 
