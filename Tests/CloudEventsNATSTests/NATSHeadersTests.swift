@@ -19,4 +19,26 @@ import Testing
         #expect(headers["x"] == nil)
         #expect(headers[0].value == [0xFF])
     }
+
+    @Test func fieldsKeepTheirOrderAndTheStatusLineIsSeparate() {
+        var headers = NATSHeaders([NATSHeaders.Field(name: "a", value: "1")], status: 503, statusDescription: "No Responders")
+        headers.append(name: "B", value: "é")
+        #expect(headers.count == 2)
+        #expect(headers.map(\.name) == ["a", "B"])
+        #expect(headers[1].value == [0xC3, 0xA9])
+        #expect(headers["b"] == "é")
+        #expect(headers.status == 503)
+        #expect(headers.statusDescription == "No Responders")
+        #expect(headers != NATSHeaders([NATSHeaders.Field(name: "a", value: "1"), NATSHeaders.Field(name: "B", value: "é")]))
+        #expect(NATSHeaders().isEmpty)
+        #expect(NATSHeaders().status == nil)
+    }
+
+    @Test func aMessageWithoutHeadersIsNotOneWithEmptyHeaders() {
+        let plain = NATSMessage(subject: "s")
+        #expect(plain.headers == nil)
+        #expect(plain.replyTo == nil)
+        #expect(plain.payload.isEmpty)
+        #expect(plain != NATSMessage(subject: "s", headers: NATSHeaders()))
+    }
 }
