@@ -63,6 +63,24 @@ struct ClientRequestTests {
         }
     }
 
+    @Test func aCancelledRequestEndsAtOnce() async throws {
+        try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
+            let subject = NATSBroker.uniqueSubject()
+            let silent = RecordingConsumer()
+            _ = try await client.subscribe(to: subject, consumer: silent.consumer)
+            try await client.flush()
+            let request = Task { try await client.request(NATSMessage(subject: subject), timeout: .seconds(60)) }
+            #expect(await pollUntil(timeout: .seconds(30)) { silent.count == 1 })
+            request.cancel()
+            await #expect {
+                _ = try await request.value
+            } throws: { error in
+                guard let error = error as? TransportError else { return false }
+                return error.code == .timedOut && error.underlying is CancellationError
+            }
+        }
+    }
+
     @Test func requestTimesOutWhenTheResponderIsSilent() async throws {
         try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
             let subject = NATSBroker.uniqueSubject()

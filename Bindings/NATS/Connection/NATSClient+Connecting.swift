@@ -81,8 +81,12 @@ extension NATSClient {
     /// - Returns: `false` when the client was closed meanwhile (the caller closes `channel`).
     func install(_ channel: any Channel, server: NATSServerAddress, info: NATSServerInfo) -> Bool {
         var replay = channel.allocator.buffer(capacity: 0)
+        var replayed = (subscriptions: 0, bufferedBytes: 0)
         let installed = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }
+            replayed = (state.subscriptions.count, state.reconnectBuffer.readableBytes)
+            if state.hasConnected { state.statistics.reconnects += 1 }
+            state.hasConnected = true
             state.phase = .connected
             state.channel = channel
             state.server = server
@@ -103,8 +107,17 @@ extension NATSClient {
             state.deferredPongWaiters = []
             return true
         }
-        if installed, replay.readableBytes > 0 { channel.writeAndFlush(replay, promise: nil) }
-        return installed
+        guard installed else { return false }
+        if replay.readableBytes > 0 {
+            logger.debug(
+                "replaying NATS subscriptions and the reconnect buffer",
+                metadata: [
+                    "server": "\(server)", "subscriptions": "\(replayed.subscriptions)",
+                    "buffered_bytes": "\(replayed.bufferedBytes)"
+                ])
+            channel.writeAndFlush(replay, promise: nil)
+        }
+        return true
     }
 
     /// The connection `channel` closed (not by ``close()``): fails the flushes waiting on it and
@@ -150,7 +163,6 @@ extension NATSClient {
             for server in state.withLock({ $0.isClosed ? [] : $0.knownServers }) {
                 do {
                     try await establish(server)
-                    state.withLock { $0.statistics.reconnects += 1 }
                     logger.info("reconnected to NATS", metadata: ["server": "\(server)", "attempt": "\(round)"])
                     return
                 } catch {

@@ -12,7 +12,8 @@ extension NATSClient {
     /// - Returns: the reply.
     /// - Throws: ``TransportError``: `.notDelivered` "no responders for '<subject>'" when the
     ///   server answered that nobody subscribes (status 503); `.timedOut` when no reply came in
-    ///   time; what ``publish(_:)`` throws.
+    ///   time, or with a `CancellationError` underlying when the task was cancelled; what
+    ///   ``publish(_:)`` throws.
     public func request(_ message: NATSMessage, timeout: Duration? = nil) async throws(TransportError) -> NATSMessage {
         let timeout = timeout ?? configuration.operationTimeout
         let promise = eventLoop.makePromise(of: NATSMessage.self)
@@ -54,7 +55,16 @@ extension NATSClient {
         }
         defer { timer.cancel() }
         let reply: NATSMessage
-        do { reply = try await promise.futureResult.get() } catch {
+        do {
+            reply = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                _ = self.state.withLock { $0.requests.removeValue(forKey: token) }
+                promise.fail(
+                    TransportError(
+                        .timedOut, "the request on '\(message.subject)' was cancelled", underlying: CancellationError()))
+            }
+        } catch {
             throw Self.transportError(error, "request on '\(message.subject)'")
         }
         if reply.headers?.status == 503 {

@@ -19,8 +19,8 @@ import NIOSSL
 ///   event-loop tick go out in one write. A publish waits only when the socket is not writable
 ///   (back-pressure). ``flush()`` waits until the server has read everything published before.
 /// - **Subscriptions** deliver on the event loop to a ``NATSMessageConsumer``; a consumer that
-///   answers ``NATSConsumerResult/full`` pauses reading from the socket until it has room, so
-///   nothing is dropped by the client (the server may then drop messages for a slow consumer:
+///   answers ``NATSConsumerResult/full`` has its messages held (reading pauses past 4 MiB)
+///   until it has room, so nothing is dropped by the client (the server may then drop messages for a slow consumer:
 ///   it reports it with `-ERR 'Slow Consumer'`, counted in ``statistics``).
 /// - **Reconnection** is automatic after any loss but ``close()``: every known server is tried
 ///   in order with the configured backoff between rounds; subscriptions are replayed, then the

@@ -42,6 +42,8 @@ struct NATSClientState {
     }
 
     var phase: Phase = .reconnecting
+    /// Whether a connection was installed before (the next one is a reconnect).
+    var hasConnected = false
     /// The connection, when ``phase`` is `.connected`.
     var channel: (any Channel)?
     /// The server of ``channel`` (or the last one).

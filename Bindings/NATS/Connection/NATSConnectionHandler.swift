@@ -4,8 +4,11 @@ import NIOCore
 import NIOSSL
 
 /// One connection's handler: the handshake (INFO, TLS upgrade, CONNECT, PING → PONG), then
-/// the server's commands routed to the client; messages a consumer had no room for are held
-/// here, in order, with the socket's reading paused until the consumer calls `onRoom`.
+/// the server's commands routed to the client. A message a consumer had no room for is held
+/// here, with every message after it, in order, until the consumer calls `onRoom`. Reading goes
+/// on meanwhile (so PONGs, PINGs and errors are still seen: a flush does not wait for a full
+/// consumer) until the held messages pass ``readAheadLimit`` bytes; then the socket's reading
+/// pauses, and the server holds (or, for a slow consumer, drops) what follows.
 ///
 /// Decodes with ``NATSServerCommandDecoder`` itself (no separate decoding handler: one
 /// pipeline step per read). Everything here runs on the channel's event loop.
@@ -27,7 +30,14 @@ final class NATSConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// Messages not yet taken, oldest first, and whether each was counted already.
     private var held = CircularBuffer<(subscriptionID: UInt64, message: NATSMessage, counted: Bool)>()
-    private var paused = false
+    /// The payload bytes of ``held``.
+    private var heldBytes = 0
+    /// Whether a consumer answered `.full` and its `onRoom` has not come yet.
+    private var waitingForRoom = false
+    /// Whether reading is paused (`autoRead` off) because ``held`` passed ``readAheadLimit``.
+    private var readingPaused = false
+    /// Payload bytes held for a full consumer before reading pauses.
+    static let readAheadLimit = 4 << 20
     /// Why the connection is closing, when this side knows (logged and reported on loss).
     private var closeReason: String?
     private var keepalive: RepeatedTask?
@@ -126,11 +136,11 @@ final class NATSConnectionHandler: ChannelInboundHandler {
             ready.fail(Self.handshakeError(closeReason!, server: server))
             context.close(promise: nil)
         case (.message(let subscriptionID, let message), .ready):
-            if paused || !held.isEmpty {
-                held.append((subscriptionID, message, false))
+            if waitingForRoom || !held.isEmpty {
+                hold(subscriptionID, message, counted: false, context: context)
             } else if !offer(subscriptionID, message, counted: false) {
-                held.append((subscriptionID, message, true))
-                pause(context: context)
+                waitingForRoom = true
+                hold(subscriptionID, message, counted: true, context: context)
             }
         case (.message, _), (.pong, .awaitingInfo):
             throw NATSProtocolError("the server sent \(Self.name(command)) before the handshake completed")
@@ -162,7 +172,7 @@ final class NATSConnectionHandler: ChannelInboundHandler {
         let channel = context.channel
         keepalive = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             // Paused reading cannot see a PONG: no staleness verdict then.
-            guard !bound.value.paused else { return }
+            guard !bound.value.readingPaused else { return }
             if let reason = bound.value.client.keepaliveTick(channel), let context = bound.value.context {
                 bound.value.fail(context: context, reason: reason)
             }
@@ -174,24 +184,29 @@ final class NATSConnectionHandler: ChannelInboundHandler {
         client.deliver(message, to: subscriptionID, counted: counted, onRoom: onRoom!)
     }
 
-    private func pause(context: ChannelHandlerContext) {
-        paused = true
+    private func hold(_ subscriptionID: UInt64, _ message: NATSMessage, counted: Bool, context: ChannelHandlerContext) {
+        held.append((subscriptionID, message, counted))
+        heldBytes += message.payload.count
+        guard heldBytes > Self.readAheadLimit, !readingPaused else { return }
+        readingPaused = true
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)
     }
 
     /// A consumer has room: offers the held messages again, in order, then reads again.
     private func resume() {
-        guard paused else { return }
-        paused = false
+        guard waitingForRoom else { return }
+        waitingForRoom = false
         while let first = held.first {
             guard offer(first.subscriptionID, first.message, counted: first.counted) else {
                 held[held.startIndex].counted = true
-                paused = true
-                return
+                waitingForRoom = true
+                break
             }
             held.removeFirst()
+            heldBytes -= first.message.payload.count
         }
-        guard let context, context.channel.isActive else { return }
+        guard readingPaused, heldBytes <= Self.readAheadLimit / 2, let context, context.channel.isActive else { return }
+        readingPaused = false
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: true)
         context.read()
     }

@@ -2,8 +2,10 @@
 public enum NATSConsumerResult: Sendable, Hashable {
     /// It took the message.
     case taken
-    /// It has no room: the client keeps the message, stops reading the socket, and offers the
-    /// same message again once the consumer calls the `onRoom` it was given.
+    /// It has no room: the client keeps the message (and every later one, in order), and
+    /// offers the same message again once the consumer calls the `onRoom` it was given. The
+    /// client reads on meanwhile (PONGs and errors must be seen) until it holds 4 MiB of
+    /// payloads; then it stops reading the socket until the consumer catches up.
     case full
     /// It is gone: the client drops the message and unsubscribes.
     case terminated

@@ -42,9 +42,10 @@ public final class NATSSubscription: Sendable {
 extension NATSClient {
     /// Subscribes (`SUB`, replayed after every reconnect); each message goes to `consumer` on
     /// the event loop, in order. When the consumer answers ``NATSConsumerResult/full`` the
-    /// client stops reading the socket and offers the same message again once the consumer
-    /// calls `onRoom` (nothing is dropped by the client; every subscription of the client
-    /// waits meanwhile).
+    /// client holds that message and the ones after it and offers it again once the consumer
+    /// calls `onRoom`; past 4 MiB held it stops reading the socket (nothing is dropped by the
+    /// client; every subscription of the client waits meanwhile: give a slow consumer a client
+    /// of its own).
     ///
     /// - Parameters:
     ///   - subject: the subject; `*` matches one token, `>` the rest.
