@@ -5,7 +5,7 @@ public import CloudEvents
 ///
 /// **Mode detection** (``detectMode(_:)``): a message without headers (`MSG`, and every
 /// message from a server before 2.2) is structured JSON. With headers, a `Content-Type`
-/// header (name in any case) whose value starts with `application/cloudevents` (any case) is
+/// header (name in any case; the first, when repeated) whose value starts with `application/cloudevents` (any case) is
 /// structured, decoded with the format that media type names (JSON or Protobuf; one the
 /// registry lacks is ``MessageError/Reason/unsupportedFormat(_:)``); anything else, no
 /// `Content-Type` included, is binary. NATS has no batch mode: an
