@@ -1,5 +1,7 @@
 import CloudEvents
+import CloudEventsConformance
 import CloudEventsNATS
+import CloudEventsProtobuf
 import NIOCore
 import Testing
 
@@ -42,5 +44,44 @@ import Testing
         #expect(event.source == "/a%20b")
         #expect(event.data == .binary(Array("x".utf8)))
         #expect(NATSMessageReader(message).metadata["x-other"] == "y")
+    }
+
+    /// The `HMSG` a server delivers for `message` on subscription 1.
+    static func hmsg(_ message: NATSMessage) -> ByteBuffer {
+        var frame = ByteBuffer()
+        let reply = message.replyTo.map { " \($0)" } ?? ""
+        if let headers = message.headers {
+            let count = headers.encodedByteCount
+            frame.writeString("HMSG \(message.subject) 1\(reply) \(count) \(count + message.payload.count)\r\n")
+            headers.write(into: &frame)
+        } else {
+            frame.writeString("MSG \(message.subject) 1\(reply) \(message.payload.count)\r\n")
+        }
+        frame.writeBytes(message.payload)
+        frame.writeString("\r\n")
+        return frame
+    }
+
+    @Test(arguments: [ContentMode.binary, .structured])
+    func theCorpusSurvivesTheProtocolBytes(mode: ContentMode) throws {
+        let formats = EventFormatRegistry.standard.adding(ProtobufEventFormat())
+        for testCase in Corpus.events {
+            for format in [JSONEventFormat(), ProtobufEventFormat()] as [any EventFormat] {
+                if mode == .binary, format is ProtobufEventFormat { continue }
+                let sent = try NATSMessage(
+                    subject: "corpus", replyTo: "_INBOX.r", event: testCase.event, mode: mode, format: format)
+                var input = Self.hmsg(sent)
+                var decoder = NATSServerCommandDecoder()
+                guard case .message(_, let received) = try decoder.decode(buffer: &input) else {
+                    Issue.record("no message decoded for \(testCase)")
+                    continue
+                }
+                #expect(received == sent, "\(testCase): the message is the one sent")
+                let decoded = try CloudEvent(natsMessage: received, formats: formats, extensionTypes: Corpus.extensionTypes)
+                let equivalence: Equivalence =
+                    mode == .binary ? .headers : format is ProtobufEventFormat ? .typedUTC : .exact
+                #expect(equivalence.differences(testCase.event, decoded) == [], "\(testCase) \(mode) \(format.mediaType)")
+            }
+        }
     }
 }
