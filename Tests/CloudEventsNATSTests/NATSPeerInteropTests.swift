@@ -1,4 +1,5 @@
 import CloudEvents
+import CloudEventsConformance
 import CloudEventsNATS
 import CloudEventsTestSupport
 import CloudEventsTransports
@@ -133,11 +134,22 @@ struct NATSPeerInteropTests {
         try await registry.withReceiver(
             for: ConformanceNATSServer.endpoint(subject: subject), options: NATSPeer.options
         ) { receiver in
+            // The deliveries go to an inbox, so that waiting for the peer's is bounded (60 s).
+            let inbox = ConformanceInbox<Result<CloudEvent, MessageError>>()
+            let reader = Task {
+                for try await delivery in receiver.deliveries() {
+                    do throws(MessageError) {
+                        inbox.post(.success(try delivery.event()))
+                    } catch {
+                        inbox.post(.failure(error))
+                    }
+                    _ = delivery.accept()
+                }
+            }
+            defer { reader.cancel() }
             let peer = try NATSPeer.start(["publish", NATSPeer.serverURL, subject, mode])
-            var iterator = receiver.deliveries().makeAsyncIterator()
-            let delivery = try #require(try await iterator.next(), "no delivery; peer output: \(peer.output)")
-            let event = try delivery.event()
-            _ = delivery.accept()
+            let received = await inbox.next(before: .now + .seconds(60))
+            let event = try #require(try received?.get(), "no delivery within 60 s; peer output: \(peer.output)")
             let lines = try await NATSPeer.waitForLines(peer)
             #expect(NATSPeer.attributes(of: event) == (try NATSPeer.attributes(ofLine: lines[0])), "\(peer.output)")
             #expect(event.subject == "a \"subject\" with spaces, 100% and caf\u{E9} \u{2713} \u{1F600}")
