@@ -14,11 +14,13 @@ enum NATSServerGate {
         skipComment: BrokerRequirement.skipComment(broker: "NATS server", variable: "CE_TEST_NATS_PORT")
     ) {
         BrokerRequirement.decide(
-            broker: "the NATS server (nats-server of Scripts/brokers)", listeners: [("CE_TEST_NATS_PORT", "plain")],
+            broker: "the NATS server (nats-server of Scripts/brokers)",
+            listeners: [("CE_TEST_NATS_PORT", "plain"), ("CE_TEST_NATS_AUTH_PORT", "user and password")],
             hostVariable: "CE_TEST_NATS_HOST", in: environment)
     }
     static var host: String { environment["CE_TEST_NATS_HOST"] ?? "127.0.0.1" }
     static var port: Int { Int(environment["CE_TEST_NATS_PORT"] ?? "") ?? 4222 }
+    static var authPort: Int { Int(environment["CE_TEST_NATS_AUTH_PORT"] ?? "") ?? 4223 }
 
     /// A subject no other test uses.
     static func uniqueSubject(_ stem: String) -> String { "ce-test.\(stem).\(UUID().uuidString.prefix(8))" }
@@ -212,6 +214,27 @@ struct WireShapeNATSTests {
                     await reader.next(before: .now + .seconds(30)) == RawNATSMessage(subject: subject, headers: nil, payload: []))
                 #expect(reader.errors.isEmpty && writer.errors.isEmpty, "\(reader.errors) \(writer.errors)")
             }
+        }
+    }
+
+    /// The raw connection authenticates with a user and password, and a wrong password is a
+    /// handshake error carrying the server's -ERR, not a hang.
+    @Test(NATSServerGate.gate, .timeLimit(.minutes(1)))
+    func credentialsAreSentAndARefusalIsNamed() async throws {
+        let user = NATSServerGate.environment["CE_TEST_NATS_USERNAME"] ?? "cetest"
+        let password = NATSServerGate.environment["CE_TEST_NATS_PASSWORD"] ?? "cetest-secret"
+        let info = try await RawNATSConnection.withConnection(
+            host: NATSServerGate.host, port: NATSServerGate.authPort, username: user, password: password,
+            subscribingTo: NATSServerGate.uniqueSubject("auth"), timeout: .seconds(30)
+        ) { $0.serverInfo }
+        #expect(info.contains("\"auth_required\":true"), "\(info)")
+        await #expect {
+            try await RawNATSConnection.withConnection(
+                host: NATSServerGate.host, port: NATSServerGate.authPort, username: user, password: password + "x",
+                timeout: .seconds(30)
+            ) { _ in }
+        } throws: { error in
+            "\(error)".contains("-ERR") && "\(error)".lowercased().contains("authorization")
         }
     }
 }
