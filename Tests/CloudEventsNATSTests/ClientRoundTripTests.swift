@@ -2,6 +2,8 @@ import CloudEvents
 import CloudEventsNATS
 import CloudEventsTestSupport
 import Foundation
+import Logging
+import ServiceLifecycle
 import Testing
 
 /// Connect, publish, subscribe, flush, queue groups, UNSUB max, request-reply, against the
@@ -64,6 +66,46 @@ struct ClientRoundTripTests {
             let indices = recorder.messages.map { Int(String(decoding: $0.payload.prefix(8), as: UTF8.self)) }
             #expect(indices == Array(0..<count))
         }
+    }
+
+    @Test func concurrentPublishersEachKeepTheirOrder() async throws {
+        try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
+            let subject = NATSBroker.uniqueSubject()
+            let recorder = RecordingConsumer()
+            _ = try await client.subscribe(to: subject + ".*", consumer: recorder.consumer)
+            try await client.flush()
+            let publishers = 8
+            let each = 2000
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for publisher in 0..<publishers {
+                    group.addTask {
+                        for index in 0..<each {
+                            try await client.publish(NATSMessage(subject: "\(subject).\(publisher)", payload: .text("\(index)")))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await client.flush()
+            #expect(await pollUntil(timeout: .seconds(60)) { recorder.count == publishers * each })
+            for publisher in 0..<publishers {
+                let mine = recorder.messages.filter { $0.subject == "\(subject).\(publisher)" }
+                #expect(mine.map { String(decoding: $0.payload, as: UTF8.self) } == (0..<each).map { "\($0)" })
+            }
+        }
+    }
+
+    @Test func runAsAServiceClosesOnGracefulShutdown() async throws {
+        let client = try await NATSClient.connect(configuration: NATSBroker.configuration())
+        let recorder = RecordingConsumer()
+        _ = try await client.subscribe(to: NATSBroker.uniqueSubject(), consumer: recorder.consumer)
+        let group = ServiceGroup(services: [client], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        try await client.flush()
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(!client.isConnected)
+        #expect(recorder.finished)
     }
 
     @Test func wildcardSubscriptionsMatch() async throws {

@@ -10,13 +10,14 @@ extension NATSClient {
     func deliver(
         _ message: NATSMessage, to subscriptionID: UInt64, counted: Bool, onRoom: @escaping @Sendable () -> Void
     ) -> Bool {
-        let consumer = state.withLock { state -> NATSMessageConsumer? in
+        let (consumer, limited) = state.withLock { state -> (NATSMessageConsumer?, Bool) in
             if !counted {
                 state.statistics.messagesIn += 1
                 state.statistics.bytesIn += message.payload.count
                 state.subscriptions[subscriptionID]?.received += 1
             }
-            return state.subscriptions[subscriptionID]?.consumer
+            let subscription = state.subscriptions[subscriptionID]
+            return (subscription?.consumer, subscription?.maximum != nil)
         }
         // A message for a subscription that just ended (its UNSUB crossed the message): dropped.
         guard let consumer else { return true }
@@ -24,6 +25,8 @@ extension NATSClient {
         case .full:
             return false
         case .taken:
+            // Only a subscription with a message limit can have ended now.
+            guard limited else { return true }
             let done = state.withLock { state -> Bool in
                 guard let subscription = state.subscriptions[subscriptionID], let maximum = subscription.maximum,
                     subscription.received >= maximum

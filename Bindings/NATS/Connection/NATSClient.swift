@@ -38,6 +38,8 @@ public final class NATSClient: Sendable {
     let tlsContext: NIOSSLContext?
     /// Everything shared between the event loop and callers (see ``NATSClientState``).
     let state: Locked<NATSClientState>
+    /// Completed when the client closes or gives up (``run()`` returns then).
+    let ended: EventLoopPromise<Void>
 
     /// Bytes published during one tick beyond which a publisher waits for the next write.
     static let outboundHighWater = 1 << 20
@@ -48,6 +50,12 @@ public final class NATSClient: Sendable {
         logger = configuration.logger
         self.tlsContext = tlsContext
         state = Locked(NATSClientState(configuration: configuration, allocator: ByteBufferAllocator()))
+        ended = eventLoop.makePromise()
+    }
+
+    deinit {
+        // A promise must be completed before it goes (completing it twice does nothing).
+        ended.succeed()
     }
 
     /// Connects to the first configured server that accepts the connection and returns once
@@ -264,6 +272,7 @@ public final class NATSClient: Sendable {
             return before
         }
         guard let taken else { return }
+        ended.succeed()
         taken.reconnectTask?.cancel()
         taken.channel?.close(promise: nil)
         let closed = failure ?? TransportError(.closed, "the NATS client was closed")
