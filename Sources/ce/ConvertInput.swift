@@ -94,6 +94,11 @@ final class ConvertInput {
 /// Why `ce convert` stopped, as the one line it prints on stderr.
 struct ConvertFailure: Error, CustomStringConvertible {
     var description: String
+    /// Whether the message should say how many events were written before the failure.
+    var mentionsWritten: Bool
 
-    init(_ description: String) { self.description = description }
+    init(_ description: String, mentionsWritten: Bool = false) {
+        self.description = description
+        self.mentionsWritten = mentionsWritten
+    }
 }

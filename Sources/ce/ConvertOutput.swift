@@ -69,7 +69,7 @@ struct ConvertSink {
     }
 
     private let shape: Shape
-    private(set) var output = ConvertOutputBuffer()
+    private(set) var output: ConvertOutputBuffer
     /// Events encoded so far.
     private(set) var count = 0
     private var collected: [CloudEvent] = []
@@ -77,8 +77,12 @@ struct ConvertSink {
     private var scratch: [UInt8] = []
     private let lineFormat = JSONEventFormat()
 
-    init(_ shape: Shape) {
+    /// - Parameters:
+    ///   - shape: the output shape.
+    ///   - descriptor: where the bytes go (stdout by default).
+    init(_ shape: Shape, descriptor: Int32 = 1) {
         self.shape = shape
+        output = ConvertOutputBuffer(descriptor: descriptor)
     }
 
     /// Encodes `event`; on an error the output is left as it was.

@@ -27,12 +27,6 @@ struct ConvertStream {
         case wholeBatch(any EventFormat)
     }
 
-    /// Where an element came from, for messages.
-    private enum Position {
-        case batch(Int)
-        case line(Int)
-    }
-
     private let shape: InputShape
     private let input: ConvertInput
     private(set) var sink: ConvertSink
@@ -56,6 +50,7 @@ struct ConvertStream {
     /// - Throws: ``ConvertFailure`` with the one line to print, after writing what was
     ///   converted before the failure.
     mutating func run() throws(ConvertFailure) {
+        var failure: ConvertFailure?
         do {
             switch shape {
             case .single(let format): try convertSingle(format)
@@ -65,20 +60,28 @@ struct ConvertStream {
             case .wholeBatch(let format): try convertWholeBatch(format)
             }
         } catch {
-            try? sink.flush()
-            throw error
+            failure = error
         }
-        try sink.finish()
+        guard var failure else { return try sink.finish() }
+        // What was converted before the failure is written.
+        try? sink.flush()
+        let count = sink.count
+        if failure.mentionsWritten && count > 0 {
+            failure.description +=
+                " (the \(count) event\(count == 1 ? "" : "s") converted before it \(count == 1 ? "was" : "were") written)"
+        }
+        throw failure
     }
 
     // MARK: Elements
 
     /// Converts one element, or fails the run, or (with `skipInvalid`) reports and skips it.
     private mutating func convert(
-        at position: Position, _ decode: () throws(EventFormatError) -> CloudEvent
+        at label: ConvertLabel, _ decode: () throws(EventFormatError) -> CloudEvent
     ) throws(ConvertFailure) {
+        let event: CloudEvent
         do throws(EventFormatError) {
-            let event = try decode()
+            event = try decode()
             if sameSpecVersion {
                 if let first = firstSpecVersion {
                     if event.specVersion != first {
@@ -88,27 +91,20 @@ struct ConvertStream {
                     firstSpecVersion = event.specVersion
                 }
             }
+        } catch {
+            return try reject(error, at: label)
+        }
+        do throws(EventFormatError) {
             try sink.write(event)
         } catch {
-            try reject(error, at: position)
-            return
+            return try reject(error, at: label)
         }
         try sink.flushIfFull()
     }
 
     /// Fails the run for a bad element, or reports and skips it.
-    private mutating func reject(_ error: EventFormatError, at position: Position) throws(ConvertFailure) {
-        let message: String
-        switch position {
-        case .batch(let index):
-            var error = error
-            error.batchIndex = index
-            message = error.description
-        case .line(let number):
-            var error = error
-            error.batchIndex = nil
-            message = "line \(number): \(error)"
-        }
+    private mutating func reject(_ error: EventFormatError, at label: ConvertLabel) throws(ConvertFailure) {
+        let message = label.message(for: error)
         if skipInvalid {
             Console.error("skipped \(message)")
             skipped += 1
@@ -117,12 +113,9 @@ struct ConvertStream {
         throw failure(message)
     }
 
-    /// A failure for `message`, saying what was already written.
+    /// A failure for `message`, to say what was already written once that is known.
     private func failure(_ message: String) -> ConvertFailure {
-        let count = sink.count
-        guard count > 0 else { return ConvertFailure(message) }
-        return ConvertFailure(
-            "\(message) (the \(count) event\(count == 1 ? "" : "s") converted before it \(count == 1 ? "was" : "were") written)")
+        ConvertFailure(message, mentionsWritten: true)
     }
 
     /// Decodes `input.bytes[start..<end]` with `format`.
@@ -227,55 +220,97 @@ struct ConvertStream {
         }
         var index = 0
         while true {
-            // The element: from here to the `,` or `]` that ends it, read across blocks.
-            let elementStart = input.offset(of: input.start)
-            var scanner = ConvertJSONElementScanner()
-            var scanned = input.start
-            var delimiter: Int?
-            while true {
-                if let found = scanner.scan(input.bytes, from: scanned, to: input.end) {
-                    delimiter = found
-                    break
-                }
-                let scannedOffset = input.offset(of: input.end)
-                guard try input.readMore() else { break }
-                scanned = input.index(of: scannedOffset)
+            // `[,`, `[{…},]`: the batch's grammar is broken here, not an element's.
+            guard let element = try skipWhitespace() else {
+                var error = Self.syntaxError(.unexpectedEnd(expected: "an event"), at: input.offset(of: input.end))
+                error.batchIndex = index
+                throw failure(error.description)
             }
-            let start = input.index(of: elementStart)
-            guard let delimiter else {
-                // The input ends inside the array: the element itself may be whole. Nothing
-                // follows to go on with, so even --skip-invalid stops here.
-                let event: CloudEvent
-                do throws(EventFormatError) {
-                    event = try Self.decode(format, input, from: start, to: input.end)
-                } catch {
-                    var error = Self.shifted(error, by: elementStart)
-                    error.batchIndex = index
-                    throw failure(error.description)
-                }
-                try convert(at: .batch(index)) { () throws(EventFormatError) in event }
-                input.start = input.end
+            let opening = input.bytes[input.index(of: element)]
+            if opening == UInt8(ascii: ",") || opening == UInt8(ascii: "]") {
+                var error = Self.syntaxError(.unexpectedByte(opening, expected: "an event"), at: element)
+                error.batchIndex = index
+                throw failure(error.description)
+            }
+            try convertJSONElement(format, index: index)
+            // After the element: `,` and the next, or `]` and the end.
+            guard let after = try skipWhitespace() else {
                 var error = Self.syntaxError(.unexpectedEnd(expected: "',' or ']'"), at: input.offset(of: input.end))
                 error.batchIndex = index + 1
                 throw failure(error.description)
             }
-            let byte = input.bytes[delimiter]
-            let isBlank = Self.skippingWhitespace(input.bytes, from: start, to: delimiter) == delimiter
-            if isBlank || byte == UInt8(ascii: "}") {
-                // `[,`, `[1,]`, `[}`: the grammar is broken here, not inside an event.
-                var error = Self.syntaxError(
-                    .unexpectedByte(byte, expected: isBlank ? "an event" : "',' or ']'"), at: input.offset(of: delimiter))
+            let byte = input.bytes[input.index(of: after)]
+            input.start += 1
+            index += 1
+            if byte == UInt8(ascii: "]") { return try expectEnd() }
+            guard byte == UInt8(ascii: ",") else {
+                var error = Self.syntaxError(.unexpectedByte(byte, expected: "',' or ']'"), at: after)
                 error.batchIndex = index
                 throw failure(error.description)
             }
-            try convert(at: .batch(index)) { () throws(EventFormatError) in
-                do throws(EventFormatError) { return try Self.decode(format, input, from: start, to: delimiter) } catch {
-                    throw Self.shifted(error, by: elementStart)
-                }
+        }
+    }
+
+    /// Converts the element at `input.start` and consumes it.
+    ///
+    /// The element is decoded straight from the bytes read so far: a decoded element is whole.
+    /// Only when decoding fails short of the end of the input does the scanner say whether the
+    /// element ends within those bytes (the error is the element's) or goes on past them; then
+    /// the scanner alone reads on to the element's end, and it is decoded once more. So the
+    /// common case reads each byte once, and a huge element costs two decodes, not one per block.
+    private mutating func convertJSONElement(_ format: JSONEventFormat, index: Int) throws(ConvertFailure) {
+        let input = self.input
+        let elementStart = input.offset(of: input.start)
+        var decoded = Self.decodeElement(format, input)
+        guard case .failure(var error) = decoded else { return try accept(decoded, at: index, skippingTo: nil) }
+        var scanner = ConvertJSONElementScanner()
+        var scanned = elementStart
+        var readSinceDecoding = false
+        while true {
+            if let delimiter = scanner.scan(input.bytes, from: input.index(of: scanned), to: input.end) {
+                // The element ends within what has been read: decode it whole, if it was not.
+                if readSinceDecoding { decoded = Self.decodeElement(format, input) }
+                return try accept(decoded, at: index, skippingTo: input.offset(of: delimiter))
             }
-            input.start = delimiter + 1
-            index += 1
-            if byte == UInt8(ascii: "]") { return try expectEnd() }
+            scanned = input.offset(of: input.end)
+            guard try input.readMore() else { break }
+            readSinceDecoding = true
+        }
+        // The input ends inside the element, or just after it.
+        if readSinceDecoding {
+            decoded = Self.decodeElement(format, input)
+            guard case .failure(let final) = decoded else { return try accept(decoded, at: index, skippingTo: nil) }
+            error = final
+        }
+        // Nothing follows to go on with, so even --skip-invalid stops here.
+        error.batchIndex = index
+        throw failure(error.description)
+    }
+
+    /// Decodes the element at `input.start`; a syntax error's offset is the input's.
+    private static func decodeElement(
+        _ format: JSONEventFormat, _ input: ConvertInput
+    ) -> Result<(event: CloudEvent, end: Int), EventFormatError> {
+        do throws(EventFormatError) {
+            return .success(try format.decodeElement(input.bytes, from: input.start))
+        } catch {
+            return .failure(shifted(error, by: input.offset(of: 0)))
+        }
+    }
+
+    /// Converts a decoded element and consumes it; a bad one fails the run, or is skipped
+    /// up to its delimiter (at stream offset `delimiter`).
+    private mutating func accept(
+        _ decoded: Result<(event: CloudEvent, end: Int), EventFormatError>, at index: Int, skippingTo delimiter: Int?
+    ) throws(ConvertFailure) {
+        switch decoded {
+        case .success(let (event, end)):
+            input.start = end
+            try convert(at: .batch(index)) { () throws(EventFormatError) in event }
+        case .failure(let error):
+            try convert(at: .batch(index)) { () throws(EventFormatError) in throw error }
+            // Skipped (convert did not throw): go on at the delimiter.
+            if let delimiter { input.start = input.index(of: delimiter) }
         }
     }
 
@@ -398,5 +433,24 @@ struct ConvertStream {
         failure(
             "\(EventFormatError(.malformed("not a well-formed Protobuf CloudEventBatch at byte \(offset): \(problem)"), batchIndex: index))"
         )
+    }
+}
+
+/// Where an element came from, for messages.
+enum ConvertLabel {
+    case batch(Int)
+    case line(Int)
+
+    /// `error`'s one line, naming the element.
+    func message(for error: EventFormatError) -> String {
+        var error = error
+        switch self {
+        case .batch(let index):
+            error.batchIndex = index
+            return error.description
+        case .line(let number):
+            error.batchIndex = nil
+            return "line \(number): \(error)"
+        }
     }
 }

@@ -295,6 +295,63 @@ struct ConvertStreamingTests {
         #expect(back.stdout == input + [0x0A])
     }
 
+    @Test func aBadElementSplitAcrossBlocksIsSkippedWhole() throws {
+        // Event 2 has no type and ~600 KB of data: it spans several read blocks.
+        let bad = CloudEvent(
+            id: "bad", source: "/s", type: "t",
+            data: .json(try RawJSON(validating: "\"" + String(repeating: "x,]}", count: 150_000) + "\"")))
+        let badJSON = try json.encode(bad).replacing(Array(#""type":"t","#.utf8), with: [])
+        let good = try (0..<5).map { try json.encode(CloudEvent(id: "\($0)", source: "/s", type: "t")) }
+        let input =
+            Array("[".utf8) + good[0] + [0x2C] + good[1] + [0x2C] + badJSON + [0x2C] + good[2] + [0x2C] + good[3]
+            + Array("]".utf8)
+        let run = try CE.run(
+            ["convert", "--from", "json", "--to", "jsonl", "--batch", "--skip-invalid"], input: input, timeLimit: 60)
+        #expect(run.status == 0, "\(run)")
+        #expect(run.outputLines.count == 4)
+        #expect(run.errorLines.first?.contains("skipped event 2 of the batch: attribute 'type'") == true, "\(run.stderr)")
+        let failing = try CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input, timeLimit: 60)
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("event 2 of the batch: attribute 'type'"), "\(failing.stderr)")
+        #expect(failing.stderr.contains("the 2 events converted before it were written"), "\(failing.stderr)")
+        #expect(failing.outputLines.count == 2)
+    }
+
+    /// In-process (files for stdin and stdout): a bad event after several flushes' worth of
+    /// output fails the run naming its line, after the events before it were written.
+    @Test func inProcessFailureAfterManyEvents() throws {
+        let events = Array(Array(repeating: Self.events, count: 40).joined())
+        try #require(events.count > 1_100)
+        var eventLines = try events.map { try line($0) }
+        // A bad event past the first groups sent to the writer: no type.
+        eventLines[1_000] = Array(#"{"specversion":"1.0","id":"x","source":"/s"}"#.utf8) + [0x0A]
+        let input = Array(eventLines.joined())
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-convert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inputPath = directory.appendingPathComponent("input").path
+        let outputPath = directory.appendingPathComponent("output").path
+        try Data(input).write(to: URL(fileURLWithPath: inputPath))
+        let inputDescriptor = open(inputPath, O_RDONLY)
+        let outputDescriptor = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try #require(inputDescriptor >= 0 && outputDescriptor >= 0)
+        defer {
+            close(inputDescriptor)
+            close(outputDescriptor)
+        }
+        var stream = ConvertStream(
+            from: .lines(json), to: ConvertSink(.jsonBatch(json), descriptor: outputDescriptor),
+            input: ConvertInput(descriptor: inputDescriptor), sameSpecVersion: true, skipInvalid: false)
+        var failure: ConvertFailure?
+        do { try stream.run() } catch { failure = error }
+        #expect(failure?.description.contains("line 1001: attribute 'type'") == true, "\(String(describing: failure))")
+        #expect(failure?.description.contains("the 1000 events converted before it were written") == true)
+        let output = try [UInt8](Data(contentsOf: URL(fileURLWithPath: outputPath)))
+        // The 1,000 events before the bad one, as an unterminated batch.
+        let expected = try json.encodeBatch(events.prefix(1_000).map { try json.decode(try line($0)) }).dropLast()
+        #expect(output == Array(expected))
+    }
+
     /// Peak memory does not follow the input: 50 MB of batch (and of JSON Lines) is converted
     /// in well under 64 MiB, the child's own peak RSS (`wait4`).
     @Test(arguments: ["json", "jsonl"])

@@ -10,6 +10,12 @@ struct JSONEventDecoder {
         self.extensionTypes = extensionTypes
     }
 
+    /// Where the next read starts (so a sequence's elements can be decoded one at a time).
+    var position: Int {
+        get { scanner.index }
+        set { scanner.index = newValue }
+    }
+
     mutating func expectEnd() throws(EventFormatError) {
         scanner.skipWhitespace()
         guard scanner.isAtEnd else {
