@@ -59,6 +59,17 @@ struct EndpointURLTests {
         #expect(throws: TransportError.self) { try Endpoint("http://127.0.0.1:65536/x", allowingPortZero: true) }
     }
 
+    /// NATS reads a user info without a password as a token: a secret like a password.
+    @Test func aNATSTokenIsMaskedLikeAPassword() throws {
+        let endpoint = try Endpoint("NATS://s3cr3t@h:4222/orders?queue=g")
+        #expect(endpoint.description == "NATS://***@h:4222/orders?queue=g")
+        #expect(endpoint.url() == "nats://***@h:4222/orders?queue=g")
+        #expect(endpoint.url(maskingPassword: false) == "nats://s3cr3t@h:4222/orders?queue=g")
+        #expect(try Endpoint("natss://u:p@h/x").description == "natss://u:***@h/x")
+        // Elsewhere a user alone is a name, not a secret.
+        #expect(try Endpoint("mqtt://alice@h:1883/t").description == "mqtt://alice@h:1883/t")
+    }
+
     @Test func withPortMasksThePasswordInItsDescription() throws {
         let bound = try Endpoint("http://u:secret@[::1]:0/x", allowingPortZero: true).withPort(8080)
         #expect(bound.description == "http://u:***@[::1]:8080/x")

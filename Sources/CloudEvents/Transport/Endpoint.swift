@@ -171,12 +171,13 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// The endpoint as a URL that parses back to an equal endpoint: the user info and the
     /// query values percent-encoded where needed, the path as written.
     ///
-    /// - Parameter maskingPassword: whether the password is printed as `***` (the default:
-    ///   secrets are never logged). Pass `false` only to hand the URL to a client.
+    /// - Parameter maskingPassword: whether the password (or a NATS token, the user info of
+    ///   `nats://TOKEN@host`) is printed as `***` (the default: secrets are never logged). Pass `false` only to hand the URL to a client.
     public func url(maskingPassword: Bool = true) -> String {
         var text = scheme + "://"
         if let user {
-            text += Self.encode(user, keeping: Self.unreservedAndSubDelimiters)
+            let token = maskingPassword && Self.userIsToken(scheme: scheme, hasPassword: password != nil)
+            text += token ? "***" : Self.encode(user, keeping: Self.unreservedAndSubDelimiters)
             if let password {
                 text += ":" + (maskingPassword ? "***" : Self.encode(password, keeping: Self.unreservedAndSubDelimiters))
             }
@@ -248,14 +249,27 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         return try PercentEncoding.utf8String(try PercentEncoding.percentDecode(Array(text.utf8)))
     }
 
-    /// The URL with the password replaced by `***`: secrets are never logged.
+    /// The schemes whose user info without a password is itself a secret: NATS reads
+    /// `nats://TOKEN@host` as an authentication token.
+    static let schemesWithTokenUserInfo: Set<String> = ["nats", "natss"]
+
+    /// Whether a user info of `user` alone is a token for `scheme`, to be masked.
+    static func userIsToken(scheme: String, hasPassword: Bool) -> Bool {
+        !hasPassword && schemesWithTokenUserInfo.contains(scheme.lowercased())
+    }
+
+    /// The URL with the password (or a token: ``schemesWithTokenUserInfo``) replaced by
+    /// `***`: secrets are never logged.
     private static func masked(_ text: String) -> String {
         guard let schemeEnd = schemeSeparator(in: text) else { return text }
         let rest = text[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@"),
-            let colon = rest[..<at].firstIndex(of: ":")
-        else { return text }
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return text }
+        guard let colon = rest[..<at].firstIndex(of: ":") else {
+            let scheme = String(text[..<schemeEnd.lowerBound])
+            guard userIsToken(scheme: scheme, hasPassword: false) else { return text }
+            return String(text[..<rest.startIndex]) + "***" + String(rest[at...])
+        }
         return String(text[..<rest.index(after: colon)]) + "***" + String(rest[at...])
     }
 }
