@@ -1,5 +1,5 @@
 /// The binary-mode mapping between CloudEvents attributes and `ce-` headers that the
-/// header-based bindings share: HTTP now, NATS next. It works on names and values as
+/// header-based bindings share: HTTP and NATS. It works on names and values as
 /// `String`s and bytes, so it depends on no binding's header type.
 ///
 /// The rules (`REFERENCE.md` §3.1 for HTTP, §3.4 for NATS):
