@@ -142,6 +142,28 @@ struct ClientPrivateServerTests {
         await receiver.close()
     }
 
+    @Test func aSubscribeAndAFlushDuringAnOutageCompleteAfterTheReconnect() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try await PrivateNATSServer(directory: directory)
+        defer { server.stopWaiting() }
+        let client = try await NATSClient.connect(configuration: configuration(server))
+        await server.stop()
+        #expect(await pollUntil(timeout: .seconds(30)) { !client.isConnected })
+        let subject = NATSBroker.uniqueSubject()
+        let recorder = RecordingConsumer()
+        _ = try await client.subscribe(to: subject, consumer: recorder.consumer)
+        try await client.publish(NATSMessage(subject: subject, payload: .text("held")))
+        let flushed = Task { try await client.flush() }
+        try await Task.sleep(for: .milliseconds(200))
+        try await server.start()
+        try await flushed.value
+        #expect(client.isConnected)
+        #expect(await pollUntil(timeout: .seconds(30)) { recorder.count == 1 })
+        #expect(recorder.messages.first?.payload == .text("held"))
+        await client.close()
+    }
+
     @Test func theReconnectBufferBoundRefusesInsteadOfLosing() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

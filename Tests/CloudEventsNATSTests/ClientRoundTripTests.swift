@@ -108,6 +108,26 @@ struct ClientRoundTripTests {
         #expect(recorder.finished)
     }
 
+    @Test func withoutEchoTheClientDoesNotReceiveItsOwnPublishes() async throws {
+        var configuration = NATSBroker.configuration()
+        configuration.echo = false
+        try await NATSClient.withClient(configuration: configuration) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { other in
+                let subject = NATSBroker.uniqueSubject()
+                let own = RecordingConsumer()
+                _ = try await client.subscribe(to: subject, consumer: own.consumer)
+                try await client.flush()
+                try await client.publish(NATSMessage(subject: subject, payload: .text("mine")))
+                try await other.publish(NATSMessage(subject: subject, payload: .text("theirs")))
+                try await client.flush()
+                try await other.flush()
+                #expect(await pollUntil(timeout: .seconds(30)) { own.count == 1 })
+                try await client.flush()
+                #expect(own.messages.map(\.payload) == [.text("theirs")])
+            }
+        }
+    }
+
     @Test func wildcardSubscriptionsMatch() async throws {
         try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
             let subject = NATSBroker.uniqueSubject()

@@ -45,6 +45,17 @@ import Testing
         await server.stop()
     }
 
+    @Test func aFlushInFlightWhenTheConnectionDropsFailsWithConnectionFailed() async throws {
+        // The scripted server never answers the flush's PING, then goes away.
+        let server = try await ClientFakeServer(afterHandshake: [], answersPings: false)
+        let client = try await NATSClient.connect(configuration: configuration(port: server.port, logs: CapturedLogs()))
+        let flushed = Task { try await client.flush() }
+        #expect(await pollUntil(timeout: .seconds(30)) { server.pings == 1 })
+        await server.stop()
+        await #expect { try await flushed.value } throws: { ($0 as? TransportError)?.code == .connectionFailed }
+        await client.close()
+    }
+
     @Test func theServersPingIsAnswered() async throws {
         // The scripted server sends PING after the handshake; the client's PONG must not upset
         // anything, and the connection stays.

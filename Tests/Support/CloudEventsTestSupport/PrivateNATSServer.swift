@@ -103,6 +103,10 @@ public final class PrivateNATSServer: Sendable {
         try await start()
     }
 
+    /// The running server process (`nil` when stopped), for tests that signal it themselves
+    /// (SIGSTOP: a server that holds connections without answering).
+    public var runningProcess: SpawnedProcess? { process.withLock { $0 } }
+
     /// Everything the server logged so far.
     public var log: String { (try? String(contentsOfFile: "\(directory)/nats-server.log", encoding: .utf8)) ?? "" }
 
