@@ -43,6 +43,11 @@ public final class NATSClient: Sendable {
 
     /// Bytes published during one tick beyond which a publisher waits for the next write.
     static let outboundHighWater = 1 << 20
+    /// How much later the flush tick runs for a publisher streaming messages (the previous tick
+    /// wrote less than ``streamingWindow`` ago): a write per message or two would cost a
+    /// system call each; a lone publish still goes out at once.
+    static let batchingDelay = TimeAmount.microseconds(50)
+    static let streamingWindow = TimeAmount.microseconds(200)
 
     init(configuration: NATSClientConfiguration, tlsContext: NIOSSLContext?) {
         self.configuration = configuration
@@ -140,7 +145,11 @@ public final class NATSClient: Sendable {
         let (schedule, wait) = try state.withLock { (state) throws(TransportError) in
             try enqueue(message, in: &state)
         }
-        if schedule { eventLoop.execute { self.flushOutbound() } }
+        switch schedule {
+        case .none: break
+        case .now: eventLoop.execute { self.flushOutbound() }
+        case .later: eventLoop.scheduleTask(in: Self.batchingDelay) { self.flushOutbound() }
+        }
         if let wait {
             do { try await wait.futureResult.get() } catch { throw Self.transportError(error, "publish to '\(message.subject)'") }
         }
@@ -148,7 +157,7 @@ public final class NATSClient: Sendable {
 
     private func enqueue(
         _ message: NATSMessage, in state: inout NATSClientState
-    ) throws(TransportError) -> (schedule: Bool, wait: EventLoopPromise<Void>?) {
+    ) throws(TransportError) -> (schedule: FlushTick, wait: EventLoopPromise<Void>?) {
         if let error = state.closedError("publish to '\(message.subject)'") { throw error }
         let headerBytes = message.headers?.encodedByteCount ?? 0
         if message.headers != nil, !state.serverInfo.headers {
@@ -175,12 +184,12 @@ public final class NATSClient: Sendable {
             }
             state.statistics.messagesOut += 1
             state.statistics.bytesOut += message.payload.count
-            return (false, nil)
+            return (.none, nil)
         }
         NATSClientCommand.publish(message).write(into: &state.outbound)
         state.statistics.messagesOut += 1
         state.statistics.bytesOut += message.payload.count
-        let schedule = state.scheduleFlush()
+        let schedule: FlushTick = state.scheduleFlush() ? (state.streaming ? .later : .now) : .none
         guard !state.writable || state.outbound.readableBytes > Self.outboundHighWater else { return (schedule, nil) }
         let promise = eventLoop.makePromise(of: Void.self)
         state.writabilityWaiters.append(promise)
@@ -223,6 +232,9 @@ public final class NATSClient: Sendable {
         let (channel, bytes) = state.withLock { state -> ((any Channel)?, ByteBuffer?) in
             state.flushScheduled = false
             guard let channel = state.channel, state.outbound.readableBytes > 0 else { return (nil, nil) }
+            let now = NIODeadline.now()
+            state.streaming = now - state.lastFlush < Self.streamingWindow
+            state.lastFlush = now
             let bytes = state.outbound
             state.outbound = channel.allocator.buffer(capacity: Swift.min(bytes.readableBytes, 64 << 10))
             return (channel, bytes)
@@ -292,6 +304,16 @@ public final class NATSClient: Sendable {
         if let error = error as? TransportError { return error }
         return TransportError(.connectionFailed, "cannot \(operation)", underlying: error)
     }
+}
+
+/// When a publish's flush tick runs.
+enum FlushTick {
+    /// One is queued already.
+    case none
+    /// At once (the loop's next task).
+    case now
+    /// After ``NATSClient/batchingDelay`` (a streaming publisher).
+    case later
 }
 
 extension TimeAmount {

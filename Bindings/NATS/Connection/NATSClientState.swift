@@ -56,6 +56,11 @@ struct NATSClientState {
     var outbound: ByteBuffer
     /// Whether a flush tick is queued on the event loop.
     var flushScheduled = false
+    /// When the last flush tick wrote, and whether it came soon after the one before: a
+    /// publisher streaming that fast gets its next tick a little later (``NATSClient/batchingDelay``),
+    /// so that one write carries many messages instead of one or two.
+    var lastFlush = NIODeadline.distantPast
+    var streaming = false
     /// Whether ``channel`` is writable (below its high water mark).
     var writable = true
     /// Publishers waiting for the channel to become writable again.
