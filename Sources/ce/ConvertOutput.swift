@@ -155,8 +155,23 @@ struct ConvertSink {
         return event
     }
 
-    /// Whether `bytes` has a JSON whitespace byte (only then can minifying change them).
+    /// Whether `bytes` has a byte at or below a space: JSON whitespace, or a space in a string
+    /// (only then can minifying change them); eight bytes at a time.
     private static func hasWhitespace(_ bytes: [UInt8]) -> Bool {
-        bytes.contains { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        bytes.withUnsafeBytes { buffer in
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            var index = 0
+            while index + 8 <= buffer.count {
+                let word = buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                // Some byte below 0x21 (bytes of 0x80 and above never match).
+                if (word &- ones &* 0x21) & ~word & (ones &* 0x80) != 0 { return true }
+                index += 8
+            }
+            while index < buffer.count {
+                if buffer[index] <= 0x20 { return true }
+                index += 1
+            }
+            return false
+        }
     }
 }
