@@ -90,7 +90,10 @@ import Testing
         await server.stop()
     }
 
-    @Test(.enabled(if: PrivateNATSServer.binary != nil, "no nats-server binary (Scripts/bootstrap installs it)"))
+    @Test(
+        .enabled(
+            if: PrivateNATSServer.binary != nil || BrokerRequirement.isRequired(by: NATSBroker.environment),
+            "no nats-server binary (Scripts/bootstrap installs it)"))
     func aServerAnnouncedInConnectURLsIsTriedAfterTheConfiguredOnes() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
