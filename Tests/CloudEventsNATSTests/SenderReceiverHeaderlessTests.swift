@@ -27,19 +27,11 @@ struct SenderReceiverHeaderlessTests {
         defer { server.stopWaiting() }
         var configuration = NATSClientConfiguration(host: "127.0.0.1", port: server.port)
         configuration.operationTimeout = .seconds(30)
-        // Known issue, for the lead: NATSClient's CONNECT asks for headers and no_responders
-        // whatever the server's INFO says, and a server without headers refuses the connection
-        // (-ERR 'no responders requires headers support'). Only that refusal is matched: every
-        // other failure counts, and once CONNECT follows INFO `headers` the tests run for real.
-        try await withKnownIssue("NATSClient sends no_responders to a server without headers", isIntermittent: true) {
-            try await within { [configuration] in
-                try await NATSClient.withClient(configuration: configuration) { client in
-                    #expect(!client.serverInfo.headers)
-                    try await body(client)
-                }
+        try await within { [configuration] in
+            try await NATSClient.withClient(configuration: configuration) { client in
+                #expect(!client.serverInfo.headers)
+                try await body(client)
             }
-        } matching: { issue in
-            issue.error.map { "\($0)".contains("no responders requires headers") } ?? false
         }
     }
 

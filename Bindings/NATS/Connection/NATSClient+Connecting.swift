@@ -25,11 +25,15 @@ extension NATSClient {
         }
     }
 
-    /// The CONNECT options: credentials, name, echo, headers and no-responders on.
-    func connectOptions(tls: Bool) -> NATSConnectOptions {
+    /// The CONNECT options: credentials, name, echo, and headers and no-responders when the
+    /// server's INFO says it supports headers (a server without them refuses a CONNECT asking
+    /// for no-responders: `-ERR 'no responders requires headers support'`).
+    func connectOptions(tls: Bool, serverSupportsHeaders: Bool) -> NATSConnectOptions {
         var options = NATSConnectOptions(name: configuration.name)
         options.echo = configuration.echo
         options.tlsRequired = tls
+        options.headers = serverSupportsHeaders
+        options.noResponders = serverSupportsHeaders
         switch configuration.authentication {
         case .none: break
         case .userPassword(let user, let password):

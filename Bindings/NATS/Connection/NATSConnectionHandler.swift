@@ -161,7 +161,7 @@ final class NATSConnectionHandler: ChannelInboundHandler {
         }
         phase = .awaitingPong(info)
         var buffer = context.channel.allocator.buffer(capacity: 256)
-        NATSClientCommand.connect(client.connectOptions(tls: wantsTLS)).write(into: &buffer)
+        NATSClientCommand.connect(client.connectOptions(tls: wantsTLS, serverSupportsHeaders: info.headers)).write(into: &buffer)
         NATSClientCommand.ping.write(into: &buffer)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
