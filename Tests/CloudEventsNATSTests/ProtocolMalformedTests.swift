@@ -114,13 +114,23 @@ import Testing
         ("NATS/1.0\r\n\r\n\r\n", "header block has bytes after its closing empty line")
     ]
 
+    /// A bad header block in a well-framed HMSG is that message's fault, not the stream's: the
+    /// message arrives marked with the problem, and the next command decodes.
     @Test(arguments: headerCases.indices)
-    func aBadHeaderBlockNamesTheProblemAndTheSubject(index: Int) {
+    func aBadHeaderBlockMarksTheMessageNamingTheProblemAndTheSubject(index: Int) throws {
         let (header, names) = Self.headerCases[index]
-        let error = ProtocolWire.error(ProtocolCorpus.hmsg("the.subject", 1, header: header, payload: "p"))
-        #expect(
-            error?.message.hasPrefix("HMSG for 'the.subject' has a bad header block: ") == true, "\(String(describing: error))")
-        #expect(error?.message.contains(names) == true, "\(header.debugDescription): \(String(describing: error))")
+        let commands = try ProtocolWire.decode(ProtocolCorpus.hmsg("the.subject", 1, header: header, payload: "p") + "PING\r\n")
+        try #require(commands.count == 2, "\(commands)")
+        guard case .message(let id, let message) = commands[0] else {
+            Issue.record("not a message: \(commands[0])")
+            return
+        }
+        #expect(id == 1 && message.subject == "the.subject" && message.payload == Array("p".utf8))
+        let malformation = try #require(message.headers?.malformation)
+        #expect(malformation.hasPrefix("HMSG for 'the.subject' has a bad header block: "), "\(malformation)")
+        #expect(malformation.contains(names), "\(header.debugDescription): \(malformation)")
+        #expect(message.headers?.isEmpty == true)
+        #expect(commands[1] == .ping)
         #expect(throws: NATSProtocolError.self) { try NATSHeaders(parsing: Array(header.utf8)) }
     }
 

@@ -44,6 +44,11 @@ public struct NATSHeaders: Sendable, Hashable, RandomAccessCollection {
     public var statusDescription: String?
     /// The fields, in order.
     public var fields: [Field]
+    /// Why a received message's header block could not be read, or `nil` when it was (then
+    /// ``fields`` is empty). nats-server forwards a publisher's header block as it came, so a
+    /// malformed one is a fault of that message only: it arrives marked, the connection goes
+    /// on, and the CloudEvents mapping refuses it naming this reason.
+    public var malformation: String?
 
     /// No fields and no status.
     public init() {

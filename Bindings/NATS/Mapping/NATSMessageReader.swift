@@ -123,6 +123,7 @@ public struct NATSMessageReader: MessageReader, Sendable {
     ///   UTF-8 or does not percent-decode; `.invalidMessage` in structured mode; or what the
     ///   writer throws.
     public func readBinary<Writer: BinaryMessageWriter>(into writer: inout Writer) throws(MessageError) {
+        try refuseMalformedHeaders()
         guard contentMode == .binary, let headers = natsMessage.headers else {
             throw MessageError(.invalidMessage("a \(contentMode) NATS message has no binary attributes"))
         }
@@ -167,6 +168,7 @@ public struct NATSMessageReader: MessageReader, Sendable {
     /// - Throws: ``MessageError`` as ``readBinary(into:)`` does, and
     ///   `.batchNotSupported` for a batch media type.
     public func message() throws(MessageError) -> Message {
+        try refuseMalformedHeaders()
         if let message = binaryMessageInOnePass() { return message }
         var message = Message()
         switch contentMode {
@@ -198,6 +200,7 @@ public struct NATSMessageReader: MessageReader, Sendable {
         formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none
     ) throws(MessageError) -> CloudEvent {
         guard !isBatchMediaType else { throw MessageError(.batchNotSupported) }
+        try refuseMalformedHeaders()
         if contentMode == .binary, let headers = natsMessage.headers {
             var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
             if event.decodeNATSBinaryMode(headers: headers, payload: natsMessage.payload, extensionTypes: extensionTypes) {
@@ -205,6 +208,13 @@ public struct NATSMessageReader: MessageReader, Sendable {
             }
         }
         return try genericEvent(formats: formats, extensionTypes: extensionTypes)
+    }
+
+    /// Throws when the header block arrived malformed (``NATSHeaders/malformation``).
+    private func refuseMalformedHeaders() throws(MessageError) {
+        if let malformation = natsMessage.headers?.malformation {
+            throw MessageError(.invalidMessage(malformation))
+        }
     }
 
     /// The protocol's ``MessageReader/event(formats:extensionTypes:)``: the general path.

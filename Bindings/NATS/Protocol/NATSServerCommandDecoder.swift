@@ -158,8 +158,13 @@ public struct NATSServerCommandDecoder: NIOSingleStepByteToMessageDecoder {
             do {
                 headers = try parsed.get()
             } catch {
-                throw NATSProtocolError(
-                    "HMSG for '\(NATSProtocolError.excerpt(message.subject.utf8))' has a bad header block: \(error.message)")
+                // Framing is intact (sizes and CRLF checked): the message is delivered, marked, and
+                // the stream goes on. The server forwards publishers' header blocks unchecked, so one
+                // bad publisher must not drop every subscriber's connection.
+                var marked = NATSHeaders()
+                marked.malformation =
+                    "HMSG for '\(NATSProtocolError.excerpt(message.subject.utf8))' has a bad header block: \(error.message)"
+                headers = marked
             }
             buffer.moveReaderIndex(forwardBy: headerLength)
         }
