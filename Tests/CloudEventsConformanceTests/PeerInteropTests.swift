@@ -19,7 +19,7 @@ enum PeerInterop {
     /// The options every test uses: short timeouts and one retry (the Python server may close
     /// a kept-alive connection just as the next request is written on it: a clean-clone run
     /// failed once on `remoteConnectionClosed`).
-    static let options = BindingOptions(timeout: .seconds(20), retries: 1)
+    static let options = BindingOptions(timeout: .seconds(60), retries: 1)
 
     /// The time a test waits for any one step.
     static let stepTimeout: Duration = .seconds(30)

@@ -19,7 +19,7 @@ struct WireShapeNATSWrongBindingTests {
         let cases = [Corpus.Case(name: "plain", event: WireShapeNATSTests.event)]
         let runner = ConformanceRunner(
             registry: registry, formats: .standard, cases: cases, extensionTypes: ExtensionTypes(["count": .integer]),
-            timeout: .seconds(10))
+            timeout: .seconds(30))
         let matrix = await runner.run(targets: [target], crossFormat: false)
         #expect(matrix.cells.map(\.mode) == ["binary", "binary (wire)"], "\(matrix.table())")
         #expect(matrix.cells.first { $0.mode == "binary" }?.isFull == true, "\(matrix.table())")

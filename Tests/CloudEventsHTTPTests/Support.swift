@@ -59,7 +59,7 @@ func post(
     request.method = method
     for field in fields { request.headers.add(name: field.name.rawName, value: field.value) }
     if !body.isEmpty || method == .POST { request.body = .bytes(ByteBuffer(bytes: body)) }
-    let response = try await client.execute(request, timeout: .seconds(20))
+    let response = try await client.execute(request, timeout: .seconds(60))
     let bytes = try await response.body.collect(upTo: 1 << 20)
     return (Int(response.status.code), response.headers, String(decoding: bytes.readableBytesView, as: UTF8.self))
 }

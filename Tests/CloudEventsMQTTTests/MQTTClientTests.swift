@@ -88,7 +88,7 @@ struct MQTTClientTests {
         let subscriber = try await MQTTClient.connect(configuration: Broker.configuration())
         let stream = try await subscriber.subscribe(to: topic, qos: .exactlyOnce)
         let count = 500
-        async let received = collect(count, from: stream, timeout: .seconds(20))
+        async let received = collect(count, from: stream, timeout: .seconds(60))
         try await MQTTClient.withClient(configuration: Broker.configuration()) { publisher in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<count {

@@ -100,7 +100,7 @@ struct MQTTResilienceTests {
         // Not reading for more than twice the keepalive (the broker drops a client after 1.5×).
         try await Task.sleep(for: .seconds(12))
         #expect(consumer.isConnected)
-        let deliveries = try await collect(count, from: stream, timeout: .seconds(15))
+        let deliveries = try await collect(count, from: stream, timeout: .seconds(60))
         #expect(deliveries.count == count)
         #expect(try deliveries.map { try $0.event().id } == (0..<count).map(String.init), "all, in order")
         #expect(consumer.connectionCount == 1, "never reconnected")

@@ -50,7 +50,7 @@ enum Broker {
         MQTTClientConfiguration(
             host: host, port: port(), protocolVersion: version, clientID: clientID, cleanStart: cleanStart,
             keepAlive: .seconds(5), reconnect: .exponential(initial: .milliseconds(50), maximum: .seconds(1)),
-            operationTimeout: .seconds(10))
+            operationTimeout: .seconds(30))
     }
 
     /// A topic no other test uses.
@@ -90,7 +90,7 @@ let sampleUserProperties: [String: String] = [
 ]
 
 /// The next `count` deliveries from `stream`, or those that came before `timeout` passed.
-func collect(_ count: Int, from stream: DeliveryStream, timeout: Duration = .seconds(10)) async throws -> [Delivery] {
+func collect(_ count: Int, from stream: DeliveryStream, timeout: Duration = .seconds(60)) async throws -> [Delivery] {
     let collected = Collected()
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {

@@ -58,7 +58,7 @@ struct BridgeRestartTests {
                 let publishing = Task {
                     try await publisher.publish(0..<200, prefix: run.prefix, topic: run.topic, interval: .milliseconds(5))
                 }
-                #expect(await run.sink.waitUntil(distinct: 30, timeout: .seconds(20)), "nothing flowed before the kill")
+                #expect(await run.sink.waitUntil(distinct: 30, timeout: .seconds(60)), "nothing flowed before the kill")
                 let exit = await first.kill()
                 #expect(exit == .signalled(SIGKILL))
                 try await Task.sleep(for: .milliseconds(500))

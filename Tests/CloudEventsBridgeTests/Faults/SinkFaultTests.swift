@@ -12,7 +12,7 @@ struct SinkFaultTests {
             try await EventPublisher.withPublisher { publisher in
                 try await publisher.publish(0..<50, prefix: run.prefix, topic: run.topic, interval: .milliseconds(5))
                 // The stream flows before the sink goes down.
-                #expect(await run.sink.waitUntil(distinct: 1, timeout: .seconds(20)), "nothing arrived before the outage")
+                #expect(await run.sink.waitUntil(distinct: 1, timeout: .seconds(60)), "nothing arrived before the outage")
                 await run.sink.stop()
                 try await publisher.publish(50..<150, prefix: run.prefix, topic: run.topic, interval: .milliseconds(5))
                 try await Task.sleep(for: .seconds(2))
@@ -32,9 +32,9 @@ struct SinkFaultTests {
             try await EventPublisher.withPublisher { publisher in
                 try await publisher.publish(0..<60, prefix: run.prefix, topic: run.topic, interval: .milliseconds(5))
             }
-            #expect(await run.sink.waitUntil(answered: 500, count: 4, timeout: .seconds(20)))
+            #expect(await run.sink.waitUntil(answered: 500, count: 4, timeout: .seconds(60)))
             run.sink.behaviour = .status(429, retryAfter: "1")
-            #expect(await run.sink.waitUntil(answered: 429, count: 4, timeout: .seconds(20)))
+            #expect(await run.sink.waitUntil(answered: 429, count: 4, timeout: .seconds(60)))
             try await Task.sleep(for: .milliseconds(1500))
             run.sink.behaviour = .accept
             await run.expectDelivered(TestEvents.ids(0..<60, prefix: run.prefix))

@@ -19,7 +19,7 @@ import Testing
 struct HarnessTests {
     /// POSTs `event` in HTTP binary mode to `sink`; returns the status and `Retry-After`.
     private func post(
-        _ event: CloudEvent, to sink: ControllableSink, timeout: TimeAmount = .seconds(10)
+        _ event: CloudEvent, to sink: ControllableSink, timeout: TimeAmount = .seconds(60)
     ) async throws -> (status: Int, retryAfter: String?) {
         var request = HTTPClientRequest(url: sink.url)
         request.method = .POST
@@ -149,13 +149,13 @@ struct PublisherHarnessTests {
         // A 3.1.1 message has no properties: only a 3.1.1 subscriber reads it as structured.
         let configuration = MQTTClientConfiguration(
             host: Broker.host, port: Broker.port, protocolVersion: encoding == .mqtt311Structured ? .v311 : .v5,
-            clientID: Broker.uniqueID("sub"), cleanStart: true, operationTimeout: .seconds(10))
+            clientID: Broker.uniqueID("sub"), cleanStart: true, operationTimeout: .seconds(30))
         try await MQTTClient.withClient(configuration: configuration) { subscriber in
             let stream = try await subscriber.subscribe(to: "\(topic)/#")
             try await EventPublisher.withPublisher { publisher in
                 try await publisher.publish(0..<3, prefix: prefix, topic: topic, as: encoding)
             }
-            let received = try await withTimeout(.seconds(10), "3 events from \(topic)") {
+            let received = try await withTimeout(.seconds(60), "3 events from \(topic)") {
                 var received: [CloudEvent] = []
                 for try await delivery in stream {
                     received.append(try delivery.event())

@@ -59,7 +59,7 @@ struct MosquittoPub {
     /// - Throws: ``Failure`` when the process cannot start or does not end in time.
     func publish(
         topic: String, contentType: String?, userProperties: [(name: String, value: String)], payload: [UInt8],
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(30)
     ) async throws -> Outcome {
         var payloadFile: URL?
         if !payload.isEmpty {
