@@ -32,16 +32,16 @@ struct BindingSecureTests {
                 + "\nauthorization { token: \"t0k3n\" }\n")
         defer { server.stopWaiting() }
         let registry = try BindingRegistry([NATSBinding()])
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         let trusted = BindingOptions(tls: TLSSettings(trustedCertificatesFile: "\(tls)/ca.pem"), timeout: .seconds(30))
         try await within {
             let url = "natss://t0k3n@localhost:\(server.port)/\(subject)"
             try await registry.withReceiver(for: Endpoint(url), options: trusted) { receiver in
                 _ = try await registry.withSender(for: Endpoint(url), options: trusted) { sender in
-                    try await sender.send(BindingBroker.event("tls"))
+                    try await sender.send(NATSBroker.event("tls"))
                 }
                 var iterator = receiver.deliveries().makeAsyncIterator()
-                #expect(try #require(try await iterator.next()).event() == BindingBroker.event("tls"))
+                #expect(try #require(try await iterator.next()).event() == NATSBroker.event("tls"))
             }
             // The system's trust store does not know the test CA.
             do {

@@ -73,33 +73,33 @@ struct BindingTests {
 
 /// `NATSBinding` through nats-server: the registry's sender and receiver, the ready message,
 /// the send summary, queue groups and authentication.
-@Suite("NATSBinding through nats-server", BindingBroker.gate)
+@Suite("NATSBinding through nats-server", NATSBroker.gate)
 struct BindingBrokerTests {
     static let options = BindingOptions(
         formats: EventFormatRegistry([JSONEventFormat(), ProtobufEventFormat()]), timeout: .seconds(30))
 
     @Test(arguments: ["mode=binary", "mode=structured&format=json", "mode=structured&format=protobuf"])
     func aSendReachesAReceiver(options query: String) async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         let registry = try BindingRegistry([NATSBinding()])
         let formats = Self.options.formats
         try await within {
-            try await registry.withReceiver(for: Endpoint(BindingBroker.url(subject), formats: formats), options: Self.options) {
+            try await registry.withReceiver(for: Endpoint(NATSBroker.url(subject), formats: formats), options: Self.options) {
                 receiver in
                 #expect(
                     receiver.readyMessage?.hasPrefix("subscribed to '\(subject)' at nats://") == true,
                     "\(receiver.readyMessage ?? "")")
                 #expect(receiver.readyMessage?.contains("nats-server 2.") == true, "\(receiver.readyMessage ?? "")")
-                let endpoint = try Endpoint(BindingBroker.url(subject, query), formats: formats)
+                let endpoint = try Endpoint(NATSBroker.url(subject, query), formats: formats)
                 let outcome = try await registry.withSender(for: endpoint, options: Self.options) { sender in
-                    try await sender.send(BindingBroker.event("via-registry"))
+                    try await sender.send(NATSBroker.event("via-registry"))
                 }
                 #expect(outcome.summary.hasPrefix("published to '\(subject)' ("), "\(outcome.summary)")
                 #expect(outcome.summary.hasSuffix("no acknowledgement (core NATS)"), "\(outcome.summary)")
                 #expect(outcome.reply == nil)
                 var iterator = receiver.deliveries().makeAsyncIterator()
                 let delivery = try #require(try await iterator.next())
-                #expect(try delivery.event() == BindingBroker.event("via-registry"))
+                #expect(try delivery.event() == NATSBroker.event("via-registry"))
                 delivery.accept()
             }
         }
@@ -107,16 +107,16 @@ struct BindingBrokerTests {
 
     /// Two `queue=` receivers through the registry share one stream of messages.
     @Test func queueGroupsShareTheMessages() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         let registry = try BindingRegistry([NATSBinding()])
-        let url = BindingBroker.url(subject, "queue=bridges")
+        let url = NATSBroker.url(subject, "queue=bridges")
         try await within {
             try await registry.withReceiver(for: Endpoint(url), options: Self.options) { first in
                 #expect(first.readyMessage?.contains("in queue group 'bridges'") == true, "\(first.readyMessage ?? "")")
                 try await registry.withReceiver(for: Endpoint(url), options: Self.options) { second in
-                    _ = try await registry.withSender(for: Endpoint(BindingBroker.url(subject)), options: Self.options) {
+                    _ = try await registry.withSender(for: Endpoint(NATSBroker.url(subject)), options: Self.options) {
                         sender in
-                        for index in 0..<20 { _ = try await sender.send(BindingBroker.event("g\(index)")) }
+                        for index in 0..<20 { _ = try await sender.send(NATSBroker.event("g\(index)")) }
                     }
                     var ids: [String] = []
                     for stream in [first.deliveries(), second.deliveries()] {
@@ -132,16 +132,16 @@ struct BindingBrokerTests {
     }
 
     @Test func userAndPasswordFromTheURL() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         let registry = try BindingRegistry([NATSBinding()])
-        let user = BindingBroker.user
+        let user = NATSBroker.username
         let good = try Endpoint(
-            "nats://\(user):\(BindingBroker.password)@\(BindingBroker.host):\(BindingBroker.authPort)/\(subject)")
+            "nats://\(user):\(NATSBroker.password)@\(NATSBroker.host):\(NATSBroker.authPort)/\(subject)")
         try await within {
             _ = try await registry.withSender(for: good, options: Self.options) { sender in
-                try await sender.send(BindingBroker.event("authenticated"))
+                try await sender.send(NATSBroker.event("authenticated"))
             }
-            let bad = try Endpoint("nats://\(user):wrong@\(BindingBroker.host):\(BindingBroker.authPort)/\(subject)")
+            let bad = try Endpoint("nats://\(user):wrong@\(NATSBroker.host):\(NATSBroker.authPort)/\(subject)")
             do {
                 _ = try await registry.withSender(for: bad, options: Self.options) { _ in }
                 Issue.record("a wrong password connected")

@@ -9,7 +9,7 @@ import Testing
 /// (`ConformanceTarget.nats` and `.natsFromEnvironment`): every corpus event in each mode and
 /// format the binding states through the real nats-server, plus the wire-shape rows read by
 /// the conformance module's raw NATS subscriber (its own parser, not the binding's client).
-@Suite("NATS conformance rows", ConformanceNATSServer.gate, .timeLimit(.minutes(3)))
+@Suite("NATS conformance rows", NATSBroker.gate, .timeLimit(.minutes(3)))
 struct ConformanceRowsTests {
     /// Binary, structured JSON and structured Protobuf; each also on the wire.
     static let expectedCells = [
@@ -20,7 +20,7 @@ struct ConformanceRowsTests {
     @Test func everyNATSCellIsFull() async throws {
         let registry = try BindingRegistry([NATSBinding()])
         let runner = ConformanceRunner(registry: registry, formats: .standardWithProtobuf)
-        let list = ConformanceTarget.natsFromEnvironment(ConformanceNATSServer.environment)
+        let list = ConformanceTarget.natsFromEnvironment(NATSBroker.environment)
         let target = try #require(list.targets.first { $0.name == "NATS" }, "\(list.notRun)")
         let matrix = await runner.run(targets: [target], crossFormat: false)
         #expect(matrix.isFull, "\(matrix.table())")
@@ -34,8 +34,8 @@ struct ConformanceRowsTests {
         let registry = try BindingRegistry([NATSBinding()])
         let runner = ConformanceRunner(registry: registry, formats: .standard)
         let target = ConformanceTarget.nats(
-            host: ConformanceNATSServer.host, port: ConformanceNATSServer.authPort,
-            username: ConformanceNATSServer.username, password: ConformanceNATSServer.password)
+            host: NATSBroker.host, port: NATSBroker.authPort,
+            username: NATSBroker.username, password: NATSBroker.password)
         let matrix = await runner.run(targets: [target], crossFormat: false)
         #expect(matrix.isFull, "\(matrix.table())")
         #expect(

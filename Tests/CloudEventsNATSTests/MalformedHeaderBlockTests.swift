@@ -7,17 +7,17 @@ import Testing
 /// `GARBAGE\r\n\r\n` to subscribers). A malformed block is then that one message's fault: it
 /// arrives as a delivery whose `event()` names the bad block, the connection stays up (no
 /// reconnect, nothing in flight lost), and the next event arrives.
-@Suite("A malformed header block from another publisher", ConformanceNATSServer.gate, .timeLimit(.minutes(2)))
+@Suite("A malformed header block from another publisher", NATSBroker.gate, .timeLimit(.minutes(2)))
 struct MalformedHeaderBlockTests {
     @Test func isRefusedAsThatMessageAloneAndTheConnectionStaysUp() async throws {
-        let subject = ConformanceNATSServer.uniqueSubject()
-        var configuration = NATSClientConfiguration(host: ConformanceNATSServer.host, port: ConformanceNATSServer.port)
+        let subject = NATSBroker.uniqueSubject()
+        var configuration = NATSClientConfiguration(host: NATSBroker.host, port: NATSBroker.port)
         configuration.operationTimeout = .seconds(30)
         try await NATSClient.withClient(configuration: configuration) { client in
             let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject)
             var deliveries = receiver.deliveries().makeAsyncIterator()
             try await RawNATSConnection.withConnection(
-                host: ConformanceNATSServer.host, port: ConformanceNATSServer.port, timeout: .seconds(30)
+                host: NATSBroker.host, port: NATSBroker.port, timeout: .seconds(30)
             ) { raw in
                 let malformed: [(RawNATSMessage, names: String)] = [
                     (

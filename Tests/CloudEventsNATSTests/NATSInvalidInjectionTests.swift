@@ -10,7 +10,7 @@ import Testing
 /// header bytes unchanged) into the binding's receiver: each arrives as a delivery whose
 /// `event()` throws the case's error (a typed ``MessageError``), and a valid event sent next
 /// through the binding's sender still arrives: bad input never takes the subscription down.
-@Suite("Invalid NATS messages injected", ConformanceNATSServer.gate, .timeLimit(.minutes(3)))
+@Suite("Invalid NATS messages injected", NATSBroker.gate, .timeLimit(.minutes(3)))
 struct NATSInvalidInjectionTests {
     enum Record: Sendable {
         case event(CloudEvent)
@@ -21,8 +21,8 @@ struct NATSInvalidInjectionTests {
 
     @Test func eachIsRefusedWithItsErrorAndTheNextValidEventArrives() async throws {
         let registry = try BindingRegistry([NATSBinding()])
-        let subject = ConformanceNATSServer.uniqueSubject()
-        let endpoint = try ConformanceNATSServer.endpoint(subject: subject)
+        let subject = NATSBroker.uniqueSubject()
+        let endpoint = try NATSBroker.endpoint(subject: subject)
         let inbox = ConformanceInbox<Record>()
         try await registry.withReceiver(for: endpoint, options: Self.options) { receiver in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -41,7 +41,7 @@ struct NATSInvalidInjectionTests {
                 }
                 defer { group.cancelAll() }
                 try await RawNATSConnection.withConnection(
-                    host: ConformanceNATSServer.host, port: ConformanceNATSServer.port, timeout: .seconds(30)
+                    host: NATSBroker.host, port: NATSBroker.port, timeout: .seconds(30)
                 ) { raw in
                     try await registry.withSender(for: endpoint, options: Self.options) { sender in
                         for (index, item) in InvalidInputs.nats.enumerated() {

@@ -17,7 +17,7 @@ enum NATSPeer {
     /// Run, skip naming `Scripts/peers`, or fail: the broker suites' rule, for the peer's
     /// python and the server together.
     static func requirement() -> BrokerRequirement {
-        let server = ConformanceNATSServer.requirement()
+        let server = NATSBroker.requirement()
         guard server == .run else { return server }
         guard let python = environment["CE_TEST_PEERS_PYTHON"], !python.isEmpty else {
             guard BrokerRequirement.isRequired(by: environment) else { return .skip }
@@ -42,7 +42,7 @@ enum NATSPeer {
         .deletingLastPathComponent().appendingPathComponent("Conformance/Peers/nats_peer.py").path
 
     /// The server URL the peer connects to.
-    static var serverURL: String { "nats://\(ConformanceNATSServer.host):\(ConformanceNATSServer.port)" }
+    static var serverURL: String { "nats://\(NATSBroker.host):\(NATSBroker.port)" }
 
     static let options = BindingOptions(timeout: .seconds(30), retries: 0)
 
@@ -129,10 +129,10 @@ struct NATSPeerInteropTests {
     /// 1.0.2 binding sends it); our receiver decodes the same event.
     @Test(arguments: ["binary", "structured", "structured-no-headers"])
     func thePeersEventDecodes(mode: String) async throws {
-        let subject = ConformanceNATSServer.uniqueSubject("peerSends\(mode)")
+        let subject = NATSBroker.uniqueSubject("peerSends\(mode)")
         let registry = try BindingRegistry([NATSBinding()])
         try await registry.withReceiver(
-            for: ConformanceNATSServer.endpoint(subject: subject), options: NATSPeer.options
+            for: NATSBroker.endpoint(subject: subject), options: NATSPeer.options
         ) { receiver in
             // The deliveries go to an inbox, so that waiting for the peer's is bounded (60 s).
             let inbox = ConformanceInbox<Result<CloudEvent, MessageError>>()
@@ -167,13 +167,13 @@ struct NATSPeerInteropTests {
     /// event; Content-Type and the JSON event in structured mode.
     @Test(arguments: ["binary", "structured"])
     func ourEventReachesThePeer(mode: String) async throws {
-        let subject = ConformanceNATSServer.uniqueSubject("weSend\(mode)")
+        let subject = NATSBroker.uniqueSubject("weSend\(mode)")
         let peer = try NATSPeer.start(["subscribe", NATSPeer.serverURL, subject, "1"])
         _ = try await NATSPeer.waitForLines(peer) { $0["subscribed"] as? Bool == true }
         let event = try NATSPeer.ourEvent()
         let registry = try BindingRegistry([NATSBinding()])
         try await registry.withSender(
-            for: ConformanceNATSServer.endpoint(subject: subject, mode: mode), options: NATSPeer.options
+            for: NATSBroker.endpoint(subject: subject, mode: mode), options: NATSPeer.options
         ) {
             _ = try await $0.send(event)
         }

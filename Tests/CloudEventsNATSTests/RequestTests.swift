@@ -5,7 +5,7 @@ import Testing
 
 /// CloudEvents over NATS request-reply: a `NATSEventRequester` and a responder that answers
 /// with `delivery.accept(reply:)`.
-@Suite("NATS request-reply with events", BindingBroker.gate)
+@Suite("NATS request-reply with events", NATSBroker.gate)
 struct RequestTests {
     /// Answers each request on `subject` with an event whose id is the request's id + "-reply",
     /// until the client closes; each settlement's outcome goes to `outcomes`.
@@ -32,14 +32,14 @@ struct RequestTests {
 
     @Test(arguments: [(ContentMode.binary, ContentMode.binary), (.structured, .structured), (.binary, .structured)])
     func aRequestGetsTheRespondersEvent(requestMode: ContentMode, replyMode: ContentMode) async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { responder in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { responder in
                 let responding = try await Self.respond(on: responder, subject: subject, mode: replyMode)
-                try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+                try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                     let requester = try NATSEventRequester(client: client, subject: subject, mode: requestMode)
                     for index in 0..<3 {
-                        let request = BindingBroker.event("req\(index)")
+                        let request = NATSBroker.event("req\(index)")
                         let reply = try await requester.request(request, timeout: .seconds(30))
                         #expect(reply.id == "req\(index)-reply")
                         #expect(reply.type == "com.example.reply")
@@ -56,13 +56,13 @@ struct RequestTests {
 
     /// The message-level request returns the reply as it arrived, its subject the inbox.
     @Test func aMessageRequestReturnsTheReplyMessage() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { responder in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { responder in
                 let responding = try await Self.respond(on: responder, subject: subject)
-                try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+                try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                     let requester = try NATSEventRequester(client: client, subject: subject)
-                    let reply = try await requester.request(try Message(BindingBroker.event("m")), timeout: .seconds(30))
+                    let reply = try await requester.request(try Message(NATSBroker.event("m")), timeout: .seconds(30))
                     #expect(reply.contentMode == .binary)
                     #expect(try reply.event().id == "m-reply")
                     #expect(reply.metadata[NATSMessageReader.MetadataKey.subject]?.hasPrefix("_INBOX.") == true)
@@ -75,10 +75,10 @@ struct RequestTests {
 
     @Test func noResponderIsNotDelivered() async throws {
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
-                let requester = try NATSEventRequester(client: client, subject: BindingBroker.uniqueSubject())
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
+                let requester = try NATSEventRequester(client: client, subject: NATSBroker.uniqueSubject())
                 do {
-                    _ = try await requester.request(BindingBroker.event("lonely"), timeout: .seconds(30))
+                    _ = try await requester.request(NATSBroker.event("lonely"), timeout: .seconds(30))
                     Issue.record("a request without responders got a reply")
                 } catch let error as TransportError {
                     #expect(error.code == .notDelivered, "\(error)")
@@ -90,15 +90,15 @@ struct RequestTests {
 
     /// A subscriber that accepts without replying: the request times out.
     @Test func aResponderThatDoesNotAnswerTimesOut() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let silent = try await NATSEventReceiver.subscribe(client: client, subject: subject)
                 try await client.flush()
                 let requester = try NATSEventRequester(client: client, subject: subject)
                 let started = ContinuousClock.now
                 do {
-                    _ = try await requester.request(BindingBroker.event("ignored"), timeout: .milliseconds(500))
+                    _ = try await requester.request(NATSBroker.event("ignored"), timeout: .milliseconds(500))
                     Issue.record("a request nobody answered got a reply")
                 } catch let error as TransportError {
                     #expect(error.code == .timedOut, "\(error)")
@@ -114,9 +114,9 @@ struct RequestTests {
 
     /// A reply that is no CloudEvent is the requester's `.invalidMessage`, naming the subject.
     @Test func aReplyThatIsNoEventIsInvalid() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject)
                 try await client.flush()
                 let answering = Task {
@@ -128,7 +128,7 @@ struct RequestTests {
                 }
                 let requester = try NATSEventRequester(client: client, subject: subject)
                 do {
-                    _ = try await requester.request(BindingBroker.event("q"), timeout: .seconds(30))
+                    _ = try await requester.request(NATSBroker.event("q"), timeout: .seconds(30))
                     Issue.record("a junk reply decoded")
                 } catch let error as TransportError {
                     #expect(error.code == .invalidMessage, "\(error)")
@@ -141,15 +141,15 @@ struct RequestTests {
 
     /// A reply to a message that has no reply subject cannot travel: the outcome says so.
     @Test func aReplyWithoutAReplySubjectFails() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject)
                 try await client.flush()
-                try await NATSEventSender(client: client, subject: subject).send(BindingBroker.event("p"))
+                try await NATSEventSender(client: client, subject: subject).send(NATSBroker.event("p"))
                 var iterator = receiver.deliveries().makeAsyncIterator()
                 let delivery = try #require(try await iterator.next())
-                #expect(try delivery.accept(reply: BindingBroker.event("p-reply")))
+                #expect(try delivery.accept(reply: NATSBroker.event("p-reply")))
                 guard case .failed(let code, let message) = await delivery.settlementOutcome() else {
                     Issue.record("a reply without a reply subject reached a peer")
                     return

@@ -37,15 +37,15 @@ struct SenderReceiverHeaderlessTests {
 
     @Test func structuredJSONTravelsWithoutHeaders() async throws {
         try await withHeaderlessClient { client in
-            let subject = BindingBroker.uniqueSubject()
+            let subject = NATSBroker.uniqueSubject()
             let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject)
             try await client.flush()
-            let event = BindingBroker.event("plain")
+            let event = NATSBroker.event("plain")
             try await NATSEventSender(client: client, subject: subject, mode: .structured).send(event)
             // A binary message is transcoded to structured JSON, the one shape this server carries.
-            try await NATSEventSender(client: client, subject: subject).send(try Message(BindingBroker.event("transcoded")))
+            try await NATSEventSender(client: client, subject: subject).send(try Message(NATSBroker.event("transcoded")))
             var iterator = receiver.deliveries().makeAsyncIterator()
-            for expected in [event, BindingBroker.event("transcoded")] {
+            for expected in [event, NATSBroker.event("transcoded")] {
                 let delivery = try #require(try await iterator.next())
                 #expect(delivery.message.contentMode == .structured)
                 #expect(try delivery.event() == expected)
@@ -56,12 +56,12 @@ struct SenderReceiverHeaderlessTests {
 
     @Test func binaryModeAndOtherFormatsAreRefusedByName() async throws {
         try await withHeaderlessClient { client in
-            let subject = BindingBroker.uniqueSubject()
+            let subject = NATSBroker.uniqueSubject()
             let binary = try NATSEventSender(client: client, subject: subject)
             let protobuf = try NATSEventSender(client: client, subject: subject, mode: .structured, format: ProtobufEventFormat())
             for sender in [binary, protobuf] {
                 do {
-                    try await sender.send(BindingBroker.event("refused"))
+                    try await sender.send(NATSBroker.event("refused"))
                     Issue.record("a \(sender.mode) \(sender.format.name) event was sent to a server without headers")
                 } catch let error as TransportError {
                     #expect(error.code == .invalidMessage, "\(error)")

@@ -6,7 +6,7 @@ import Testing
 
 /// NATSEventSender → nats-server → NATSEventReceiver: every mode × format, metadata, local
 /// settlement, an invalid message in the stream, queue groups, wildcards and back-pressure.
-@Suite("NATS events through nats-server", BindingBroker.gate)
+@Suite("NATS events through nats-server", NATSBroker.gate)
 struct SenderReceiverTests {
     static let formats = EventFormatRegistry([JSONEventFormat(), ProtobufEventFormat()])
 
@@ -18,13 +18,13 @@ struct SenderReceiverTests {
 
     @Test(arguments: cases)
     func roundTrip(mode: ContentMode, format: String) async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject, formats: Self.formats)
                 try await client.flush()
                 let sender = try NATSEventSender(client: client, subject: subject, mode: mode, format: Self.format(format))
-                let event = BindingBroker.event("rt-\(mode)-\(format)")
+                let event = NATSBroker.event("rt-\(mode)-\(format)")
                 try await sender.send(event)
                 var iterator = receiver.deliveries().makeAsyncIterator()
                 let delivery = try #require(try await iterator.next())
@@ -43,13 +43,13 @@ struct SenderReceiverTests {
     /// A message whose structured body passes through untouched, and the trace context the
     /// message's metadata carries, as headers.
     @Test func aMessageKeepsItsShapeAndTraceContext() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject, formats: Self.formats)
                 try await client.flush()
                 let sender = try NATSEventSender(client: client, subject: subject)
-                let body = try JSONEventFormat().encode(BindingBroker.event("m1"))
+                let body = try JSONEventFormat().encode(NATSBroker.event("m1"))
                 let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
                 try await sender.send(
                     Message(
@@ -62,7 +62,7 @@ struct SenderReceiverTests {
                         == .structured(StructuredContent(mediaType: "application/cloudevents+json", body: body)))
                 #expect(delivery.message.metadata["traceparent"] == traceparent)
                 #expect(delivery.message.metadata[NATSMessageReader.MetadataKey.subject] == subject)
-                #expect(try delivery.event() == BindingBroker.event("m1"))
+                #expect(try delivery.event() == NATSBroker.event("m1"))
                 delivery.accept()
             }
         }
@@ -71,9 +71,9 @@ struct SenderReceiverTests {
     /// A message that is no CloudEvent becomes a delivery whose `event()` throws the mapping's
     /// error, and the subscription goes on; every settlement is local.
     @Test func anInvalidMessageIsADeliveryThatThrowsAndTheStreamGoesOn() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject, formats: Self.formats)
                 try await client.flush()
                 var missingID = NATSHeaders()
@@ -86,7 +86,7 @@ struct SenderReceiverTests {
                 badEscape.append(name: "ce-id", value: "%G1")
                 try await client.publish(NATSMessage(subject: subject, headers: badEscape))
                 try await client.publish(NATSMessage(subject: subject, payload: Array("not json".utf8)))
-                try await NATSEventSender(client: client, subject: subject).send(BindingBroker.event("after"))
+                try await NATSEventSender(client: client, subject: subject).send(NATSBroker.event("after"))
 
                 var iterator = receiver.deliveries().makeAsyncIterator()
                 for expected in ["id", "ce-id", "JSON"] {
@@ -111,20 +111,20 @@ struct SenderReceiverTests {
 
     /// Two receivers in one queue group share the messages: each gets some, none gets one twice.
     @Test func aQueueGroupSpreadsTheMessagesOverItsMembers() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         let count = 40
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { first in
-                try await NATSClient.withClient(configuration: BindingBroker.configuration()) { second in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { first in
+                try await NATSClient.withClient(configuration: NATSBroker.configuration()) { second in
                     let members = [
                         try await NATSEventReceiver.subscribe(client: first, subject: subject, queueGroup: "workers"),
                         try await NATSEventReceiver.subscribe(client: second, subject: subject, queueGroup: "workers")
                     ]
                     try await first.flush()
                     try await second.flush()
-                    try await NATSEventSender.withSender(configuration: BindingBroker.configuration(), subject: subject) {
+                    try await NATSEventSender.withSender(configuration: NATSBroker.configuration(), subject: subject) {
                         sender in
-                        for index in 0..<count { try await sender.send(BindingBroker.event("q\(index)")) }
+                        for index in 0..<count { try await sender.send(NATSBroker.event("q\(index)")) }
                     }
                     let received = Locked<[[String]]>([[], []])
                     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -160,14 +160,14 @@ struct SenderReceiverTests {
     /// A subscription with wildcards receives what is published below it, with the subject
     /// each message was published to.
     @Test func wildcardsSubscribeAndTheSubjectIsTheMessages() async throws {
-        let prefix = BindingBroker.uniqueSubject()
+        let prefix = NATSBroker.uniqueSubject()
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let all = try await NATSEventReceiver.subscribe(client: client, subject: "\(prefix).>")
                 let one = try await NATSEventReceiver.subscribe(client: client, subject: "\(prefix).*.b")
                 try await client.flush()
-                try await NATSEventSender(client: client, subject: "\(prefix).a.b").send(BindingBroker.event("w1"))
-                try await NATSEventSender(client: client, subject: "\(prefix).a.c.d").send(BindingBroker.event("w2"))
+                try await NATSEventSender(client: client, subject: "\(prefix).a.b").send(NATSBroker.event("w1"))
+                try await NATSEventSender(client: client, subject: "\(prefix).a.c.d").send(NATSBroker.event("w2"))
                 var iterator = all.deliveries().makeAsyncIterator()
                 let first = try #require(try await iterator.next())
                 let second = try #require(try await iterator.next())
@@ -182,13 +182,13 @@ struct SenderReceiverTests {
     /// A sender refuses a subject it cannot publish to, and batch mode.
     @Test func aSenderRefusesWildcardsAndBatches() async throws {
         try await within {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 for subject in ["a.*", "a.>", "a..b", ""] {
                     #expect(throws: TransportError.self, "\(subject)") { try NATSEventSender(client: client, subject: subject) }
                 }
                 #expect(throws: TransportError.self) { try NATSEventSender(client: client, subject: "a", mode: .batch) }
                 let sender = try NATSEventSender(client: client, subject: "a")
-                let batch = try Message(batch: [BindingBroker.event("b")])
+                let batch = try Message(batch: [NATSBroker.event("b")])
                 await #expect(throws: TransportError.self) { try await sender.send(batch) }
             }
         }
@@ -197,14 +197,14 @@ struct SenderReceiverTests {
     /// A consumer that takes its time: with a capacity of 2 the client pauses the socket, and
     /// every message still arrives, in order.
     @Test func aSlowConsumerGetsEveryMessageInOrder() async throws {
-        let subject = BindingBroker.uniqueSubject()
+        let subject = NATSBroker.uniqueSubject()
         let count = 200
         try await within(90) {
-            try await NATSClient.withClient(configuration: BindingBroker.configuration()) { client in
+            try await NATSClient.withClient(configuration: NATSBroker.configuration()) { client in
                 let receiver = try await NATSEventReceiver.subscribe(client: client, subject: subject, capacity: 2)
                 try await client.flush()
-                try await NATSEventSender.withSender(configuration: BindingBroker.configuration(), subject: subject) { sender in
-                    for index in 0..<count { try await sender.send(BindingBroker.event("s\(index)")) }
+                try await NATSEventSender.withSender(configuration: NATSBroker.configuration(), subject: subject) { sender in
+                    for index in 0..<count { try await sender.send(NATSBroker.event("s\(index)")) }
                 }
                 var ids: [String] = []
                 for try await delivery in receiver.deliveries() {
