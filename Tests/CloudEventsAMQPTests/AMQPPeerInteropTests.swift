@@ -158,7 +158,7 @@ struct AMQPPeerInteropTests {
                 #expect(event[attribute: "peerbytes"] == .binary(Array("\u{0}".utf8) + [0xFF] + Array(" binary".utf8)))
                 #expect(event[attribute: "time"]?.type == .timestamp)
             }
-            _ = await peer.waitForExit(timeout: .seconds(30))
+            _ = await peer.waitForExit(timeout: .seconds(90))
         }
     }
 
@@ -202,6 +202,6 @@ struct AMQPPeerInteropTests {
         #expect(
             try AMQPPeer.canonicalJSON(JSONSerialization.jsonObject(with: Data(data)))
                 == AMQPPeer.canonicalJSON(try #require(peerEvent["data"])))
-        #expect(await peer.waitForExit(timeout: .seconds(30)) == .exited(0), "\(peer.output)")
+        #expect(await peer.waitForExit(timeout: .seconds(90)) == .exited(0), "\(peer.output)")
     }
 }

@@ -157,7 +157,7 @@ struct NATSPeerInteropTests {
             #expect(
                 try NATSPeer.canonicalJSON(JSONSerialization.jsonObject(with: Data(data)))
                     == NATSPeer.canonicalJSON(try #require(lines[0]["data"])))
-            #expect(await peer.waitForExit(timeout: .seconds(30)) == .exited(0), "\(peer.output)")
+            #expect(await peer.waitForExit(timeout: .seconds(90)) == .exited(0), "\(peer.output)")
         }
     }
 
@@ -198,6 +198,6 @@ struct NATSPeerInteropTests {
         #expect(
             try NATSPeer.canonicalJSON(JSONSerialization.jsonObject(with: Data(data)))
                 == NATSPeer.canonicalJSON(try #require(peerEvent["data"])))
-        #expect(await peer.waitForExit(timeout: .seconds(30)) == .exited(0), "\(peer.output)")
+        #expect(await peer.waitForExit(timeout: .seconds(90)) == .exited(0), "\(peer.output)")
     }
 }
