@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CloudEventsProtobufTests",
-            dependencies: ["CloudEventsProtobuf", "CloudEvents", "CloudEventsConformance"],
+            dependencies: ["CloudEventsProtobuf", "CloudEvents", "CloudEventsConformance", "CloudEventsTestSupport"],
             path: "Tests/CloudEventsProtobufTests",
             swiftSettings: upcomingFeatures
         ),

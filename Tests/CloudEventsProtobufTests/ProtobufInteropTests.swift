@@ -1,5 +1,6 @@
 import CloudEvents
 import CloudEventsProtobuf
+import CloudEventsTestSupport
 import Foundation
 import Testing
 
@@ -218,7 +219,7 @@ struct ProtobufInteropTests {
         try Data().write(to: outputURL)
         try Data().write(to: errorURL)
 
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = protoc
         process.arguments = ["-I\(protoDirectory.path)"] + arguments
         let stdin = try FileHandle(forReadingFrom: inputURL)

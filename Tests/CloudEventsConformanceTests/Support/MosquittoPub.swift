@@ -1,3 +1,4 @@
+import CloudEventsTestSupport
 import Foundation
 
 /// Publishes one MQTT 5 PUBLISH with `mosquitto_pub` (Debian's mosquitto-clients, installed
@@ -70,7 +71,7 @@ struct MosquittoPub {
         }
         defer { if let payloadFile { try? FileManager.default.removeItem(at: payloadFile) } }
 
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments(
             topic: topic, contentType: contentType, userProperties: userProperties, payloadFile: payloadFile?.path)
