@@ -48,6 +48,10 @@ public final class HTTPEventSender: CloudEventSender, Service {
         // async-http-client's own retrying would keep a request that can never connect (an
         // untrusted certificate) waiting until its timeout.
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        // Connecting (TLS handshake included) is part of an attempt, so it gets the attempt's
+        // time: async-http-client's own 10 s would fail a slow handshake on a loaded machine
+        // long before the timeout the user set.
+        clientConfiguration.timeout.connect = .nanoseconds(configuration.timeout.nanoseconds)
         // Without a tracer bootstrapped, async-http-client would still open a no-op span per
         // request (a few per cent of a request's CPU); with one, it traces as usual.
         if clientConfiguration.tracing.tracer is NoOpTracer { clientConfiguration.tracing.tracer = nil }

@@ -15,7 +15,8 @@ public struct HTTPSenderConfiguration: Sendable {
     public var format: any EventFormat
     /// Formats for decoding an event in a response; JSON by default.
     public var formats: EventFormatRegistry
-    /// The time one attempt may take, response body included; 30 s by default.
+    /// The time one attempt may take, connecting and the response body included; 30 s by
+    /// default.
     public var timeout: Duration
     /// When to try again; see ``HTTPRetryPolicy``.
     public var retry: HTTPRetryPolicy
