@@ -21,6 +21,16 @@ struct BridgeCommandTests {
         return try body(path)
     }
 
+    /// ``withFile(_:_:)`` for a body that awaits (runs `ce`).
+    static func withConfigurationFile<Result>(_ text: String, _ body: (String) async throws -> Result) async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-bridge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bridge.yaml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return try await body(path)
+    }
+
     static func configuration(_ arguments: [String], environment: [String: String] = [:]) throws -> BridgeConfiguration {
         try BridgeCommand.parse(arguments).configuration(environment: environment)
     }
@@ -202,11 +212,11 @@ struct BridgeCommandTests {
 
     // MARK: As a subprocess
 
-    @Test func invalidFileExitsOneWithOneLine() throws {
-        let run = try Self.withFile(
+    @Test func invalidFileExitsOneWithOneLine() async throws {
+        let run = try await Self.withConfigurationFile(
             "routes:\n  - name: a\n    from: mqtt://u:${CE_TEST_UNSET_PASSWORD}@broker:0/x\n    to: memory://b\n"
         ) { path in
-            try CE.run(["bridge", "--config", path])
+            try await CE.run(["bridge", "--config", path])
         }
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
@@ -215,8 +225,8 @@ struct BridgeCommandTests {
             "\(run.stderr)")
     }
 
-    @Test func unsupportedSchemeExitsOne() throws {
-        let run = try CE.run("bridge", "--from", "kafka://broker:9092/x", "--to", "memory://b", "--no-buffer")
+    @Test func unsupportedSchemeExitsOne() async throws {
+        let run = try await CE.run("bridge", "--from", "kafka://broker:9092/x", "--to", "memory://b", "--no-buffer")
         #expect(run.status == 1, "\(run)")
         #expect(run.stderr.contains("kafka"), "\(run.stderr)")
     }

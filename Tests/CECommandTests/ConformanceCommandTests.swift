@@ -8,10 +8,10 @@ struct ConformanceCommandTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("ce-conformance-\(UUID().uuidString)").path
     }
 
-    @Test func theInProcessRowsAreFullAndTheMatrixIsWritten() throws {
+    @Test func theInProcessRowsAreFullAndTheMatrixIsWritten() async throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = try CE.run(["conformance", "--binding", "memory", "--output", directory], timeLimit: 120)
+        let run = try await CE.run(["conformance", "--binding", "memory", "--output", directory], timeLimit: 120)
         #expect(run.status == 0, "\(run)\n\(run.output)")
         let lines = run.outputLines
         #expect(
@@ -29,10 +29,10 @@ struct ConformanceCommandTests {
         #expect(run.stderr.isEmpty, "\(run.stderr)")
     }
 
-    @Test func jsonPrintsTheMatrixAsJSON() throws {
+    @Test func jsonPrintsTheMatrixAsJSON() async throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let run = try CE.run(
+        let run = try await CE.run(
             ["conformance", "--binding", "in-process", "--format", "json", "--json", "--output", directory],
             timeLimit: 120)
         #expect(run.status == 0, "\(run)")
@@ -46,11 +46,11 @@ struct ConformanceCommandTests {
 
     /// Cells sharing one in-process channel (no `{cell}` in the URL) cannot change its mode:
     /// the later cells fail, the run exits 1 and the failures name the reason.
-    @Test func aCellThatIsNotFullExitsOne() throws {
+    @Test func aCellThatIsNotFullExitsOne() async throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let channel = "memory://shared-\(UUID().uuidString.prefix(8).lowercased())"
-        let run = try CE.run(
+        let run = try await CE.run(
             ["conformance", "--endpoint", channel, "--format", "json", "--output", directory], timeLimit: 120)
         #expect(run.status == 1, "\(run)")
         #expect(run.output.contains("✗"), "\(run.output)")
@@ -58,8 +58,8 @@ struct ConformanceCommandTests {
         #expect(run.outputLines.contains { $0.hasPrefix("2 of 3 cells not full") }, "\(run.output)")
     }
 
-    @Test func anUnknownBindingExitsOne() throws {
-        let run = try CE.run("conformance", "--binding", "carrier-pigeon", "--output", Self.temporaryDirectory())
+    @Test func anUnknownBindingExitsOne() async throws {
+        let run = try await CE.run("conformance", "--binding", "carrier-pigeon", "--output", Self.temporaryDirectory())
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
         #expect(run.errorLines.first?.hasPrefix("ce: no row matches --binding 'carrier-pigeon'") == true, "\(run.stderr)")

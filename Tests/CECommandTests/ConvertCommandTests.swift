@@ -10,9 +10,9 @@ struct ConvertCommandTests {
     /// Decodes `ce`'s JSON output with the corpus's extension types.
     let typedJSON = JSONEventFormat(extensionTypes: Corpus.extensionTypes)
 
-    @Test func jsonToJSONRewritesTheEventCompactly() throws {
+    @Test func jsonToJSONRewritesTheEventCompactly() async throws {
         let input = #"{ "specversion": "1.0", "type": "t", "id": "1", "source": "/s", "data": {"a": 1} }"#
-        let run = try CE.run("convert", "--from", "json", "--to", "json", input: input)
+        let run = try await CE.run("convert", "--from", "json", "--to", "json", input: input)
         #expect(run.status == 0, "\(run)")
         #expect(run.stderr.isEmpty)
         // Attributes in the canonical order, data as its JSON text, one line.
@@ -20,16 +20,16 @@ struct ConvertCommandTests {
     }
 
     @Test(arguments: Corpus.events)
-    func jsonToProtobufAndBack(_ item: Corpus.Case) throws {
+    func jsonToProtobufAndBack(_ item: Corpus.Case) async throws {
         let input = try json.encode(item.event)
-        let toProtobuf = try CE.run(["convert", "--from", "json", "--to", "protobuf"], input: input)
+        let toProtobuf = try await CE.run(["convert", "--from", "json", "--to", "protobuf"], input: input)
         try #require(toProtobuf.status == 0, "\(toProtobuf)")
         // The Protobuf bytes decode to the event `ce` read (JSON gave it no extension types).
         let untyped = try json.decode(input)
         let decoded = try ProtobufEventFormat().decode(toProtobuf.stdout)
         #expect(Equivalence.typedUTC.differences(untyped, decoded).isEmpty)
 
-        let back = try CE.run(["convert", "--from", "protobuf", "--to", "json"], input: toProtobuf.stdout)
+        let back = try await CE.run(["convert", "--from", "protobuf", "--to", "json"], input: toProtobuf.stdout)
         try #require(back.status == 0, "\(back)")
         #expect(back.stdout.last == 0x0A)
         let differences = Equivalence.typedUTC.differences(item.event, try typedJSON.decode(back.stdout))
@@ -39,14 +39,14 @@ struct ConvertCommandTests {
     static let batchSizes = [0, 1, Corpus.events.count { $0.event.specVersion == .v1_0 }]
 
     @Test(arguments: batchSizes)
-    func batchThroughProtobufAndBack(size: Int) throws {
+    func batchThroughProtobufAndBack(size: Int) async throws {
         let events = Corpus.events.map(\.event).filter { $0.specVersion == .v1_0 }.prefix(size)
         let input = try json.encodeBatch(Array(events))
-        let toProtobuf = try CE.run(["convert", "--from", "json", "--to", "protobuf", "--batch"], input: input)
+        let toProtobuf = try await CE.run(["convert", "--from", "json", "--to", "protobuf", "--batch"], input: input)
         try #require(toProtobuf.status == 0, "\(toProtobuf)")
         #expect(try ProtobufEventFormat().decodeBatch(toProtobuf.stdout).count == size)
 
-        let back = try CE.run(["convert", "--from", "protobuf", "--to", "json", "--batch"], input: toProtobuf.stdout)
+        let back = try await CE.run(["convert", "--from", "protobuf", "--to", "json", "--batch"], input: toProtobuf.stdout)
         try #require(back.status == 0, "\(back)")
         let decoded = try typedJSON.decodeBatch(back.stdout)
         try #require(decoded.count == size)
@@ -55,8 +55,8 @@ struct ConvertCommandTests {
         }
     }
 
-    @Test func emptyJSONBatchStaysAnEmptyArray() throws {
-        let run = try CE.run("convert", "--from", "json", "--to", "json", "--batch", input: " [ ] ")
+    @Test func emptyJSONBatchStaysAnEmptyArray() async throws {
+        let run = try await CE.run("convert", "--from", "json", "--to", "json", "--batch", input: " [ ] ")
         #expect(run.status == 0, "\(run)")
         #expect(run.output == "[]\n")
     }
@@ -107,8 +107,8 @@ struct ConvertCommandTests {
     ]
 
     @Test(arguments: invalidInputs)
-    func invalidInputExitsOneWithOneLine(_ invalid: InvalidInput) throws {
-        let run = try CE.run(["convert"] + invalid.arguments, input: invalid.input)
+    func invalidInputExitsOneWithOneLine(_ invalid: InvalidInput) async throws {
+        let run = try await CE.run(["convert"] + invalid.arguments, input: invalid.input)
         #expect(run.status == 1, "\(run)")
         #expect(run.stdout.isEmpty)
         #expect(run.errorLines.count == 1, "\(run.stderr)")
@@ -117,8 +117,8 @@ struct ConvertCommandTests {
         }
     }
 
-    @Test func unknownFormatIsAUsageError() throws {
-        let run = try CE.run("convert", "--from", "xml", "--to", "json", input: "{}")
+    @Test func unknownFormatIsAUsageError() async throws {
+        let run = try await CE.run("convert", "--from", "xml", "--to", "json", input: "{}")
         #expect(run.status == 64, "\(run)")
         #expect(run.stderr.contains("'xml' is invalid for '--from"))
     }

@@ -1,6 +1,7 @@
 import CloudEvents
 import CloudEventsConformance
 import CloudEventsProtobuf
+import CloudEventsTestSupport
 import Foundation
 import Testing
 
@@ -31,29 +32,29 @@ struct ConvertStreamingTests {
 
     // MARK: Shapes
 
-    @Test func batchToBatchIsWhatTheInMemoryCodecWrites() throws {
+    @Test func batchToBatchIsWhatTheInMemoryCodecWrites() async throws {
         let input = try json.encodeBatch(Self.events)
-        let run = try CE.run(["convert", "--from", "json", "--to", "json", "--batch"], input: input)
+        let run = try await CE.run(["convert", "--from", "json", "--to", "json", "--batch"], input: input)
         try #require(run.status == 0, "\(run)")
         #expect(run.stdout == (try json.encodeBatch(json.decodeBatch(input))) + [0x0A])
     }
 
-    @Test func batchToLinesPrintsWhatListenPrints() throws {
+    @Test func batchToLinesPrintsWhatListenPrints() async throws {
         // Pretty-printed JSON data must still come out on one line.
         var events = Self.events
         events.append(
             CloudEvent(id: "pretty", source: "/s", type: "t", data: .json(try RawJSON(validating: "{\n  \"a\": [1, 2]\n}"))))
         let input = try json.encodeBatch(events)
-        let run = try CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input)
+        let run = try await CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input)
         try #require(run.status == 0, "\(run)")
         #expect(run.stdout == (try lines(try json.decodeBatch(input))))
         #expect(run.outputLines.count == events.count)
         #expect(run.outputLines.last?.hasSuffix(#""data":{"a":[1,2]}}"#) == true)
     }
 
-    @Test func linesToBatchAndBack() throws {
+    @Test func linesToBatchAndBack() async throws {
         let input = try lines(Self.events)
-        let toBatch = try CE.run(["convert", "--from", "jsonl", "--to", "json", "--batch"], input: input)
+        let toBatch = try await CE.run(["convert", "--from", "jsonl", "--to", "json", "--batch"], input: input)
         try #require(toBatch.status == 0, "\(toBatch)")
         let decoded = try typedJSON.decodeBatch(toBatch.stdout)
         try #require(decoded.count == Self.events.count)
@@ -62,46 +63,46 @@ struct ConvertStreamingTests {
         for (expected, actual) in zip(expectedEvents, decoded) {
             #expect(Equivalence.typedUTC.differences(expected, actual).isEmpty, "\(expected.id)")
         }
-        let back = try CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: toBatch.stdout)
+        let back = try await CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: toBatch.stdout)
         try #require(back.status == 0, "\(back)")
         #expect(back.stdout == input)
     }
 
-    @Test func linesToLinesIgnoresBlankLinesAndCarriageReturns() throws {
+    @Test func linesToLinesIgnoresBlankLinesAndCarriageReturns() async throws {
         let events = Array(Self.events.prefix(3))
         var input: [UInt8] = Array("\n  \n".utf8)
         for event in events { input += try json.encode(event) + Array("\r\n\t\n".utf8) }
         input.removeLast()  // the last line without its newline
-        let run = try CE.run(["convert", "--from", "jsonl", "--to", "jsonl"], input: input)
+        let run = try await CE.run(["convert", "--from", "jsonl", "--to", "jsonl"], input: input)
         try #require(run.status == 0, "\(run)")
         #expect(run.stdout == (try lines(events)))
         #expect(run.stderr.isEmpty)
     }
 
-    @Test func emptyLinesInputIsAnEmptyBatch() throws {
-        let run = try CE.run("convert", "--from", "jsonl", "--to", "json", "--batch", input: "\n\n")
+    @Test func emptyLinesInputIsAnEmptyBatch() async throws {
+        let run = try await CE.run("convert", "--from", "jsonl", "--to", "json", "--batch", input: "\n\n")
         #expect(run.status == 0, "\(run)")
         #expect(run.output == "[]\n")
     }
 
-    @Test func linesToProtobufBatchIsWhatProtobufCPacks() throws {
-        let run = try CE.run(["convert", "--from", "jsonl", "--to", "protobuf", "--batch"], input: try lines(Self.events))
+    @Test func linesToProtobufBatchIsWhatProtobufCPacks() async throws {
+        let run = try await CE.run(["convert", "--from", "jsonl", "--to", "protobuf", "--batch"], input: try lines(Self.events))
         try #require(run.status == 0, "\(run)")
         // The events ce decoded from the lines (no extension types), as one batch.
         let decoded = try Self.events.map { try json.decode(try line($0)) }
         #expect(run.stdout == (try ProtobufEventFormat().encodeBatch(decoded)))
     }
 
-    @Test func protobufBatchToLines() throws {
+    @Test func protobufBatchToLines() async throws {
         let input = try ProtobufEventFormat().encodeBatch(Self.events)
-        let run = try CE.run(["convert", "--from", "protobuf", "--to", "jsonl", "--batch"], input: input)
+        let run = try await CE.run(["convert", "--from", "protobuf", "--to", "jsonl", "--batch"], input: input)
         try #require(run.status == 0, "\(run)")
         #expect(run.stdout == (try lines(try ProtobufEventFormat().decodeBatch(input))))
     }
 
-    @Test func singleEventToALine() throws {
+    @Test func singleEventToALine() async throws {
         let input = #"{ "specversion": "1.0", "type": "t", "id": "1", "source": "/s", "data": {"a": 1} }"#
-        let run = try CE.run("convert", "--from", "json", "--to", "jsonl", input: input)
+        let run = try await CE.run("convert", "--from", "json", "--to", "jsonl", input: input)
         #expect(run.status == 0, "\(run)")
         #expect(run.output == #"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1}}"# + "\n")
     }
@@ -113,8 +114,8 @@ struct ConvertStreamingTests {
         #"[{"specversion":"1.0","id":"0","source":"/s","type":"t"}, {"specversion":"1.0","id":"1","source":"/s"},"#
         + #"{"specversion":"1.0","id":"2","source":"/s","type":"t"},{"specversion":"1.0","id":"3","source":"/s","type":"t"}]"#
 
-    @Test func aBadElementFailsNamingItsIndexAfterWritingTheOnesBefore() throws {
-        let run = try CE.run("convert", "--from", "json", "--to", "jsonl", "--batch", input: Self.batchWithBadSecond)
+    @Test func aBadElementFailsNamingItsIndexAfterWritingTheOnesBefore() async throws {
+        let run = try await CE.run("convert", "--from", "json", "--to", "jsonl", "--batch", input: Self.batchWithBadSecond)
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
         #expect(run.stderr.contains("event 1 of the batch"), "\(run.stderr)")
@@ -123,8 +124,8 @@ struct ConvertStreamingTests {
         #expect(run.outputLines == [#"{"specversion":"1.0","id":"0","source":"/s","type":"t"}"#])
     }
 
-    @Test func skipInvalidReportsSkipsAndCounts() throws {
-        let run = try CE.run(
+    @Test func skipInvalidReportsSkipsAndCounts() async throws {
+        let run = try await CE.run(
             "convert", "--from", "json", "--to", "jsonl", "--batch", "--skip-invalid", input: Self.batchWithBadSecond)
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.map { $0.contains(#""id":"1""#) } == [false, false, false])
@@ -134,11 +135,11 @@ struct ConvertStreamingTests {
         #expect(run.errorLines.last == "ce: converted 3 events, skipped 1 invalid event", "\(run.stderr)")
     }
 
-    @Test func skipInvalidSkipsMalformedElementsToo() throws {
+    @Test func skipInvalidSkipsMalformedElementsToo() async throws {
         let input =
             #"[{"specversion":"1.0","id":"0","source":"/s","type":"t"},{"specversion":"1.0","id":"1",,"x":"]"},"#
             + #"{"specversion":"1.0","id":"2","source":"/s","type":"t"}]"#
-        let run = try CE.run("convert", "--from", "json", "--to", "json", "--batch", "--skip-invalid", input: input)
+        let run = try await CE.run("convert", "--from", "json", "--to", "json", "--batch", "--skip-invalid", input: input)
         #expect(run.status == 0, "\(run)")
         let ids = try json.decodeBatch(run.stdout).map(\.id)
         #expect(ids == ["0", "2"])
@@ -146,38 +147,38 @@ struct ConvertStreamingTests {
         #expect(run.errorLines.first?.contains("event 1 of the batch: invalid JSON at byte 87") == true, "\(run.stderr)")
     }
 
-    @Test func aBadLineFailsNamingTheLine() throws {
+    @Test func aBadLineFailsNamingTheLine() async throws {
         let input =
             "\n" + #"{"specversion":"1.0","id":"0","source":"/s","type":"t"}"# + "\n\n"
             + #"{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"yesterday"}"# + "\n"
-        let run = try CE.run("convert", "--from", "jsonl", "--to", "jsonl", input: input)
+        let run = try await CE.run("convert", "--from", "jsonl", "--to", "jsonl", input: input)
         #expect(run.status == 1, "\(run)")
         #expect(run.stderr.contains("line 4: attribute 'time'"), "\(run.stderr)")
         #expect(run.outputLines.count == 1)
 
-        let skipping = try CE.run("convert", "--from", "jsonl", "--to", "jsonl", "--skip-invalid", input: input)
+        let skipping = try await CE.run("convert", "--from", "jsonl", "--to", "jsonl", "--skip-invalid", input: input)
         #expect(skipping.status == 0, "\(skipping)")
         #expect(skipping.errorLines.first?.contains("skipped line 4: attribute 'time'") == true, "\(skipping.stderr)")
         #expect(skipping.errorLines.last == "ce: converted 1 event, skipped 1 invalid event")
     }
 
-    @Test func mixedSpecVersionsAreFineLineToLineButNotIntoABatch() throws {
+    @Test func mixedSpecVersionsAreFineLineToLineButNotIntoABatch() async throws {
         let input =
             #"{"specversion":"1.0","id":"0","source":"/s","type":"t"}"# + "\n"
             + #"{"specversion":"0.3","id":"1","source":"/s","type":"t"}"# + "\n"
-        let lines = try CE.run("convert", "--from", "jsonl", "--to", "jsonl", input: input)
+        let lines = try await CE.run("convert", "--from", "jsonl", "--to", "jsonl", input: input)
         #expect(lines.status == 0, "\(lines)")
         #expect(lines.outputLines.count == 2)
 
-        let batch = try CE.run("convert", "--from", "jsonl", "--to", "json", "--batch", input: input)
+        let batch = try await CE.run("convert", "--from", "jsonl", "--to", "json", "--batch", input: input)
         #expect(batch.status == 1, "\(batch)")
         #expect(batch.stderr.contains("line 2: specversion 0.3 differs"), "\(batch.stderr)")
     }
 
-    @Test func mixedSpecVersionsInABatchFailAfterTheEventsBefore() throws {
+    @Test func mixedSpecVersionsInABatchFailAfterTheEventsBefore() async throws {
         let input =
             #"[{"specversion":"1.0","id":"1","source":"/s","type":"t"},{"specversion":"0.3","id":"2","source":"/s","type":"t"}]"#
-        let run = try CE.run("convert", "--from", "json", "--to", "protobuf", "--batch", input: input)
+        let run = try await CE.run("convert", "--from", "json", "--to", "protobuf", "--batch", input: input)
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines.count == 1)
         #expect(run.stderr.contains("event 1 of the batch: specversion 0.3 differs"), "\(run.stderr)")
@@ -216,8 +217,9 @@ struct ConvertStreamingTests {
     ]
 
     @Test(arguments: truncatedInputs)
-    func truncatedOrBrokenBatchesFail(_ truncated: Truncated) throws {
-        let run = try CE.run("convert", "--from", "json", "--to", "jsonl", "--batch", "--skip-invalid", input: truncated.input)
+    func truncatedOrBrokenBatchesFail(_ truncated: Truncated) async throws {
+        let run = try await CE.run(
+            "convert", "--from", "json", "--to", "jsonl", "--batch", "--skip-invalid", input: truncated.input)
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
         for text in truncated.mentions {
@@ -225,20 +227,20 @@ struct ConvertStreamingTests {
         }
     }
 
-    @Test func truncatedProtobufBatchNamesTheEvent() throws {
+    @Test func truncatedProtobufBatchNamesTheEvent() async throws {
         let input = try ProtobufEventFormat().encodeBatch(Array(Self.events.prefix(3)))
-        let run = try CE.run(["convert", "--from", "protobuf", "--to", "jsonl", "--batch"], input: Array(input.dropLast(3)))
+        let run = try await CE.run(["convert", "--from", "protobuf", "--to", "jsonl", "--batch"], input: Array(input.dropLast(3)))
         #expect(run.status == 1, "\(run)")
         #expect(run.stderr.contains("event 2 of the batch"), "\(run.stderr)")
         #expect(run.stderr.contains("Protobuf"), "\(run.stderr)")
         #expect(run.outputLines.count == 2)
     }
 
-    @Test func usageErrors() throws {
-        let linesToJSON = try CE.run("convert", "--from", "jsonl", "--to", "json", input: "")
+    @Test func usageErrors() async throws {
+        let linesToJSON = try await CE.run("convert", "--from", "jsonl", "--to", "json", input: "")
         #expect(linesToJSON.status == 64, "\(linesToJSON)")
         #expect(linesToJSON.stderr.contains("add --batch"))
-        let skipSingle = try CE.run("convert", "--from", "json", "--to", "json", "--skip-invalid", input: "")
+        let skipSingle = try await CE.run("convert", "--from", "json", "--to", "json", "--skip-invalid", input: "")
         #expect(skipSingle.status == 64, "\(skipSingle)")
         #expect(skipSingle.stderr.contains("--skip-invalid needs"))
     }
@@ -269,7 +271,7 @@ struct ConvertStreamingTests {
         }
     }
 
-    @Test func elementsSplitAcrossReadBlocks() throws {
+    @Test func elementsSplitAcrossReadBlocks() async throws {
         // A batch far larger than a read block, with an event larger than a block and tricky
         // strings at many offsets from the block boundaries.
         let big = CloudEvent(
@@ -283,19 +285,19 @@ struct ConvertStreamingTests {
         }
         let input = try json.encodeBatch(events)
         #expect(input.count > 4 * ConvertInput.blockSize)
-        let run = try CE.run(["convert", "--from", "json", "--to", "json", "--batch"], input: input, timeLimit: 60)
+        let run = try await CE.run(["convert", "--from", "json", "--to", "json", "--batch"], input: input, timeLimit: 60)
         try #require(run.status == 0, "\(run)")
         #expect(run.stdout == input + [0x0A])
 
-        let lines = try CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input, timeLimit: 60)
+        let lines = try await CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input, timeLimit: 60)
         try #require(lines.status == 0, "\(lines)")
         #expect(lines.stdout == (try self.lines(events)))
-        let back = try CE.run(["convert", "--from", "jsonl", "--to", "json", "--batch"], input: lines.stdout, timeLimit: 60)
+        let back = try await CE.run(["convert", "--from", "jsonl", "--to", "json", "--batch"], input: lines.stdout, timeLimit: 60)
         try #require(back.status == 0, "\(back)")
         #expect(back.stdout == input + [0x0A])
     }
 
-    @Test func aBadElementSplitAcrossBlocksIsSkippedWhole() throws {
+    @Test func aBadElementSplitAcrossBlocksIsSkippedWhole() async throws {
         // Event 2 has no type and ~600 KB of data: it spans several read blocks.
         let bad = CloudEvent(
             id: "bad", source: "/s", type: "t",
@@ -305,12 +307,12 @@ struct ConvertStreamingTests {
         let input =
             Array("[".utf8) + good[0] + [0x2C] + good[1] + [0x2C] + badJSON + [0x2C] + good[2] + [0x2C] + good[3]
             + Array("]".utf8)
-        let run = try CE.run(
+        let run = try await CE.run(
             ["convert", "--from", "json", "--to", "jsonl", "--batch", "--skip-invalid"], input: input, timeLimit: 60)
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.count == 4)
         #expect(run.errorLines.first?.contains("skipped event 2 of the batch: attribute 'type'") == true, "\(run.stderr)")
-        let failing = try CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input, timeLimit: 60)
+        let failing = try await CE.run(["convert", "--from", "json", "--to", "jsonl", "--batch"], input: input, timeLimit: 60)
         #expect(failing.status == 1)
         #expect(failing.stderr.contains("event 2 of the batch: attribute 'type'"), "\(failing.stderr)")
         #expect(failing.stderr.contains("the 2 events converted before it were written"), "\(failing.stderr)")
@@ -355,17 +357,22 @@ struct ConvertStreamingTests {
     /// Peak memory does not follow the input: 50 MB of batch (and of JSON Lines) is converted
     /// in well under 64 MiB, the child's own peak RSS (`wait4`).
     @Test(arguments: ["json", "jsonl"])
-    func largeInputInBoundedMemory(from shape: String) throws {
+    func largeInputInBoundedMemory(from shape: String) async throws {
         let count = 100_000
-        var input: [UInt8] = []
-        input.reserveCapacity(count * 520)
-        if shape == "json" { input.append(UInt8(ascii: "[")) }
-        for index in 0..<count {
-            if shape == "json" && index > 0 { input.append(UInt8(ascii: ",")) }
-            input += Array(Self.sampleEventJSON(index).utf8)
-            if shape == "jsonl" { input.append(0x0A) }
+        // Built on a thread of its own: seconds of CPU on a loaded machine, too long to hold
+        // a thread of the cooperative pool that every other test shares.
+        let input = await onOwnThread {
+            var input: [UInt8] = []
+            input.reserveCapacity(count * 520)
+            if shape == "json" { input.append(UInt8(ascii: "[")) }
+            for index in 0..<count {
+                if shape == "json" && index > 0 { input.append(UInt8(ascii: ",")) }
+                input += Array(Self.sampleEventJSON(index).utf8)
+                if shape == "jsonl" { input.append(0x0A) }
+            }
+            if shape == "json" { input.append(UInt8(ascii: "]")) }
+            return input
         }
-        if shape == "json" { input.append(UInt8(ascii: "]")) }
         #expect(input.count > 50_000_000)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-convert-\(UUID().uuidString)")
@@ -376,13 +383,14 @@ struct ConvertStreamingTests {
         try Data(input).write(to: URL(fileURLWithPath: inputPath))
         let to = shape == "json" ? "jsonl" : "json"
         let arguments = ["convert", "--from", shape, "--to", to] + (shape == "json" || to == "json" ? ["--batch"] : [])
-        let child = try ChildRun(arguments, stdin: inputPath, stdout: outputPath, timeLimit: 300)
+        let child = try await ChildRun.run(arguments, stdin: inputPath, stdout: outputPath, timeLimit: 300)
         try #require(child.status == 0, "exit \(child.status)")
         let output = try Data(contentsOf: URL(fileURLWithPath: outputPath))
         if to == "jsonl" {
             #expect(output.count { $0 == 0x0A } == count)
         } else {
-            #expect(try json.decodeBatch([UInt8](output)).count == count)
+            let decoded = try await onOwnThread { try JSONEventFormat().decodeBatch([UInt8](output)).count }
+            #expect(decoded == count)
         }
         #expect(child.peakResidentBytes < 64 * 1024 * 1024, "peak RSS \(child.peakResidentBytes) bytes")
     }
@@ -415,27 +423,24 @@ private struct ChildRun {
         print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         """
 
-    init(_ arguments: [String], stdin: String, stdout: String, timeLimit: Double) throws {
+    /// Runs `ce arguments` under Python, waiting without holding a cooperative thread.
+    static func run(_ arguments: [String], stdin: String, stdout: String, timeLimit: Double) async throws -> ChildRun {
         let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let interpreter = try #require(python, "the memory bound is measured through python3 (Scripts/bootstrap installs it)")
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: interpreter)
         process.arguments = ["-c", Self.script, stdin, stdout, "\(timeLimit)", CE.executable] + arguments
         let report = Pipe()
         process.standardOutput = report
         try process.run()
+        let text = try await onOwnThread { try report.fileHandleForReading.readToEnd() ?? Data() }
         // Python kills ce after `timeLimit`; this bound is for Python itself.
-        let deadline = Date().addingTimeInterval(timeLimit + 30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
+        if !(await process.waitForExit(timeout: .seconds(timeLimit + 30))) {
             process.terminate()
             Issue.record("ce \(arguments.joined(separator: " ")) outlived \(timeLimit) s")
         }
-        process.waitUntilExit()
-        let text = String(decoding: report.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let fields = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
-        try #require(fields.count == 2, "python3 reported '\(text)'")
-        status = Int32(fields[0])
-        peakResidentBytes = fields[1] * 1024
+        let fields = String(decoding: text, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        try #require(fields.count == 2, "python3 reported '\(String(decoding: text, as: UTF8.self))'")
+        return ChildRun(status: Int32(fields[0]), peakResidentBytes: fields[1] * 1024)
     }
 }

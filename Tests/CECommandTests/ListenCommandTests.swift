@@ -26,8 +26,8 @@ struct ListenCommandTests {
         "memory://in", "memory://in?mode=structured", "memory://in?mode=batch",
         "memory://in?mode=structured&format=protobuf", "memory://in?mode=batch&format=protobuf"
     ])
-    func printsEachEventAsOneJSONLineAndExitsAfterCount(endpoint: String) throws {
-        let run = try CE.run("listen", endpoint, "--count", "3", input: try Self.lines(Self.events))
+    func printsEachEventAsOneJSONLineAndExitsAfterCount(endpoint: String) async throws {
+        let run = try await CE.run("listen", endpoint, "--count", "3", input: try Self.lines(Self.events))
         #expect(run.status == 0, "\(run)")
         #expect(run.stderr.isEmpty)
         let lines = run.outputLines
@@ -37,15 +37,15 @@ struct ListenCommandTests {
         }
     }
 
-    @Test func stopsAtCountEvenWithMoreInput() throws {
-        let run = try CE.run("listen", "memory://in", "--count", "2", input: try Self.lines(Self.events))
+    @Test func stopsAtCountEvenWithMoreInput() async throws {
+        let run = try await CE.run("listen", "memory://in", "--count", "2", input: try Self.lines(Self.events))
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.count == 2)
     }
 
-    @Test func binaryModeWritesTheImpliedContentType() throws {
+    @Test func binaryModeWritesTheImpliedContentType() async throws {
         let input = #"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":"x"}"# + "\n"
-        let run = try CE.run("listen", "memory://in", "--count", "1", input: input)
+        let run = try await CE.run("listen", "memory://in", "--count", "1", input: input)
         #expect(run.status == 0, "\(run)")
         #expect(
             run.outputLines == [
@@ -53,8 +53,9 @@ struct ListenCommandTests {
             ])
     }
 
-    @Test func timeoutWithTooFewEventsExitsTwo() throws {
-        let run = try CE.run("listen", "memory://in", "--count", "2", "--timeout", "1", input: try Self.lines([Self.events[0]]))
+    @Test func timeoutWithTooFewEventsExitsTwo() async throws {
+        let run = try await CE.run(
+            "listen", "memory://in", "--count", "2", "--timeout", "1", input: try Self.lines([Self.events[0]]))
         #expect(!run.timedOut, "ce listen outlived its own --timeout")
         #expect(run.status == 2, "\(run)")
         #expect(run.outputLines.count == 1)
@@ -62,8 +63,8 @@ struct ListenCommandTests {
         #expect(run.stderr.contains("timed out after 1.0 s"), "\(run.stderr)")
     }
 
-    @Test func timeoutWithoutInputExitsTwo() throws {
-        let run = try CE.run(["listen", "memory://in", "--timeout", "0.5"], input: [])
+    @Test func timeoutWithoutInputExitsTwo() async throws {
+        let run = try await CE.run(["listen", "memory://in", "--timeout", "0.5"], input: [])
         #expect(!run.timedOut)
         #expect(run.status == 2, "\(run)")
         #expect(run.stdout.isEmpty)
@@ -77,10 +78,10 @@ struct ListenCommandTests {
             "stdin line 2: attribute 'Bad' is not a valid attribute name"
         )
     ])
-    func invalidLineIsReportedAndNotCounted(line: String, message: String) throws {
+    func invalidLineIsReportedAndNotCounted(line: String, message: String) async throws {
         let events = try Self.lines(Self.events).split(separator: "\n").map(String.init)
         let input = [events[0], line, "", events[1]].joined(separator: "\n") + "\n"
-        let run = try CE.run("listen", "memory://in", "--count", "2", "--timeout", "10", input: input)
+        let run = try await CE.run("listen", "memory://in", "--count", "2", "--timeout", "10", input: input)
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.count == 2)
         #expect(try JSONEventFormat().decode(Array(run.outputLines[1].utf8)) == Self.events[1])
@@ -88,15 +89,15 @@ struct ListenCommandTests {
         #expect(run.stderr.hasPrefix("ce: \(message)"), "\(run.stderr)")
     }
 
-    @Test func unsupportedSchemeExitsOne() throws {
-        let run = try CE.run("listen", "kafka://localhost:9092/x", "--count", "1", input: "")
+    @Test func unsupportedSchemeExitsOne() async throws {
+        let run = try await CE.run("listen", "kafka://localhost:9092/x", "--count", "1", input: "")
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines == ["ce: scheme 'kafka' is not supported yet (\(BindingRegistryCommandTests.supported))"])
     }
 
     @Test(arguments: [["--count", "0"], ["--timeout", "-1"], ["--count", "many"]])
-    func badOptionsAreUsageErrors(_ arguments: [String]) throws {
-        let run = try CE.run(["listen", "memory://in"] + arguments, input: [])
+    func badOptionsAreUsageErrors(_ arguments: [String]) async throws {
+        let run = try await CE.run(["listen", "memory://in"] + arguments, input: [])
         #expect(run.status == 64, "\(run)")
         #expect(run.stderr.contains("Usage: ce listen"), "\(run.stderr)")
     }

@@ -12,29 +12,29 @@ struct MQTTCommandTests {
     static var broker: String { "127.0.0.1:\(environment["CE_TEST_MQTT_PORT"] ?? "1883")" }
 
     /// Starts `ce listen` on `endpoint` and waits until it subscribed.
-    static func listen(_ endpoint: String, _ arguments: [String]) throws -> CEProcess {
+    static func listen(_ endpoint: String, _ arguments: [String]) async throws -> CEProcess {
         let listener = try CEProcess(["listen", endpoint] + arguments)
-        let line = listener.firstErrorLine()
+        let line = await listener.firstErrorLine()
         guard let line, line.hasPrefix("ce: subscribed to ") else {
-            throw ListenerDidNotStart(run: listener.finish(timeLimit: 1))
+            throw ListenerDidNotStart(run: await listener.finish(timeLimit: 1))
         }
         return listener
     }
 
-    @Test func sendsInEveryModeAndQoSToTheListener() throws {
+    @Test func sendsInEveryModeAndQoSToTheListener() async throws {
         let base = "ce-cmd/\(UInt32.random(in: 0...UInt32.max))"
-        let listener = try Self.listen("mqtt://\(Self.broker)/\(base)/%23", ["--count", "3", "--timeout", "20"])
+        let listener = try await Self.listen("mqtt://\(Self.broker)/\(base)/%23", ["--count", "3", "--timeout", "90"])
         let sends: [(id: String, url: String)] = [
             ("binary", "mqtt://\(Self.broker)/\(base)/a?qos=1"),
             ("json", "mqtt://\(Self.broker)/\(base)/b?qos=2&mode=structured&format=json"),
             ("protobuf", "mqtt://\(Self.broker)/\(base)/c?qos=0&mode=structured&format=protobuf")
         ]
         for (id, url) in sends {
-            let run = try CE.run(["send", url, "--id", id] + HTTPCommandTests.eventOptions)
+            let run = try await CE.run(["send", url, "--id", id] + HTTPCommandTests.eventOptions)
             #expect(run.status == 0, "\(id): \(run)")
             #expect(run.outputLines.count == 1 && run.outputLines[0].hasSuffix("acknowledged"), "\(id): \(run.output)")
         }
-        let run = listener.finish()
+        let run = await listener.finish()
         #expect(run.status == 0, "\(run)")
         let events = try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) }
         try #require(events.count == 3, "\(run.output)")
@@ -43,13 +43,13 @@ struct MQTTCommandTests {
         #expect(Equivalence.typedUTC.differences(try HTTPCommandTests.expected(id: "protobuf"), events[2]) == [])
     }
 
-    @Test func mqtt311StructuredJSON() throws {
+    @Test func mqtt311StructuredJSON() async throws {
         let topic = "ce-cmd/\(UInt32.random(in: 0...UInt32.max))"
-        let listener = try Self.listen("mqtt://\(Self.broker)/\(topic)?version=3.1.1", ["--count", "1", "--timeout", "20"])
-        let send = try CE.run(
+        let listener = try await Self.listen("mqtt://\(Self.broker)/\(topic)?version=3.1.1", ["--count", "1", "--timeout", "90"])
+        let send = try await CE.run(
             ["send", "mqtt://\(Self.broker)/\(topic)?version=3.1.1", "--id", "v311"] + HTTPCommandTests.eventOptions)
         #expect(send.status == 0, "\(send)")
-        let run = listener.finish()
+        let run = await listener.finish()
         #expect(run.status == 0, "\(run)")
         #expect(
             try run.outputLines.map { try JSONEventFormat().decode(Array($0.utf8)) } == [
@@ -57,13 +57,13 @@ struct MQTTCommandTests {
             ])
     }
 
-    @Test func mqttsVerifiesTheBrokerAgainstTheGivenCA() throws {
+    @Test func mqttsVerifiesTheBrokerAgainstTheGivenCA() async throws {
         let port = try #require(Self.environment["CE_TEST_MQTT_TLS_PORT"])
         let ca = try #require(Self.environment["CE_TEST_TLS_CA_FILE"])
         let url = "mqtts://localhost:\(port)/ce-cmd/tls"
-        let trusted = try CE.run(["send", url, "--tls-ca", ca, "--id", "1", "--source", "/s", "--type", "t"])
+        let trusted = try await CE.run(["send", url, "--tls-ca", ca, "--id", "1", "--source", "/s", "--type", "t"])
         #expect(trusted.status == 0, "\(trusted)")
-        let untrusted = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
+        let untrusted = try await CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
         #expect(untrusted.status == 3, "\(untrusted)")
         #expect(untrusted.stderr.contains("certificate verify failed"), "\(untrusted.stderr)")
     }
@@ -74,9 +74,9 @@ struct MQTTCommandTests {
         ("mqtt://127.0.0.1:1883/t?qos=5", 1, "qos must be"),
         ("mqtt://127.0.0.1:1883/a/%23", 1, "not an MQTT topic name")
     ])
-    func failuresAreOneLineWithTheRightExitStatus(url: String, status: Int32, mentions: String) throws {
+    func failuresAreOneLineWithTheRightExitStatus(url: String, status: Int32, mentions: String) async throws {
         let url = url.replacingOccurrences(of: "127.0.0.1:1883", with: Self.broker)
-        let run = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
+        let run = try await CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
         #expect(run.status == status, "\(run)")
         #expect(run.errorLines.count == 1 && run.stderr.contains(mentions), "\(run.stderr)")
     }

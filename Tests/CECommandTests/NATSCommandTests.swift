@@ -50,23 +50,23 @@ enum NATSCommandBroker {
 /// `ce send nats://…` and `ce listen nats://…` as subprocesses, through nats-server.
 @Suite("ce over NATS through nats-server", NATSCommandBroker.gate)
 struct NATSCommandTests {
-    @Test func sendsInEveryModeAndFormatToTheListener() throws {
+    @Test func sendsInEveryModeAndFormatToTheListener() async throws {
         let url = NATSCommandBroker.url(NATSCommandBroker.uniqueSubject())
-        let (listener, line) = try AMQPCommandBroker.listen(
-            url, ["--count", "3", "--timeout", "40"], ready: "ce: subscribed to 'ce.cmd.")
+        let (listener, line) = try await AMQPCommandBroker.listen(
+            url, ["--count", "3", "--timeout", "90"], ready: "ce: subscribed to 'ce.cmd.")
         #expect(line.contains("nats-server"), "\(line)")
         let sends: [(id: String, arguments: [String])] = [
             ("binary", [url]), ("json", ["\(url)?mode=structured&format=json"]),
             ("protobuf", [url, "--mode", "structured", "--format", "protobuf"])
         ]
         for (id, arguments) in sends {
-            let run = try CE.run(["send"] + arguments + ["--id", id] + HTTPCommandTests.eventOptions, timeLimit: 40)
+            let run = try await CE.run(["send"] + arguments + ["--id", id] + HTTPCommandTests.eventOptions, timeLimit: 40)
             #expect(run.status == 0, "\(id): \(run)")
             #expect(
                 run.outputLines.count == 1 && run.outputLines[0].hasSuffix("no acknowledgement (core NATS)"),
                 "\(id): \(run.output)")
         }
-        let run = listener.finish(timeLimit: 45)
+        let run = await listener.finish(timeLimit: 120)
         #expect(run.status == 0, "\(run)")
         let events = try NATSCommandBroker.events(run)
         try #require(events.count == 3, "\(run.output)")
@@ -77,18 +77,21 @@ struct NATSCommandTests {
     }
 
     /// Two listeners in one queue group (`?queue=`) share the events: together they print each once.
-    @Test func listenersInAQueueGroupShareTheEvents() throws {
+    @Test func listenersInAQueueGroupShareTheEvents() async throws {
         let url = NATSCommandBroker.url(NATSCommandBroker.uniqueSubject())
-        let listeners = try (0..<2).map { _ in
-            try AMQPCommandBroker.listen(
-                url + "?queue=workers", ["--count", "10", "--timeout", "15"], ready: "ce: subscribed to 'ce.cmd."
-            ).0
+        var listeners: [CEProcess] = []
+        for _ in 0..<2 {
+            listeners.append(
+                try await AMQPCommandBroker.listen(
+                    url + "?queue=workers", ["--count", "10", "--timeout", "40"], ready: "ce: subscribed to 'ce.cmd."
+                ).0)
         }
         for index in 0..<10 {
-            let run = try CE.run(["send", url, "--id", "q\(index)", "--source", "/s", "--type", "t"], timeLimit: 40)
+            let run = try await CE.run(["send", url, "--id", "q\(index)", "--source", "/s", "--type", "t"], timeLimit: 40)
             #expect(run.status == 0, "\(run)")
         }
-        let runs = listeners.map { $0.finish(timeLimit: 45) }
+        var runs: [CERun] = []
+        for listener in listeners { runs.append(await listener.finish(timeLimit: 90)) }
         let ids = try runs.flatMap { try NATSCommandBroker.events($0).map(\.id) }
         #expect(ids.sorted() == (0..<10).map { "q\($0)" }.sorted(), "\(runs)")
         // Neither had all ten, so each ran into its timeout (exit 2) after printing its share.
@@ -108,24 +111,24 @@ struct NATSCommandRefusalTests {
         ("nats://127.0.0.1:4222/a..b", "empty token"),
         ("nats://:pw@127.0.0.1:4222/q", "password needs a user name")
     ])
-    func invalidEndpointsAreInvalidInput(url: String, mentions: String) throws {
-        let run = try CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
+    func invalidEndpointsAreInvalidInput(url: String, mentions: String) async throws {
+        let run = try await CE.run(["send", url, "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"])
         #expect(run.status == 1, "\(run)")
         #expect(run.stderr.contains(mentions), "\(run.stderr)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
     }
 
-    @Test func nothingListeningIsATransportFailure() throws {
+    @Test func nothingListeningIsATransportFailure() async throws {
         let port = try LoopbackSocket.closedPort()
-        let run = try CE.run(
+        let run = try await CE.run(
             ["send", "nats://127.0.0.1:\(port)/q", "--id", "1", "--source", "/s", "--type", "t", "--timeout", "5"],
             timeLimit: 40)
         #expect(run.status == 3, "\(run)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
     }
 
-    @Test func helpListsTheNATSBinding() throws {
-        let run = try CE.run(["--help"])
+    @Test func helpListsTheNATSBinding() async throws {
+        let run = try await CE.run(["--help"])
         // The help is wrapped to the terminal's width: compare it as one line.
         let help = run.output.replacingOccurrences(of: "\n", with: " ")
         #expect(
@@ -153,7 +156,7 @@ struct NATSBridgeCommandTests {
             let bridge = try CEProcess([
                 "bridge", "--from", NATSCommandBroker.url(subject), "--to", sink.endpoint.url(), "--no-buffer"
             ])
-            defer { _ = bridge.finish(timeLimit: 1) }
+            defer { _ = bridge.finishBlocking(timeLimit: 1) }
             let consuming = Task {
                 for try await delivery in sink.deliveries() {
                     let event = try delivery.event()
@@ -170,7 +173,7 @@ struct NATSBridgeCommandTests {
                 }
             }
             let events = received.withLock { $0 }
-            try #require(!events.isEmpty, "the bridge delivered nothing; bridge: \(bridge.finish(timeLimit: 1))")
+            try #require(!events.isEmpty, "the bridge delivered nothing; bridge: \(bridge.finishBlocking(timeLimit: 1))")
             #expect(Set(events.map(\.id)) == ["n2h"])
             // HTTP binary headers carry extensions as strings.
             #expect(Equivalence.headers.differences(try HTTPCommandTests.expected(id: "n2h"), events[0]) == [])
@@ -191,7 +194,7 @@ struct NATSBridgeCommandTests {
                     "--no-buffer"
                 ])
             }
-            defer { for bridge in bridges { _ = bridge.finish(timeLimit: 1) } }
+            defer { for bridge in bridges { _ = bridge.finishBlocking(timeLimit: 1) } }
             let consuming = Task {
                 for try await delivery in sink.deliveries() {
                     let id = try delivery.event().id
@@ -204,7 +207,7 @@ struct NATSBridgeCommandTests {
             let subscribed = await pollUntil(timeout: .seconds(30)) {
                 NATSCommandBroker.subscriptions(to: subject) == 2
             }
-            try #require(subscribed, "the bridges did not both subscribe: \(bridges.map { $0.finish(timeLimit: 1) })")
+            try #require(subscribed, "the bridges did not both subscribe: \(bridges.map { $0.finishBlocking(timeLimit: 1) })")
             try await Bindings.registry.withSender(for: Endpoint(NATSCommandBroker.url(subject)), options: Self.options) {
                 sender in
                 for index in 0..<20 { _ = try await sender.send(try HTTPCommandTests.expected(id: "s\(index)")) }
@@ -227,12 +230,12 @@ struct NATSBridgeCommandTests {
             ])
             // Connecting is retried within --timeout while the bridge starts; the bridge answers
             // 202 once it holds the event, and publishes it.
-            let send = try CE.run(
+            let send = try await CE.run(
                 ["send", "http://127.0.0.1:\(port)/in", "--id", "h2n", "--timeout", "30"] + HTTPCommandTests.eventOptions,
                 timeLimit: 40)
             #expect(send.status == 0, "\(send)")
             let delivery = try await nextNATSDelivery(of: receiver.deliveries(), within: 40)
-            let bridged = bridge.finish(timeLimit: 1)
+            let bridged = await bridge.finish(timeLimit: 1)
             let event = try #require(delivery, "nothing arrived; bridge: \(bridged)").event()
             // The data bytes travel as `ce send` wrote them (with spaces); `ce listen` would re-encode them.
             let data = event.data?.bodyBytes(contentType: event.dataContentType)

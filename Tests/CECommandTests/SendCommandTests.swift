@@ -8,8 +8,8 @@ import Testing
 struct SendCommandTests {
     static let requiredOptions = ["--id", "1", "--source", "/s", "--type", "t"]
 
-    @Test func binaryModePutsAttributesInMetadataAndDataInTheBody() throws {
-        let run = try CE.run(["send", "memory://t"] + Self.requiredOptions + ["--data", #"{"a": 1}"#])
+    @Test func binaryModePutsAttributesInMetadataAndDataInTheBody() async throws {
+        let run = try await CE.run(["send", "memory://t"] + Self.requiredOptions + ["--data", #"{"a": 1}"#])
         #expect(run.status == 0, "\(run)")
         #expect(
             run.outputLines == [
@@ -25,9 +25,9 @@ struct SendCommandTests {
     }
 
     @Test(arguments: [["--mode", "structured"], ["memory://t?mode=structured"], ["--format", "json", "--mode", "structured"]])
-    func structuredJSON(_ arguments: [String]) throws {
+    func structuredJSON(_ arguments: [String]) async throws {
         let endpoint = arguments.first { $0.hasPrefix("memory:") } ?? "memory://t"
-        let run = try CE.run(
+        let run = try await CE.run(
             ["send", endpoint] + arguments.filter { !$0.hasPrefix("memory:") } + Self.requiredOptions + ["--data", "[1]"])
         #expect(run.status == 0, "\(run)")
         let body = #"{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1]}"#
@@ -39,8 +39,8 @@ struct SendCommandTests {
             ])
     }
 
-    @Test func structuredProtobuf() throws {
-        let run = try CE.run(
+    @Test func structuredProtobuf() async throws {
+        let run = try await CE.run(
             ["send", "memory://t", "--mode", "structured", "--format", "protobuf"] + Self.requiredOptions
                 + ["--datacontenttype", "text/plain", "--data", "hi"])
         #expect(run.status == 0, "\(run)")
@@ -53,8 +53,8 @@ struct SendCommandTests {
     }
 
     @Test(arguments: ["json", "protobuf"])
-    func batchModeSendsABatchOfOne(format: String) throws {
-        let run = try CE.run(
+    func batchModeSendsABatchOfOne(format: String) async throws {
+        let run = try await CE.run(
             ["send", "memory://t", "--mode", "batch", "--format", format] + Self.requiredOptions + ["--subject", "x"])
         #expect(run.status == 0, "\(run)")
         let lines = run.outputLines
@@ -70,8 +70,8 @@ struct SendCommandTests {
         }
     }
 
-    @Test func everyOptionReachesTheEvent() throws {
-        let run = try CE.run(
+    @Test func everyOptionReachesTheEvent() async throws {
+        let run = try await CE.run(
             ["send", "memory://t", "--mode", "structured"] + Self.requiredOptions + [
                 "--subject", "sub", "--time", "2018-04-05T17:31:00.5+02:00", "--datacontenttype", "application/xml",
                 "--dataschema", "https://example.com/s.xsd", "--ext", "color=blue", "--ext", "n:integer=5",
@@ -87,8 +87,8 @@ struct SendCommandTests {
                     extensions: ["color": "blue", "n": 5, "flag": true, "equation": "a=b"], data: .text("<a/>")))
     }
 
-    @Test func binaryModeKeepsExtensionTypes() throws {
-        let run = try CE.run(
+    @Test func binaryModeKeepsExtensionTypes() async throws {
+        let run = try await CE.run(
             ["send", "memory://t"] + Self.requiredOptions + [
                 "--ext", "n:integer=5", "--ext", "u:uri=https://x.example/", "--ext", "b:binary=AAE=", "--time", "now"
             ])
@@ -104,20 +104,20 @@ struct SendCommandTests {
         #expect(run.outputLines.last == "  no body")
     }
 
-    @Test func dataFileIsBinaryWithoutAContentType() throws {
+    @Test func dataFileIsBinaryWithoutAContentType() async throws {
         let file = try Self.temporaryFile([0x00, 0xFF, 0x0A])
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try CE.run(["send", "memory://t", "--mode", "structured"] + Self.requiredOptions + ["--data-file", file])
+        let run = try await CE.run(["send", "memory://t", "--mode", "structured"] + Self.requiredOptions + ["--data-file", file])
         #expect(run.status == 0, "\(run)")
         let event = try JSONEventFormat().decode(try Self.textBody(run))
         #expect(event.data == .binary([0x00, 0xFF, 0x0A]))
         #expect(event.dataContentType == nil)
     }
 
-    @Test func dataFileWithAJSONContentTypeMustBeJSON() throws {
+    @Test func dataFileWithAJSONContentTypeMustBeJSON() async throws {
         let file = try Self.temporaryFile(Array(#"{"ok":true}"#.utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try CE.run(
+        let run = try await CE.run(
             ["send", "memory://t"] + Self.requiredOptions + ["--datacontenttype", "application/json", "--data-file", file])
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.last == #"  body (11 bytes): {"ok":true}"#)
@@ -125,10 +125,10 @@ struct SendCommandTests {
 
     static let fileEvent = #"{"specversion":"1.0","id":"f","source":"/file","type":"t","n":7,"data":"text"}"#
 
-    @Test func eventFileWithOverrides() throws {
+    @Test func eventFileWithOverrides() async throws {
         let file = try Self.temporaryFile(Array(Self.fileEvent.utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try CE.run("send", "memory://t", "--mode", "structured", "--event-file", file, "--subject", "added")
+        let run = try await CE.run("send", "memory://t", "--mode", "structured", "--event-file", file, "--subject", "added")
         #expect(run.status == 0, "\(run)")
         let event = try JSONEventFormat().decode(try Self.textBody(run))
         #expect(
@@ -138,8 +138,8 @@ struct SendCommandTests {
                     data: .json(try RawJSON(validating: #""text""#))))
     }
 
-    @Test func eventFileFromStdin() throws {
-        let run = try CE.run("send", "memory://t", "--mode", "batch", "--event-file", "-", input: Self.fileEvent)
+    @Test func eventFileFromStdin() async throws {
+        let run = try await CE.run("send", "memory://t", "--mode", "batch", "--event-file", "-", input: Self.fileEvent)
         #expect(run.status == 0, "\(run)")
         #expect(run.outputLines.last?.hasSuffix("[\(Self.fileEvent)]") == true)
     }
@@ -159,8 +159,8 @@ struct SendCommandTests {
     ]
 
     @Test(arguments: invalidSends)
-    func invalidEventExitsOneWithOneLine(arguments: [String], mentions: String) throws {
-        let run = try CE.run(["send", "memory://t"] + Self.requiredOptions + arguments)
+    func invalidEventExitsOneWithOneLine(arguments: [String], mentions: String) async throws {
+        let run = try await CE.run(["send", "memory://t"] + Self.requiredOptions + arguments)
         #expect(run.status == 1, "\(run)")
         #expect(run.stdout.isEmpty)
         #expect(run.errorLines.count == 1, "\(run.stderr)")
@@ -172,17 +172,17 @@ struct SendCommandTests {
         ("localhost", "expected scheme://host"),
         ("memory://t?mode=sideways", "mode must be binary, structured or batch")
     ])
-    func badEndpointExitsOneWithOneLine(endpoint: String, mentions: String) throws {
-        let run = try CE.run(["send", endpoint] + Self.requiredOptions)
+    func badEndpointExitsOneWithOneLine(endpoint: String, mentions: String) async throws {
+        let run = try await CE.run(["send", endpoint] + Self.requiredOptions)
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines.count == 1, "\(run.stderr)")
         #expect(run.stderr.contains(mentions), "\(run.stderr)")
     }
 
-    @Test func invalidEventFileNamesTheFileAndTheRule() throws {
+    @Test func invalidEventFileNamesTheFileAndTheRule() async throws {
         let file = try Self.temporaryFile(Array(#"{"specversion":"1.0","id":"1","source":"/s"}"#.utf8))
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try CE.run("send", "memory://t", "--event-file", file)
+        let run = try await CE.run("send", "memory://t", "--event-file", file)
         #expect(run.status == 1, "\(run)")
         #expect(run.errorLines == ["ce: \(file): attribute 'type' is required but missing"])
     }
@@ -198,8 +198,8 @@ struct SendCommandTests {
         (requiredOptions + ["--mode", "sideways"], "'sideways' is invalid for '--mode"),
         (requiredOptions + ["--format", "avro"], "'avro' is invalid for '--format")
     ])
-    func usageErrorsExit64(arguments: [String], mentions: String) throws {
-        let run = try CE.run(["send", "memory://t"] + arguments)
+    func usageErrorsExit64(arguments: [String], mentions: String) async throws {
+        let run = try await CE.run(["send", "memory://t"] + arguments)
         #expect(run.status == 64, "\(run)")
         #expect(run.stderr.contains(mentions), "\(run.stderr)")
         #expect(run.stderr.contains("Usage: ce send"), "\(run.stderr)")

@@ -62,7 +62,7 @@ final class PeerProcess {
         var stderr: [UInt8] = []
     }
 
-    private let process = Process()
+    private let process = ChildProcess()
     private let output = Locked(Output())
     private let name: String
     /// The index of the next line ``line(timeout:where:)`` looks at.
@@ -70,7 +70,7 @@ final class PeerProcess {
 
     /// Starts `script` (in `Conformance/Peers/`) with `arguments` under the venv's python.
     ///
-    /// - Throws: what `Process.run()` throws.
+    /// - Throws: what `ChildProcess.run()` throws.
     init(_ script: String, _ arguments: [String]) throws {
         name = ([script] + arguments).joined(separator: " ")
         process.executableURL = URL(fileURLWithPath: PeerEnvironment.python)
@@ -109,7 +109,7 @@ final class PeerProcess {
     ///
     /// - Throws: ``PeerFailure`` when the time runs out or the program exits first.
     func line(
-        timeout: Duration = .seconds(30), where predicate: ([String: Any]) -> Bool = { _ in true }
+        timeout: Duration = .seconds(90), where predicate: ([String: Any]) -> Bool = { _ in true }
     ) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -133,7 +133,7 @@ final class PeerProcess {
     /// Waits at most `timeout` for the program to exit and returns its status.
     ///
     /// - Throws: ``PeerFailure`` when it is still running then (it is ended).
-    func exitStatus(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    func exitStatus(timeout: Duration = .seconds(90)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else {

@@ -52,7 +52,7 @@ struct HTTPReceiverTimeoutTests {
     /// An HTTPS connection that never completes its TLS handshake is closed after the head
     /// timeout too (before the first request, no HTTP handler is there to time it).
     @Test func aStalledTLSHandshakeIsClosedAfterTheHeadTimeout() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         var configuration = Self.configuration(head: .milliseconds(300))
         configuration.tls = TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey)
         try await withReceiver(configuration) { port, _, _ in

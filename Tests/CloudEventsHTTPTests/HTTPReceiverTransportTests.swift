@@ -18,7 +18,7 @@ struct HTTPReceiverTransportTests {
     // MARK: HTTPS and HTTP/2
 
     @Test func httpsNegotiatesHTTP2AndMultiplexesEvents() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         let configuration = HTTPReceiverConfiguration(
             tls: TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey))
         try await withReceiver(configuration) { port, _, received in
@@ -40,7 +40,7 @@ struct HTTPReceiverTransportTests {
     }
 
     @Test func httpsWithoutHTTP2SpeaksHTTP1() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         let configuration = HTTPReceiverConfiguration(
             tls: TLSSettings(certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey), allowsHTTP2: false)
         try await withReceiver(configuration) { port, _, received in
@@ -54,7 +54,7 @@ struct HTTPReceiverTransportTests {
     }
 
     @Test func clientCertificatesAreRequiredWhenATrustedAuthorityIsSet() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         let configuration = HTTPReceiverConfiguration(
             tls: TLSSettings(
                 trustedCertificatesFile: pki.caFile, certificateChainFile: pki.serverCertificate, privateKeyFile: pki.serverKey))

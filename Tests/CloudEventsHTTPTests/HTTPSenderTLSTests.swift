@@ -1,5 +1,6 @@
 import CloudEvents
 import CloudEventsHTTP
+import CloudEventsTestSupport
 import Foundation
 import HTTPTypes
 import NIOSSL
@@ -12,7 +13,7 @@ struct HTTPSenderTLSTests {
     let event = CloudEvent(id: "tls-1", source: "/tls", type: "com.example.tls")
 
     @Test func trustsAConfiguredCertificateAuthority() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         try await ScriptedServer.with([.init(status: 202)], tls: try pki.serverContext()) { port, server in
             let configuration = HTTPSenderConfiguration(
                 url: "https://localhost:\(port)/events", timeout: .seconds(60),
@@ -26,7 +27,7 @@ struct HTTPSenderTLSTests {
     }
 
     @Test func refusesAnUntrustedCertificateByDefault() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         try await ScriptedServer.with([.init(status: 202)], tls: try pki.serverContext()) { port, server in
             // The default retry policy: a refused handshake is reported at once, not retried
             // (nor retried by async-http-client until the timeout).
@@ -52,13 +53,17 @@ struct HTTPSenderTLSTests {
 
 /// A throwaway CA, a server certificate for `localhost` and 127.0.0.1, and a client
 /// certificate.
-struct TestPKI {
+struct TestPKI: Sendable {
     let directory: URL
     var caFile: String { directory.appendingPathComponent("ca.pem").path }
     var serverCertificate: String { directory.appendingPathComponent("server.pem").path }
     var serverKey: String { directory.appendingPathComponent("server.key").path }
     var clientCertificate: String { directory.appendingPathComponent("client.pem").path }
     var clientKey: String { directory.appendingPathComponent("client.key").path }
+
+    /// Makes one on a thread of its own: five `openssl` runs, three of them RSA key
+    /// generations, take seconds on a loaded machine, too long to hold a cooperative thread.
+    static func make() async throws -> TestPKI { try await onOwnThread { try TestPKI() } }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ce-tls-\(UUID().uuidString)")
@@ -95,7 +100,7 @@ struct TestPKI {
     }
 
     private func run(_ arguments: [String]) throws {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
         process.currentDirectoryURL = directory

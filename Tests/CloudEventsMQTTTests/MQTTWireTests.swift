@@ -15,12 +15,12 @@ struct MQTTWireTests {
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             try await client.publish(retained)
         }
-        let sub = try ChildProcess(
+        let sub = try CommandLineTool(
             tool("mosquitto_sub"),
             [
-                "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", message.topic, "-C", "1", "-W", "10", "-F", "%j"
+                "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", message.topic, "-C", "1", "-W", "60", "-F", "%j"
             ])
-        let (status, output) = sub.finish()
+        let (status, output) = await sub.finish()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             try await client.publish(MQTTMessage(topic: message.topic, payload: [], retain: true))
         }
@@ -57,7 +57,7 @@ struct MQTTWireTests {
         let topic = Broker.uniqueTopic()
         try await MQTTClient.withClient(configuration: Broker.configuration()) { client in
             let stream = try await client.subscribe(to: topic)
-            let pub = try ChildProcess(
+            let pub = try CommandLineTool(
                 tool("mosquitto_pub"),
                 [
                     "-V", "5", "-h", Broker.host, "-p", "\(Broker.port())", "-t", topic, "-q", "1", "-m", "21.5 °C",
@@ -70,7 +70,7 @@ struct MQTTWireTests {
                     "-D", "PUBLISH", "user-property", "room", "kitchen",
                     "-D", "PUBLISH", "user-property", "Trace-Id", "t-42"
                 ])
-            #expect(pub.finish().status == 0)
+            #expect(await pub.finish().status == 0)
             let delivery = try #require(try await collect(1, from: stream).first)
             let event = try delivery.event()
             #expect(event.id == "pub-1")
@@ -89,12 +89,12 @@ struct MQTTWireTests {
         try await MQTTClient.withClient(configuration: Broker.configuration(.v311)) { client in
             let stream = try await client.subscribe(to: topic)
             let body = String(decoding: try JSONEventFormat().encode(sampleEvent), as: UTF8.self)
-            let pub = try ChildProcess(
+            let pub = try CommandLineTool(
                 tool("mosquitto_pub"),
                 [
                     "-V", "mqttv311", "-h", Broker.host, "-p", "\(Broker.port())", "-t", topic, "-q", "1", "-m", body
                 ])
-            #expect(pub.finish().status == 0)
+            #expect(await pub.finish().status == 0)
             let delivery = try #require(try await collect(1, from: stream).first)
             #expect(delivery.message.contentMode == .structured)
             #expect(differences(sampleEvent, try delivery.event()) == [])

@@ -118,12 +118,12 @@ private final class Collected: Sendable {
 
 /// A command line tool running beside the test (`mosquitto_sub`, `mosquitto_pub`, a
 /// private `mosquitto`).
-final class ChildProcess {
-    private let process: Process
+final class CommandLineTool {
+    private let process: ChildProcess
     private let pipe: Pipe
 
     init(_ executable: String, _ arguments: [String]) throws {
-        process = Process()
+        process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         pipe = Pipe()
@@ -134,10 +134,14 @@ final class ChildProcess {
 
     /// Waits for the process to exit (it must end by itself: give it a `-W`/`-C` bound)
     /// and returns its status and standard output.
-    func finish() -> (status: Int32, output: String) {
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    /// Waits on a thread of its own, never on the cooperative pool.
+    func finish() async -> (status: Int32, output: String) {
+        let (pipe, process) = (pipe, process)
+        return await onOwnThread {
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import CloudEventsTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -9,7 +10,7 @@ import Testing
 #endif
 
 /// What one run of the `ce` binary did.
-struct CERun: CustomStringConvertible {
+struct CERun: Sendable, CustomStringConvertible {
     var status: Int32
     var stdout: [UInt8]
     var stderr: String
@@ -41,10 +42,16 @@ enum CE {
     /// Runs `ce arguments`, with `input` on stdin (else `/dev/null`). A run that outlives
     /// `timeLimit` seconds is killed (`SIGKILL`) and reported with ``CERun/timedOut``, so a hang
     /// fails the test instead of hanging the suite.
-    static func run(_ arguments: [String], input: [UInt8]? = nil, timeLimit: Double = 20) throws -> CERun {
-        ignoreSIGPIPE
+    ///
+    /// The wait happens on a thread of its own, never on the cooperative pool.
+    static func run(_ arguments: [String], input: [UInt8]? = nil, timeLimit: Double = 60) async throws -> CERun {
         try #require(FileManager.default.isExecutableFile(atPath: executable), "no ce executable at \(executable)")
-        let process = Process()
+        return try await onOwnThread { try runBlocking(arguments, input: input, timeLimit: timeLimit) }
+    }
+
+    private static func runBlocking(_ arguments: [String], input: [UInt8]?, timeLimit: Double) throws -> CERun {
+        ignoreSIGPIPE
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let stdout = Pipe()
@@ -76,8 +83,8 @@ enum CE {
             stderr: String(decoding: errors.bytes(), as: UTF8.self), timedOut: timedOut)
     }
 
-    static func run(_ arguments: String..., input: String? = nil, timeLimit: Double = 20) throws -> CERun {
-        try run(arguments, input: input.map { Array($0.utf8) }, timeLimit: timeLimit)
+    static func run(_ arguments: String..., input: String? = nil, timeLimit: Double = 60) async throws -> CERun {
+        try await run(arguments, input: input.map { Array($0.utf8) }, timeLimit: timeLimit)
     }
 }
 
@@ -102,9 +109,9 @@ private final class PipeReader: Sendable {
 }
 
 /// A `ce` run in the background (a listener), with stderr readable while it runs.
-/// Its `Process` is only read after `run()`; the rest is behind locks.
+/// Its `ChildProcess` is only read after `run()`; the rest is behind locks.
 final class CEProcess: @unchecked Sendable {
-    private let process: Process
+    private let process: ChildProcess
     private let output: PipeReader
     private let errors = Mutex<[UInt8]>([])
     private let errorsDone = DispatchSemaphore(value: 0)
@@ -112,7 +119,7 @@ final class CEProcess: @unchecked Sendable {
     /// Starts `ce arguments` with stdin on `/dev/null`.
     init(_ arguments: [String]) throws {
         _ = signal(SIGPIPE, SIG_IGN)
-        process = Process()
+        process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: CE.executable)
         process.arguments = arguments
         let stdout = Pipe()
@@ -131,8 +138,13 @@ final class CEProcess: @unchecked Sendable {
         }
     }
 
-    /// The first line on stderr, waiting at most `timeLimit` seconds for it.
-    func firstErrorLine(timeLimit: Double = 20) -> String? {
+    /// The first line on stderr, waiting at most `timeLimit` seconds for it (on a thread of
+    /// its own, never on the cooperative pool).
+    func firstErrorLine(timeLimit: Double = 60) async -> String? {
+        await onOwnThread { [self] in firstErrorLineBlocking(timeLimit: timeLimit) }
+    }
+
+    private func firstErrorLineBlocking(timeLimit: Double) -> String? {
         let deadline = Date().addingTimeInterval(timeLimit)
         while Date() < deadline {
             let line = errors.withLock { bytes in bytes.firstIndex(of: 0x0A).map { String(decoding: bytes[..<$0], as: UTF8.self) }
@@ -144,8 +156,14 @@ final class CEProcess: @unchecked Sendable {
         return nil
     }
 
-    /// Waits for the process to exit (killing it after `timeLimit` seconds) and reports the run.
-    func finish(timeLimit: Double = 20) -> CERun {
+    /// Waits for the process to exit (killing it after `timeLimit` seconds) and reports the
+    /// run; waits on a thread of its own, never on the cooperative pool.
+    func finish(timeLimit: Double = 60) async -> CERun {
+        await onOwnThread { [self] in finishBlocking(timeLimit: timeLimit) }
+    }
+
+    /// ``finish(timeLimit:)`` for a caller that cannot await (a `defer`).
+    func finishBlocking(timeLimit: Double) -> CERun {
         let deadline = Date().addingTimeInterval(timeLimit)
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         let timedOut = process.isRunning
