@@ -196,35 +196,40 @@ struct SQLiteEventBufferBatchingTests {
             #expect(try Self.run("/usr/bin/flock", ["-n", "-E", "75", lockFile, "true"]) == 75)
             buffer.close()
 
-            // One process that takes the lock and becomes `sleep`, so that terminating it
-            // releases the lock (`flock COMMAND` would leave a child holding it). It waits for
-            // the lock: the loop below holds it for a moment at every open.
-            let holder = Process()
+            // One process that takes the lock, says so by creating a marker file, and becomes
+            // `sleep`, so that terminating it releases the lock (`flock COMMAND` would leave a
+            // child holding it). Nothing here competes for the lock while it waits: an earlier
+            // version opened the buffer in a loop until refused (holding the lock for a moment
+            // at every open), and on a loaded CI machine it was never refused within 60 s.
+            let marker = directory + "/holder-has-the-lock"
+            let holder = ChildProcess()
             holder.executableURL = URL(fileURLWithPath: "/bin/sh")
-            holder.arguments = ["-c", "exec 9>>\"$0\" && flock -w 60 9 && exec sleep 90", lockFile]
+            holder.arguments = [
+                "-c", "exec 9>>\"$0\" && flock -w 120 9 && : > \"$1\" && exec sleep 180", lockFile, marker
+            ]
             try holder.run()
             defer {
                 holder.terminate()
                 holder.waitUntilExit()
             }
-            // Bounded in time, not in tries: the holder takes the lock within moments of starting
-            // on a quiet machine, but a loaded CI run took over 2 s to start the shell.
+            // Bounded in time, not in tries: a loaded CI run took over 2 s to start the shell.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while !FileManager.default.fileExists(atPath: marker), holder.isRunning, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try #require(FileManager.default.fileExists(atPath: marker), "the holder never took the lock")
             var error: BufferError?
-            let deadline = ContinuousClock.now + .seconds(60)
-            while error == nil, ContinuousClock.now < deadline {
-                do {
-                    try Self.open(directory).close()
-                    try await Task.sleep(for: .milliseconds(20))
-                } catch let refusal as BufferError {
-                    error = refusal
-                }
+            do {
+                try Self.open(directory).close()
+            } catch let refusal as BufferError {
+                error = refusal
             }
             #expect(error?.message.contains("\(directory)/route.sqlite is in use by another bridge") == true)
         }
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
-        let process = Process()
+        let process = ChildProcess()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         try process.run()
