@@ -43,6 +43,9 @@ PEER_ATTRIBUTES = {
     "peerext": "extension value",
 }
 PEER_DATA = {"greeting": "hello from Python", "n": 42, "nested": {"ok": True}}
+# A bound on waits that end as soon as what they wait for happens: generous, because the
+# test suites run these peers on a loaded 2-core machine beside a thousand other tests.
+TIMEOUT_SECONDS = 300
 # Bytes that are not UTF-8, so that the SDK keeps them as bytes (data_base64 in structured mode).
 PEER_BYTES = bytes([0x00, 0x01, 0xFE, 0xFF, 0x80]) + b" binary"
 
@@ -74,7 +77,7 @@ def send(url, mode, data_kind="json"):
     request = urllib.request.Request(url, data=message.body, headers=message.headers, method="POST")
     print(json.dumps(event_json(event)), flush=True)
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             status = response.status
     except urllib.error.HTTPError as error:
         status = error.code
@@ -116,7 +119,7 @@ def receive(port, count):
     print(json.dumps({"listening": server.server_address[1]}), flush=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    finished = done.wait(timeout=60)
+    finished = done.wait(timeout=TIMEOUT_SECONDS)
     server.shutdown()
     return 0 if finished else 2
 

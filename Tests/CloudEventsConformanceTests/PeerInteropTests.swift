@@ -22,7 +22,7 @@ enum PeerInterop {
     static let options = BindingOptions(timeout: .seconds(60), retries: 1)
 
     /// The time a test waits for any one step.
-    static let stepTimeout: Duration = .seconds(90)
+    static let stepTimeout: Duration = .seconds(180)
 
     /// The event we send: the same kinds of hostile values as the peers' (a subject with
     /// spaces, `%` and non-ASCII, an extension, JSON data).

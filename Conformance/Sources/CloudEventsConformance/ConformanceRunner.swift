@@ -48,11 +48,12 @@ public struct ConformanceRunner: Sendable {
     ///   - formats: the formats to test (JSON and Protobuf in `ce`).
     ///   - cases: the events; the whole valid corpus by default.
     ///   - extensionTypes: the extension types of every case; the corpus's by default.
-    ///   - timeout: the time one event may take; 10 s by default.
+    ///   - timeout: the time one event may take; 30 s by default (a bound on a wait that ends
+    ///     as soon as the event arrives, generous for loaded machines).
     ///   - logger: where to log; a no-op by default.
     public init(
         registry: BindingRegistry, formats: EventFormatRegistry, cases: [Corpus.Case] = Corpus.events,
-        extensionTypes: ExtensionTypes = Corpus.extensionTypes, timeout: Duration = .seconds(10),
+        extensionTypes: ExtensionTypes = Corpus.extensionTypes, timeout: Duration = .seconds(30),
         logger: Logger = Logger(label: "cloudevents.conformance", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.registry = registry

@@ -35,7 +35,7 @@ public final class RawMQTTSubscriber: Sendable {
     /// - Throws: ``WireProbeError`` when the connection or subscription fails, or what `body`
     ///   throws.
     public static func withSubscriber<Result: Sendable>(
-        host: String, port: Int, version: RawMQTTVersion, topic: String, timeout: Duration = .seconds(5),
+        host: String, port: Int, version: RawMQTTVersion, topic: String, timeout: Duration = .seconds(30),
         _ body: (RawMQTTSubscriber) async throws -> Result
     ) async throws -> Result {
         let milliseconds = Int32(clamping: timeout.milliseconds)

@@ -43,7 +43,7 @@ public final class RawNATSConnection: Sendable {
     ///   fails (a `-ERR` names the server's reason), or what `body` throws.
     public static func withConnection<Result: Sendable>(
         host: String, port: Int, username: String? = nil, password: String? = nil, subscribingTo subject: String? = nil,
-        timeout: Duration = .seconds(5), _ body: (RawNATSConnection) async throws -> Result
+        timeout: Duration = .seconds(30), _ body: (RawNATSConnection) async throws -> Result
     ) async throws -> Result {
         let milliseconds = Int32(clamping: timeout.milliseconds)
         let connection = try await runOnOwnThread(named: "raw-nats-connect") { () throws -> RawNATSConnection in

@@ -41,7 +41,7 @@ import Testing
     /// Receives from `endpoint` until `count` deliveries were judged by `settle` (bounded by
     /// `timeout`), returning the events in arrival order.
     static func receive(
-        _ count: Int, from endpoint: Endpoint, timeout: Duration = .seconds(20),
+        _ count: Int, from endpoint: Endpoint, timeout: Duration = .seconds(90),
         settle: @escaping @Sendable (Delivery, CloudEvent) -> Void = { delivery, _ in delivery.accept() }
     ) async throws -> [CloudEvent] {
         try await registry.binding(for: endpoint).withReceiver(for: endpoint, options: BindingOptions()) { receiver in

@@ -66,7 +66,7 @@ final class BridgeProcess: Sendable {
     ///
     /// - Returns: how it ended, or `nil` when it had to be killed.
     @discardableResult
-    func terminate(timeout: Duration = .seconds(20)) async -> SpawnedProcess.Exit? {
+    func terminate(timeout: Duration = .seconds(60)) async -> SpawnedProcess.Exit? {
         process.signal(SIGTERM)
         if let exit = await process.waitForExit(timeout: timeout) { return exit }
         await kill()

@@ -54,7 +54,7 @@ final class InjectionConsumer: Sendable {
     }
 
     /// Waits until a record at `index` exists (polling, at most `timeout`), and returns it.
-    func waitForRecord(at index: Int, timeout: Duration = .seconds(5)) async throws -> Received? {
+    func waitForRecord(at index: Int, timeout: Duration = .seconds(60)) async throws -> Received? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let record = records.withLock({ $0.indices.contains(index) ? $0[index].received : nil }) { return record }
