@@ -110,16 +110,9 @@ public final class ChildProcess: @unchecked Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        // Its own process group, as with `Process`: a ^C in the terminal stops the test run,
-        // which ends its children, rather than reaching them all at once.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        // In the test process's group (unlike `Process`): a ^C that stops the test run
+        // reaches its children too instead of leaving them running.
+        SpawnedProcess.unblockAndResetSignals(&attributes)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
