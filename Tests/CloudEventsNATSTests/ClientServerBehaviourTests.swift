@@ -33,12 +33,12 @@ import Testing
     @Test func answeredPingsKeepTheConnection() async throws {
         let server = try await ClientFakeServer(afterHandshake: [], answersPings: true)
         var configuration = configuration(port: server.port, logs: CapturedLogs())
-        // 20 PINGs with at most 10 outstanding: only the PONGs can have kept it (a loaded
-        // machine may stall the loop for a while, hence not 2).
-        configuration.pingInterval = .milliseconds(50)
-        configuration.maximumOutstandingPings = 10
+        // 40 PINGs with at most 20 outstanding: only the PONGs can have kept it. Not fewer:
+        // a loaded machine may stall the fake server for a while, and 20 at 100 ms are 2 s.
+        configuration.pingInterval = .milliseconds(100)
+        configuration.maximumOutstandingPings = 20
         let client = try await NATSClient.connect(configuration: configuration)
-        #expect(await pollUntil(timeout: .seconds(30)) { server.pings >= 20 })
+        #expect(await pollUntil(timeout: .seconds(60)) { server.pings >= 40 })
         #expect(server.connections == 1)
         #expect(client.isConnected)
         await client.close()
