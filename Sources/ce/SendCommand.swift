@@ -49,7 +49,7 @@ struct SendCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "HTTP: seconds one attempt may take (connecting, which is retried until then, and the response). MQTT, AMQP: seconds to connect, and to get the acknowledgement. NATS: seconds to connect and to flush."
+            "HTTP: seconds one attempt may take (connecting, TLS handshake included, and the response); a refused connection is retried with --retries. MQTT, AMQP: seconds to connect, and to get the acknowledgement. NATS: seconds to connect and to flush."
     )
     var timeout: Double = 30
 

@@ -183,7 +183,11 @@ struct AMQPBridgeCommandTests {
         let bridge = try CEProcess([
             "bridge", "--from", "http://127.0.0.1:\(port)/in", "--to", AMQPCommandBroker.queueURL(queue), "--no-buffer"
         ])
-        // Connecting is retried within --timeout while the bridge starts.
+        let listening = await bridge.acceptsConnections(onPort: port)
+        if !listening {
+            Issue.record("the bridge's HTTP receiver never listened: \(await bridge.finish(timeLimit: 1))")
+            return
+        }
         let send = try await CE.run(
             ["send", "http://127.0.0.1:\(port)/in", "--id", "h2a", "--timeout", "30"] + HTTPCommandTests.eventOptions,
             timeLimit: 40)

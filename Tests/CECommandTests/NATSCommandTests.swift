@@ -228,8 +228,12 @@ struct NATSBridgeCommandTests {
             let bridge = try CEProcess([
                 "bridge", "--from", "http://127.0.0.1:\(port)/in", "--to", NATSCommandBroker.url(subject), "--no-buffer"
             ])
-            // Connecting is retried within --timeout while the bridge starts; the bridge answers
-            // 202 once it holds the event, and publishes it.
+            // The bridge answers 202 once it holds the event, and publishes it.
+            let listening = await bridge.acceptsConnections(onPort: port)
+            if !listening {
+                Issue.record("the bridge's HTTP receiver never listened: \(await bridge.finish(timeLimit: 1))")
+                return
+            }
             let send = try await CE.run(
                 ["send", "http://127.0.0.1:\(port)/in", "--id", "h2n", "--timeout", "30"] + HTTPCommandTests.eventOptions,
                 timeLimit: 40)

@@ -156,6 +156,20 @@ final class CEProcess: @unchecked Sendable {
         return nil
     }
 
+    /// Whether the process accepts TCP connections on loopback `port` within `timeLimit`
+    /// seconds (`false` as soon as it exits); polls on a thread of its own. A listener that is
+    /// still starting refuses connections, and a sender gives up after its retries.
+    func acceptsConnections(onPort port: Int, timeLimit: Double = 90) async -> Bool {
+        await onOwnThread { [self] in
+            let deadline = Date().addingTimeInterval(timeLimit)
+            while Date() < deadline && process.isRunning {
+                if TCPProbe.accepts(host: "127.0.0.1", port: port, timeoutMilliseconds: 1_000) { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+    }
+
     /// Waits for the process to exit (killing it after `timeLimit` seconds) and reports the
     /// run; waits on a thread of its own, never on the cooperative pool.
     func finish(timeLimit: Double = 60) async -> CERun {
