@@ -29,7 +29,7 @@ enum AMQPCommandBroker {
     /// Starts `ce listen` on `url` and waits until its first stderr line starts with `ready`.
     static func listen(_ url: String, _ arguments: [String], ready: String) async throws -> (CEProcess, line: String) {
         let listener = try CEProcess(["listen", url] + arguments)
-        guard let line = await listener.firstErrorLine(timeLimit: 30), line.hasPrefix(ready) else {
+        guard let line = await listener.firstErrorLine(timeLimit: 90), line.hasPrefix(ready) else {
             throw ListenerDidNotStart(run: await listener.finish(timeLimit: 1))
         }
         return (listener, line)

@@ -167,7 +167,7 @@ struct NATSBridgeCommandTests {
             defer { consuming.cancel() }
             try await Bindings.registry.withSender(for: Endpoint(NATSCommandBroker.url(subject)), options: Self.options) {
                 sender in
-                for _ in 0..<60 where received.withLock({ $0.isEmpty }) {
+                for _ in 0..<120 where received.withLock({ $0.isEmpty }) {
                     _ = try await sender.send(try HTTPCommandTests.expected(id: "n2h"))
                     _ = await pollUntil(timeout: .seconds(1)) { !received.withLock { $0.isEmpty } }
                 }

@@ -140,7 +140,7 @@ final class CEProcess: @unchecked Sendable {
 
     /// The first line on stderr, waiting at most `timeLimit` seconds for it (on a thread of
     /// its own, never on the cooperative pool).
-    func firstErrorLine(timeLimit: Double = 60) async -> String? {
+    func firstErrorLine(timeLimit: Double = 90) async -> String? {
         await onOwnThread { [self] in firstErrorLineBlocking(timeLimit: timeLimit) }
     }
 
