@@ -69,7 +69,7 @@ struct JSONScanner {
         var hasNonASCII = false
         let count = bytes.count
         while index < count {
-            index = ByteScan.firstJSONStringSpecial(bytes, from: index, to: count)
+            index = ByteScan.firstJSONStringSpecialInWords(bytes, from: index, to: count)
             guard index < count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
