@@ -7,6 +7,10 @@
 /// ``EventData/init(bytes:contentType:)``.
 public struct CloudEventBuilder: BinaryMessageWriter {
     private var attributes: [BinaryAttribute] = []
+    /// The names written, once there are many: the duplicate check stays constant-time for
+    /// a message with thousands of attributes (a hostile one), where a scan would make
+    /// building it quadratic.
+    private var names: Set<String>?
     private var data: [UInt8]?
     private let extensionTypes: ExtensionTypes
 
@@ -22,7 +26,14 @@ public struct CloudEventBuilder: BinaryMessageWriter {
     ///   - value: its value (a String for header bindings).
     /// - Throws: ``MessageError/Reason/duplicateAttribute(_:)`` for a name already written.
     public mutating func writeAttribute(_ name: String, _ value: AttributeValue) throws(MessageError) {
-        if attributes.contains(where: { $0.name == name }) { throw MessageError(.duplicateAttribute(name)) }
+        if names != nil {
+            guard names?.insert(name).inserted == true else { throw MessageError(.duplicateAttribute(name)) }
+        } else {
+            if attributes.contains(where: { $0.name == name }) { throw MessageError(.duplicateAttribute(name)) }
+            if attributes.count + 1 == ExtensionAttributes.indexingThreshold {
+                names = Set(attributes.map(\.name) + [name])
+            }
+        }
         attributes.append(BinaryAttribute(name: name, value: value))
     }
 

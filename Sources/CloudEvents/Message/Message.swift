@@ -97,6 +97,9 @@ public struct Message: Sendable, Hashable, MessageReader, MessageWriter {
             content = .binary(attributes: [BinaryAttribute(name: name, value: value)], data: nil)
             return
         }
+        // Emptied first, so that `attributes` is the array's only owner and grows in place
+        // rather than being copied on every write (quadratic for a message with many).
+        content = .binary(attributes: [], data: nil)
         attributes.append(BinaryAttribute(name: name, value: value))
         content = .binary(attributes: attributes, data: data)
     }

@@ -113,6 +113,25 @@ struct JSONEventDecoder {
         var known = InlineArray<12, ValueToken?>(repeating: nil)
         var extensions: [(name: String, value: ValueToken)] = []
         var duplicate: String?
+        /// The extension names seen, once there are many: the duplicate check stays
+        /// constant-time for an event with thousands of members (a hostile one), where a
+        /// scan of `extensions` would make decoding it quadratic.
+        var extensionNames: Set<String>?
+
+        /// Records the extension member `name`; notes it as the duplicate if it was seen.
+        mutating func appendExtension(_ name: String, _ value: ValueToken) {
+            let seen: Bool
+            if extensionNames != nil {
+                seen = extensionNames?.insert(name).inserted == false
+            } else {
+                seen = extensions.contains { $0.name == name }
+                if extensions.count + 1 == ExtensionAttributes.indexingThreshold {
+                    extensionNames = Set(extensions.map(\.name) + [name])
+                }
+            }
+            if seen { duplicate = duplicate ?? name }
+            extensions.append((name, value))
+        }
 
         subscript(member: KnownMember) -> ValueToken? {
             get { known[member.rawValue] }
@@ -184,10 +203,7 @@ struct JSONEventDecoder {
         }
         let extensionName: String
         if let name { extensionName = name } else { extensionName = try scanner.string(key) }
-        if members.extensions.contains(where: { $0.name == extensionName }) {
-            members.duplicate = members.duplicate ?? extensionName
-        }
-        members.extensions.append((extensionName, value))
+        members.appendExtension(extensionName, value)
     }
 
     private static func knownMember(_ key: UnsafeRawBufferPointer) -> KnownMember? {
