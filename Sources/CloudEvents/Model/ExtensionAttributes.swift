@@ -114,3 +114,11 @@ public struct ExtensionAttributes: Sendable, Hashable, Sequence, ExpressibleByDi
         hasher.combine(combined)
     }
 }
+
+extension ExtensionAttributes: CustomReflectable {
+    /// The entries only, as before the index existed: the index is a cache, and would fill a
+    /// log line with every name twice.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["entries": entries])
+    }
+}
