@@ -47,9 +47,9 @@ public struct NATSMessageReader: MessageReader, Sendable {
     /// ``MessageError/Reason/invalidMessage(_:)``.
     ///
     /// No event has that many attributes, and a header block of up to `max_payload` (1 MiB by
-    /// default, 64 MiB at most) could hold a hundred thousand tiny ones, which the core's
-    /// attribute handling (small arrays searched linearly) would take seconds over on the
-    /// client's event loop.
+    /// default, 64 MiB at most) could hold a hundred thousand tiny ones. The core handles
+    /// that many in linear time, but an event built from them would still cost the client's
+    /// event loop time and memory out of all proportion to any event a producer sends.
     public static let maximumAttributeCount = 1024
 
     static let tooManyAttributesError = MessageError(
