@@ -297,20 +297,35 @@ extension MosquittoEngine {
     }
 
     /// Hands `message` to `targets`, holding it back for a consumer that is full.
+    ///
+    /// An ordinary binary-mode event is decoded here, in one pass from the User Properties
+    /// (most consumers only ask for the event), and the delivery's message is built only if
+    /// the consumer asks for it. Anything else gets the message read now, and its event (or
+    /// the reason it is none) is decoded from that message, as the consumer asks.
     private func deliver(_ message: MQTTMessage, to targets: [(Int32, Consumer, overflowing: Bool)]) {
-        let (cloudEventsMessage, conflict) = MQTTMessageReader(message, protocolVersion: configuration.protocolVersion)
-            .messageAndConflict()
+        let reader = MQTTMessageReader(message, protocolVersion: configuration.protocolVersion)
+        // The message layer's reading, made once for every consumer that needs it.
+        var read: (message: Message, conflict: MessageError?)?
         for (id, consumer, overflowing) in targets {
-            let delivery =
-                if let conflict {
-                    Delivery(
-                        message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
-                        decodingError: conflict, settle: consumer.settle)
-                } else {
-                    Delivery(
-                        message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
-                        settle: consumer.settle)
-                }
+            let delivery: Delivery
+            if let event = reader.binaryModeEvent(extensionTypes: consumer.extensionTypes) {
+                delivery = Delivery(
+                    formats: consumer.formats, extensionTypes: consumer.extensionTypes, decodedEvents: [event],
+                    message: { reader.message() }, settle: consumer.settle)
+            } else {
+                let (cloudEventsMessage, conflict) = read ?? reader.messageAndConflict()
+                read = (cloudEventsMessage, conflict)
+                delivery =
+                    if let conflict {
+                        Delivery(
+                            message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
+                            decodingError: conflict, settle: consumer.settle)
+                    } else {
+                        Delivery(
+                            message: cloudEventsMessage, formats: consumer.formats, extensionTypes: consumer.extensionTypes,
+                            settle: consumer.settle)
+                    }
+            }
             if overflowing {
                 shared.withLock { $0.machine.appendOverflow(id, delivery) }
                 continue

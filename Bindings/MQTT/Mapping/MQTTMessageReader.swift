@@ -160,6 +160,30 @@ public struct MQTTMessageReader: MessageReader, Sendable {
         return (message, conflict)
     }
 
+    /// Decodes the event the message carries: an ordinary binary-mode message in one pass
+    /// over its User Properties, anything else through the message layer (the protocol's
+    /// ``MessageReader/event(formats:extensionTypes:)``), which both give the same event
+    /// and, for a message that is no event, the same error.
+    ///
+    /// - Parameters:
+    ///   - formats: formats for a structured payload.
+    ///   - extensionTypes: types for binary-mode extensions, which arrive as strings.
+    /// - Throws: ``MessageError`` naming what is wrong: `.unsupportedFormat` for a structured
+    ///   payload no format handles, `.invalidMessage` for a `datacontenttype` User Property
+    ///   that contradicts Content Type, or why the attributes or the event are invalid.
+    public func event(
+        formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none
+    ) throws(MessageError) -> CloudEvent {
+        if let event = binaryModeEvent(extensionTypes: extensionTypes) { return event }
+        return try generalEvent(formats: formats, extensionTypes: extensionTypes)
+    }
+
+    /// The protocol's ``MessageReader/event(formats:extensionTypes:)``: the general path, and
+    /// the reference that the binary-mode fast path must match.
+    func generalEvent(formats: EventFormatRegistry, extensionTypes: ExtensionTypes) throws(MessageError) -> CloudEvent {
+        try (self as any MessageReader).event(formats: formats, extensionTypes: extensionTypes)
+    }
+
     private func binaryAttributesKeepingConflicts() -> [BinaryAttribute] {
         var attributes = mqttMessage.userProperties.filter { Self.isAttributeName($0.name) }.map {
             BinaryAttribute(name: $0.name, value: .string($0.value))

@@ -1,0 +1,152 @@
+import CloudEvents
+
+// Binary mode straight from a received PUBLISH's properties to a CloudEvent: the hot path
+// of every MQTT delivery (issue 16's throughput target).
+//
+// The general path goes through the message layer: the reader builds a `Message` (each
+// attribute User Property as a name and an `AttributeValue`, the metadata dictionary), and
+// decoding it collects the attributes again in a `CloudEventBuilder`, checks each for a
+// duplicate, and sets them on the event by name. For the properties of an ordinary binary
+// message none of that is needed: MQTT values are the attributes' canonical strings as
+// they are (no prefix, no percent-encoding). This path produces exactly what the general
+// path produces (the mapping tests compare them on the whole corpus and on fuzzed
+// properties), and hands anything out of the ordinary (a repeated attribute, a
+// `datacontenttype` User Property contradicting Content Type, a value that does not
+// decode, specversion 0.3 or none, an event that is not valid) to the general path, so
+// that errors stay exactly as it reports them.
+
+extension CloudEvent {
+    /// Decodes the event of a binary-mode MQTT 5 PUBLISH into `self` in one pass over its
+    /// User Properties, returning `false` (with `self` left unspecified) when the general
+    /// path (``MQTTMessageReader/readBinary(into:)`` and ``CloudEventBuilder``) must decide:
+    /// a repeated attribute, a `datacontenttype` User Property that contradicts Content
+    /// Type, a `time` or typed extension that does not parse, a `specversion` other than
+    /// 1.0, more than ``MQTTBinaryModeName/maximumAttributeCount`` attributes, or an event
+    /// that is not valid. When it returns `true`, `self` is the event the general path
+    /// returns. The caller has found the message to be in binary mode (MQTT 5, and a
+    /// Content Type that is not a CloudEvents format's).
+    ///
+    /// The String type's character rules are checked by validation only when a value is
+    /// not printable ASCII. The event is filled in place (not returned) so that it is not
+    /// copied on its way out.
+    mutating func decodeMQTTBinaryMode(_ message: MQTTMessage, extensionTypes: ExtensionTypes) -> Bool {
+        var contentType = message.contentType
+        var specVersion: String?
+        var id: String?
+        var source: String?
+        var type: String?
+        var dataSchema: String?
+        var subject: String?
+        var time: String?
+        var extensions = ExtensionAttributes()
+        var printableASCII = true
+
+        /// Takes `value` into `slot`, seen for the first time; `false` for a repeat.
+        @inline(__always)
+        func take(_ value: String, into slot: inout String?) -> Bool {
+            guard slot == nil else { return false }
+            if printableASCII, !TextScan.isPrintableASCII(value) { printableASCII = false }
+            slot = value
+            return true
+        }
+
+        var count = 0
+        for property in message.userProperties {
+            let accepted: Bool
+            switch MQTTBinaryModeName(property.name) {
+            case .other: continue
+            case .dataContentType:
+                // The reader's rule: agreeing with Content Type (or standing in for it) is
+                // fine, even repeated; contradicting it is the general path's error to report.
+                if let contentType, contentType != property.value { return false }
+                contentType = property.value
+                continue
+            case .specVersion: accepted = take(property.value, into: &specVersion)
+            case .id: accepted = take(property.value, into: &id)
+            case .source: accepted = take(property.value, into: &source)
+            case .type: accepted = take(property.value, into: &type)
+            case .dataSchema: accepted = take(property.value, into: &dataSchema)
+            case .subject: accepted = take(property.value, into: &subject)
+            case .time: accepted = take(property.value, into: &time)
+            case .extension:
+                let name = property.name
+                // The bound keeps this linear search for a repeated name short.
+                guard count < MQTTBinaryModeName.maximumAttributeCount, extensions[name] == nil else { return false }
+                if printableASCII, !TextScan.isPrintableASCII(property.value) { printableASCII = false }
+                if extensionTypes.types.isEmpty {
+                    extensions.appendUnchecked(name, .string(property.value))
+                } else {
+                    guard let typed = try? extensionTypes.typed(.string(property.value), for: name) else { return false }
+                    extensions.appendUnchecked(name, typed)
+                }
+                accepted = true
+            }
+            count += 1
+            guard accepted else { return false }
+        }
+
+        guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
+        if let contentType, printableASCII, !TextScan.isPrintableASCII(contentType) { printableASCII = false }
+        if let time {
+            guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
+            self.time = timestamp
+        } else {
+            self.time = nil
+        }
+        self.specVersion = .v1_0
+        self.id = id
+        self.source = source
+        self.type = type
+        self.dataContentType = contentType
+        self.dataSchema = dataSchema
+        self.subject = subject
+        self.extensions = extensions
+        // An empty payload without a content type is no data: MQTT cannot tell it from empty data.
+        let payload = message.payload
+        self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil
+        do { try validate(checkingCharacters: !printableASCII) } catch { return false }
+        return true
+    }
+}
+
+/// What a User Property's name is to binary mode: a core attribute of CloudEvents 1.0, an
+/// extension (any other `[a-z0-9]+` name, as ``MQTTMessageReader`` reads it), or not an
+/// attribute at all (foreign metadata).
+enum MQTTBinaryModeName: Equatable {
+    case specVersion, id, source, type, dataContentType, dataSchema, subject, time
+    case `extension`
+    case other
+
+    /// More attributes than any event has: the fast path leaves such a message to the
+    /// general path, which keeps its search for repeats bounded.
+    static let maximumAttributeCount = 64
+
+    /// The classification of `name`, by length first: at most two comparisons.
+    init(_ name: String) {
+        switch name.utf8.count {
+        case 2 where name == "id": self = .id
+        case 4 where name == "type": self = .type
+        case 4 where name == "time": self = .time
+        case 6 where name == "source": self = .source
+        case 7 where name == "subject": self = .subject
+        case 10 where name == "dataschema": self = .dataSchema
+        case 11 where name == "specversion": self = .specVersion
+        case 15 where name == "datacontenttype": self = .dataContentType
+        default: self = MQTTMessageReader.isAttributeName(name) ? .extension : .other
+        }
+    }
+}
+
+extension MQTTMessageReader {
+    /// The event of a binary-mode message decoded in one pass over the User Properties, or
+    /// `nil` when the general path must decide (see
+    /// ``CloudEvent/decodeMQTTBinaryMode(_:extensionTypes:)``) or the message is not in
+    /// binary mode. When not `nil`, it is the event ``event(formats:extensionTypes:)``
+    /// returns through the message layer.
+    func binaryModeEvent(extensionTypes: ExtensionTypes) -> CloudEvent? {
+        guard contentMode == .binary else { return nil }
+        var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
+        guard event.decodeMQTTBinaryMode(mqttMessage, extensionTypes: extensionTypes) else { return nil }
+        return event
+    }
+}
