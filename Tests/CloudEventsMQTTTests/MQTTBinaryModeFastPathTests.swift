@@ -79,6 +79,60 @@ struct MQTTBinaryModeFastPathTests {
         CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "application/json", data: .binary(Array("{".utf8)))
     ]
 
+    static let invalidEvents: [CloudEvent] = [
+        CloudEvent(id: "", source: "", type: "t"),
+        CloudEvent(id: "bell\u{7}", source: "/s", type: "t"),
+        CloudEvent(id: "c1\u{85}", source: "not a uri", type: "t"),
+        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "text/plain;\tx=\u{1}"),
+        CloudEvent(id: "1", source: "/s", type: "t", dataContentType: "text/plain; p=\u{9F}"),
+        CloudEvent(id: "1", source: "/s", type: "t", subject: "non\u{FFFE}character"),
+        CloudEvent(id: "1", source: "/s", type: "t", subject: ""),
+        CloudEvent(id: "1", source: "/s", type: "t", dataSchema: "relative"),
+        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["Bad": "x"]),
+        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["ok": "\u{0}"]),
+        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["ok": .uri("relative")]),
+        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["id": "x"]),
+        CloudEvent(id: "1", source: "/s", type: "t", extensions: ["datacontenttype": "text/plain"])
+    ]
+
+    // MARK: Encoding
+
+    /// The general path's PUBLISH: the event through ``MQTTMessageWriter``.
+    static func generalMessage(_ event: CloudEvent) throws(MessageError) -> MQTTMessage {
+        var writer = MQTTMessageWriter(MQTTMessage(topic: "t", qos: .exactlyOnce, retain: true))
+        try event.write(to: &writer, mode: .binary)
+        return writer.mqttMessage
+    }
+
+    @Test func theCorpusEncodesTheSameBothWays() throws {
+        for event in Corpus.events.map(\.event) + Self.edgeEvents + [sampleEvent] {
+            let fast = try event.mqttMessage(topic: "t", qos: .exactlyOnce, retain: true)
+            // Equal messages: the same User Properties in the same order, Content Type, payload.
+            #expect(fast == (try Self.generalMessage(event)), "\(event)")
+        }
+    }
+
+    @Test(arguments: invalidEvents)
+    func encodingRefusesWhatTheGeneralPathRefuses(event: CloudEvent) {
+        let fast = Result { () throws(MessageError) in try event.mqttMessage(topic: "t", qos: .exactlyOnce, retain: true) }
+        let general = Result { () throws(MessageError) in try Self.generalMessage(event) }
+        #expect(throws: MessageError.self) { try fast.get() }
+        #expect(fast == general)
+    }
+
+    /// The sample event's exact wire shape (the benchmark's PUBLISH).
+    @Test func theSampleEventsWireShape() throws {
+        let message = try sampleEvent.mqttMessage(topic: "t")
+        #expect(message.contentType == "application/json")
+        #expect(
+            message.userProperties.map(\.name) == [
+                "specversion", "id", "source", "type", "dataschema", "subject", "time", "flag", "n", "bin", "ref", "site",
+                "note"
+            ])
+        #expect(message.userProperties.first { $0.name == "bin" }?.value == "AQL/")
+        #expect(message.userProperties.first { $0.name == "time" }?.value == "2018-04-05T19:31:00.123456789+02:00")
+    }
+
     // MARK: The corpus
 
     @Test func theCorpusDecodesTheSameBothWays() throws {

@@ -1,21 +1,90 @@
 import CloudEvents
 
-// Binary mode straight from a received PUBLISH's properties to a CloudEvent: the hot path
-// of every MQTT delivery (issue 16's throughput target).
+// Binary mode straight between a CloudEvent and a PUBLISH's properties: the hot path of
+// every MQTT publish and delivery (issue 16's throughput target).
 //
-// The general path goes through the message layer: the reader builds a `Message` (each
-// attribute User Property as a name and an `AttributeValue`, the metadata dictionary), and
-// decoding it collects the attributes again in a `CloudEventBuilder`, checks each for a
-// duplicate, and sets them on the event by name. For the properties of an ordinary binary
-// message none of that is needed: MQTT values are the attributes' canonical strings as
-// they are (no prefix, no percent-encoding). This path produces exactly what the general
-// path produces (the mapping tests compare them on the whole corpus and on fuzzed
-// properties), and hands anything out of the ordinary (a repeated attribute, a
-// `datacontenttype` User Property contradicting Content Type, a value that does not
-// decode, specversion 0.3 or none, an event that is not valid) to the general path, so
-// that errors stay exactly as it reports them.
+// The general path goes through the message layer. Encoding, it visits every attribute as
+// a name and an `AttributeValue` through the generic writer. Decoding, the reader builds a
+// `Message` (each attribute User Property as a name and an `AttributeValue`, the metadata
+// dictionary), then a `CloudEventBuilder` collects the attributes again, checks each for a
+// duplicate, and sets them on the event by name. For an event, and for the properties of
+// an ordinary binary message, none of that is needed: MQTT values are the attributes'
+// canonical strings as they are (no prefix, no percent-encoding). These paths produce
+// exactly what the general path produces (the mapping tests compare them on the whole
+// corpus and on generated input), and hand anything out of the ordinary (an invalid event,
+// a repeated attribute, a `datacontenttype` User Property contradicting Content Type, a
+// value that does not parse, specversion 0.3 or none) to the general path, so that errors
+// stay exactly as it reports them.
 
 extension CloudEvent {
+    /// The binary-mode MQTT 5 PUBLISH of this event, as ``write(to:mode:format:)`` with an
+    /// ``MQTTMessageWriter`` makes it: the same User Properties in the same order, the same
+    /// Content Type and payload.
+    ///
+    /// A valid event's attributes cannot collide (core attributes are properties, extension
+    /// names are unique), so the writer's work is only to list them; the String type's
+    /// character rules are checked by a printable-ASCII scan of every value, and by the full
+    /// validation (which the general path runs) only when one is not printable ASCII. An
+    /// invalid event is left to the general path, which says why.
+    func mqttBinaryModeMessage(topic: String, qos: MQTTQoS, retain: Bool) throws(MessageError) -> MQTTMessage {
+        do {
+            try validate(checkingCharacters: false)
+        } catch {
+            return try generalMQTTMessage(topic: topic, qos: qos, retain: retain)
+        }
+        var printableASCII = true
+        var properties: [MQTTUserProperty] = []
+        // specversion, id, source, type, dataschema, subject, time and the extensions at most.
+        properties.reserveCapacity(7 + extensions.count)
+        @inline(__always)
+        func append(_ name: String, _ value: String) {
+            if printableASCII, !TextScan.isPrintableASCII(value) { printableASCII = false }
+            properties.append(MQTTUserProperty(name, value))
+        }
+        // In the order of forEachAttribute, datacontenttype aside (it is Content Type).
+        properties.append(MQTTUserProperty("specversion", specVersion.rawValue))
+        append("id", id)
+        append("source", source)
+        append("type", type)
+        if let dataSchema { append(specVersion.dataSchemaAttributeName, dataSchema) }
+        if let subject { append("subject", subject) }
+        // RFC 3339 text is printable ASCII.
+        if let time { properties.append(MQTTUserProperty("time", time.description)) }
+        for (name, value) in extensions {
+            switch value {
+            case .string(let text): append(name, text)
+            default: append(name, value.canonicalString)
+            }
+        }
+        var contentType = dataContentType
+        if let dataContentType, printableASCII, !TextScan.isPrintableASCII(dataContentType) { printableASCII = false }
+        if !printableASCII {
+            do { try validate() } catch { throw MessageError(.invalidEvent(error)) }
+        }
+        var message = MQTTMessage(topic: topic, qos: qos, retain: retain, contentType: nil, userProperties: properties)
+        if let data {
+            if contentType == nil {
+                // As readBinary(into:) does: JSON data leaving the JSON format says what it is.
+                switch data {
+                case .json, .text: contentType = Self.mqttJSONContentType
+                case .binary: break
+                }
+            }
+            message.payload = data.bodyBytes(contentType: dataContentType)
+        }
+        message.contentType = contentType
+        return message
+    }
+
+    private static let mqttJSONContentType = "application/json"
+
+    /// The general path's binary-mode PUBLISH (it says why an event is invalid).
+    func generalMQTTMessage(topic: String, qos: MQTTQoS, retain: Bool) throws(MessageError) -> MQTTMessage {
+        var writer = MQTTMessageWriter(MQTTMessage(topic: topic, qos: qos, retain: retain), protocolVersion: .v5)
+        try write(to: &writer, mode: .binary)
+        return writer.mqttMessage
+    }
+
     /// Decodes the event of a binary-mode MQTT 5 PUBLISH into `self` in one pass over its
     /// User Properties, returning `false` (with `self` left unspecified) when the general
     /// path (``MQTTMessageReader/readBinary(into:)`` and ``CloudEventBuilder``) must decide:

@@ -76,6 +76,10 @@ extension CloudEvent {
         format: any EventFormat = JSONEventFormat(), protocolVersion: MQTTProtocolVersion = .v5
     ) throws(MessageError) -> MQTTMessage {
         guard mode != .batch else { throw MessageError(.batchNotSupported) }
+        if mode == .binary, protocolVersion == .v5 {
+            // The hot path: the User Properties straight from the event's properties.
+            return try mqttBinaryModeMessage(topic: topic, qos: qos, retain: retain)
+        }
         var writer = MQTTMessageWriter(MQTTMessage(topic: topic, qos: qos, retain: retain), protocolVersion: protocolVersion)
         try write(to: &writer, mode: mode, format: format)
         return writer.mqttMessage
