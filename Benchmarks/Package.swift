@@ -18,6 +18,8 @@ let package = Package(
         // Already dependencies of the HTTP binding; named here for direct use.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Already a dependency of the HTTP binding; named here for SenderLoad's bare client.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The ~500-byte sample event every benchmark uses; without the benchmark package, so
@@ -135,6 +137,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "LoadServers/BridgeLoad"
+        ),
+        // The load side of Scripts/bench-http-sender: HTTPEventSender beside a bare
+        // async-http-client loop, against BareHTTPServer.
+        .executableTarget(
+            name: "SenderLoad",
+            dependencies: [
+                "BenchmarkSample",
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+                .product(name: "CloudEventsHTTP", package: "swift-cloudevents"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "LoadServers/SenderLoad"
         ),
     ]
 )
