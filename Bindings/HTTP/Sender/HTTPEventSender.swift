@@ -27,6 +27,14 @@ public final class HTTPEventSender: CloudEventSender, Service {
     public let configuration: HTTPSenderConfiguration
     private let client: HTTPClient
     private let logger: Logger
+    /// What every request starts from: the URL and the method, set once.
+    private let requestTemplate: HTTPClientRequest
+    /// ``HTTPSenderConfiguration/headerFields``, as they are added to requests.
+    private let extraHeaderFields: [(name: HTTPField.Name, value: String)]
+    /// One attempt's time, as async-http-client takes it.
+    private let attemptTimeout: TimeAmount
+    /// `METHOD URL` (password masked), for error messages.
+    private let operation: String
     /// Completed by ``shutdown()``: ``run()`` returns then.
     private let stopped: EventLoopPromise<Void>
     private let shutdownStarted = Atomic<Bool>(false)
@@ -63,6 +71,12 @@ public final class HTTPEventSender: CloudEventSender, Service {
         var logger = configuration.logger
         logger[metadataKey: "endpoint"] = "\(configuration.maskedURL)"
         self.logger = logger
+        var requestTemplate = HTTPClientRequest(url: configuration.url)
+        requestTemplate.method = HTTPMethod(rawValue: configuration.method.rawValue)
+        self.requestTemplate = requestTemplate
+        extraHeaderFields = configuration.headerFields.map { ($0.name, $0.value) }
+        attemptTimeout = .nanoseconds(configuration.timeout.nanoseconds)
+        operation = "\(configuration.method) \(configuration.maskedURL)"
         stopped = group.next().makePromise()
     }
 
@@ -145,14 +159,16 @@ public final class HTTPEventSender: CloudEventSender, Service {
     ///
     /// - Throws: ``TransportError``; see ``exchange(_:)-(CloudEvent)``.
     public func send(_ event: CloudEvent) async throws {
-        _ = try await exchange(event)
+        let (fields, body) = try Self.httpFields(of: event, mode: configuration.mode, format: configuration.format)
+        try await execute(fields: fields, body: body) { _, _, _, _ in }
     }
 
     /// Sends `message` in the shape it has (a structured body passes through untouched).
     ///
     /// - Throws: ``TransportError``.
     public func send(_ message: Message) async throws {
-        _ = try await exchange(message)
+        let (fields, body) = try Self.httpFields(of: message)
+        try await execute(fields: fields, body: body) { _, _, _, _ in }
     }
 
     /// Sends `event` and returns the response, with any event it carries.
@@ -161,28 +177,16 @@ public final class HTTPEventSender: CloudEventSender, Service {
     ///   `.rejected` for a non-retryable status, `.notDelivered` when retries ran out,
     ///   `.connectionFailed` or `.timedOut` for network failures.
     public func exchange(_ event: CloudEvent) async throws -> HTTPEventResponse {
-        let fields: HTTPFields
-        let body: [UInt8]
-        do {
-            (fields, body) = try event.httpFields(mode: configuration.mode, format: configuration.format)
-        } catch {
-            throw TransportError(.invalidMessage, "cannot write event '\(event.id)' as an HTTP request", underlying: error)
-        }
-        return try await execute(fields: fields, body: body)
+        let (fields, body) = try Self.httpFields(of: event, mode: configuration.mode, format: configuration.format)
+        return try await execute(fields: fields, body: body, response: eventResponse)
     }
 
     /// Sends `message` as it is and returns the response.
     ///
     /// - Throws: ``TransportError`` as ``exchange(_:)-(CloudEvent)`` does.
     public func exchange(_ message: Message) async throws -> HTTPEventResponse {
-        let fields: HTTPFields
-        let body: [UInt8]
-        do {
-            (fields, body) = try message.httpFields()
-        } catch {
-            throw TransportError(.invalidMessage, "cannot write the message as an HTTP request", underlying: error)
-        }
-        return try await execute(fields: fields, body: body)
+        let (fields, body) = try Self.httpFields(of: message)
+        return try await execute(fields: fields, body: body, response: eventResponse)
     }
 
     /// Sends `events` as one batch in the configured format and returns the response.
@@ -196,23 +200,53 @@ public final class HTTPEventSender: CloudEventSender, Service {
         return try await exchange(message)
     }
 
-    private func execute(fields: HTTPFields, body: [UInt8]) async throws -> HTTPEventResponse {
-        var request = HTTPClientRequest(url: configuration.url)
-        request.method = HTTPMethod(rawValue: configuration.method.rawValue)
-        for field in configuration.headerFields where fields[field.name] == nil {
-            request.headers.add(name: field.name.rawName, value: field.value)
+    private static func httpFields(
+        of event: CloudEvent, mode: ContentMode, format: any EventFormat
+    ) throws(TransportError) -> (HTTPFields, [UInt8]) {
+        do {
+            return try event.httpFields(mode: mode, format: format)
+        } catch {
+            throw TransportError(.invalidMessage, "cannot write event '\(event.id)' as an HTTP request", underlying: error)
         }
-        for field in fields { request.headers.add(name: field.name.canonicalName, value: field.value) }
+    }
+
+    private static func httpFields(of message: Message) throws(TransportError) -> (HTTPFields, [UInt8]) {
+        do {
+            return try message.httpFields()
+        } catch {
+            throw TransportError(.invalidMessage, "cannot write the message as an HTTP request", underlying: error)
+        }
+    }
+
+    /// The request head's header fields: the configured ones the message does not set, by
+    /// their names as configured, then the message's, by their canonical (lowercase) names.
+    private func requestHeaders(_ fields: HTTPFields) -> HTTPHeaders {
+        var headers: [(String, String)] = []
+        headers.reserveCapacity(extraHeaderFields.count + fields.count)
+        for field in extraHeaderFields where fields[field.name] == nil { headers.append((field.name.rawName, field.value)) }
+        for field in fields { headers.append((field.name.canonicalName, field.value)) }
+        // One array, not `add(name:value:)` per field, which checks that each name is ASCII
+        // (HTTP tokens are) and resets the keep-alive state (still unknown here).
+        return HTTPHeaders(headers)
+    }
+
+    /// Sends the request with retries; a 2xx response becomes what `response` makes of it
+    /// (``send(_:)-(CloudEvent)`` wants nothing, so its header fields are not converted).
+    private func execute<Response>(
+        fields: HTTPFields, body: [UInt8],
+        response makeResponse: (HTTPResponse.Status, HTTPClientResponse, _ body: [UInt8], _ attempts: Int) -> Response
+    ) async throws -> Response {
+        var request = requestTemplate
+        request.headers = requestHeaders(fields)
         let requestBody = ByteBuffer(bytes: body)
         let policy = configuration.retry
-        let operation = "\(configuration.method) \(configuration.maskedURL)"
         var attempt = 0
         while true {
             attempt += 1
             request.body = .bytes(requestBody)
             let outcome: Result<(HTTPClientResponse, [UInt8]), any Error>
             do {
-                let response = try await client.execute(request, timeout: .nanoseconds(configuration.timeout.nanoseconds))
+                let response = try await client.execute(request, timeout: attemptTimeout)
                 outcome = .success(
                     (
                         response,
@@ -226,16 +260,8 @@ public final class HTTPEventSender: CloudEventSender, Service {
             switch outcome {
             case .success(let (response, bytes)):
                 let status = HTTPResponse.Status(code: Int(response.status.code))
-                var headerFields = HTTPFields()
-                for header in response.headers {
-                    if let name = HTTPField.Name(header.name) { headerFields.append(HTTPField(name: name, value: header.value)) }
-                }
-                if status.kind == .successful {
-                    let (event, eventError) = responseEvent(headerFields: headerFields, body: bytes)
-                    return HTTPEventResponse(
-                        status: status, headerFields: headerFields, body: bytes, attempts: attempt, event: event,
-                        eventError: eventError, version: "\(response.version)")
-                }
+                if status.kind == .successful { return makeResponse(status, response, bytes, attempt) }
+                let headerFields = Self.headerFields(of: response.headers)
                 let statusError = HTTPStatusError(status: status, headerFields: headerFields, body: bytes)
                 guard policy.isRetryable(status: status.code) else {
                     logger.error(
@@ -281,6 +307,37 @@ public final class HTTPEventSender: CloudEventSender, Service {
                     metadata: ["attempt": "\(attempt)", "delay_ms": "\(delay.milliseconds)", "error": "\(error)"])
                 try await Task.sleep(for: delay)
             }
+        }
+    }
+
+    /// The ``HTTPEventResponse`` of a 2xx response, with the event it carries.
+    private func eventResponse(
+        status: HTTPResponse.Status, response: HTTPClientResponse, body: [UInt8], attempts: Int
+    ) -> HTTPEventResponse {
+        let headerFields = Self.headerFields(of: response.headers)
+        let (event, eventError) = responseEvent(headerFields: headerFields, body: body)
+        return HTTPEventResponse(
+            status: status, headerFields: headerFields, body: body, attempts: attempts, event: event,
+            eventError: eventError, version: Self.versionText(response.version))
+    }
+
+    /// A response's header fields as swift-http-types fields; names that are not valid field
+    /// names are left out.
+    private static func headerFields(of headers: HTTPHeaders) -> HTTPFields {
+        var headerFields = HTTPFields()
+        for header in headers {
+            if let name = HTTPField.Name(header.name) { headerFields.append(HTTPField(name: name, value: header.value)) }
+        }
+        return headerFields
+    }
+
+    /// `HTTP/1.1` and the like, without formatting the common versions.
+    private static func versionText(_ version: HTTPVersion) -> String {
+        switch (version.major, version.minor) {
+        case (1, 1): "HTTP/1.1"
+        case (2, 0): "HTTP/2.0"
+        case (1, 0): "HTTP/1.0"
+        default: "\(version)"
         }
     }
 
