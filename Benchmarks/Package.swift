@@ -3,6 +3,7 @@
 // Benchmarks for the CloudEvents toolkit, a package of their own (as swift-nio does) so
 // that users of the library never resolve the benchmark tooling. Run with `Scripts/bench`
 // (micro-benchmarks), `Scripts/bench-http` (the HTTP receiver under wrk load),
+// `Scripts/bench-http-sender` (the HTTP sender against a bare async-http-client loop),
 // `Scripts/bench-mqtt` (MQTT publish → receive through the local broker),
 // `Scripts/bench-amqp` (AMQP send → receive through RabbitMQ and peer to peer) and
 // `Scripts/bench-bridge` (ce bridge, MQTT → HTTP).
