@@ -171,20 +171,11 @@ extension CloudEvent {
             }
         }
         guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
-        if let time {
-            guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
-            self.time = timestamp
-        } else {
-            self.time = nil
-        }
-        self.specVersion = .v1_0
-        self.id = id
-        self.source = source
-        self.type = type
-        self.dataContentType = contentType
-        self.dataSchema = dataSchema
-        self.subject = subject
-        self.extensions = extensions
+        guard
+            setBinaryModeAttributes(
+                id: id, source: source, type: type, dataContentType: contentType, dataSchema: dataSchema,
+                subject: subject, time: time, extensions: extensions)
+        else { return false }
         if isJSON {
             // As EventData(bytes:contentType:) decides for a JSON content type.
             self.data = (try? RawJSON(validating: body)).map(EventData.json) ?? .binary(body)

@@ -156,20 +156,11 @@ extension CloudEvent {
 
         guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
         if let contentType, printableASCII, !TextScan.isPrintableASCII(contentType) { printableASCII = false }
-        if let time {
-            guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
-            self.time = timestamp
-        } else {
-            self.time = nil
-        }
-        self.specVersion = .v1_0
-        self.id = id
-        self.source = source
-        self.type = type
-        self.dataContentType = contentType
-        self.dataSchema = dataSchema
-        self.subject = subject
-        self.extensions = extensions
+        guard
+            setBinaryModeAttributes(
+                id: id, source: source, type: type, dataContentType: contentType, dataSchema: dataSchema,
+                subject: subject, time: time, extensions: extensions)
+        else { return false }
         // An empty payload without a content type is no data: MQTT cannot tell it from empty data.
         let payload = message.payload
         self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil

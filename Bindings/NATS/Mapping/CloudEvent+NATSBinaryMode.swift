@@ -139,26 +139,17 @@ extension CloudEvent {
                 }
                 accepted = true
             }
-            // The bound keeps the linear search for duplicate extensions short.
+            // At most NATSMessageReader.maximumAttributeCount attributes, as the general path.
             count += 1
             guard accepted, count <= NATSMessageReader.maximumAttributeCount else { return false }
         }
 
         guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
-        if let time {
-            guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
-            self.time = timestamp
-        } else {
-            self.time = nil
-        }
-        self.specVersion = .v1_0
-        self.id = id
-        self.source = source
-        self.type = type
-        self.dataContentType = contentType
-        self.dataSchema = dataSchema
-        self.subject = subject
-        self.extensions = extensions
+        guard
+            setBinaryModeAttributes(
+                id: id, source: source, type: type, dataContentType: contentType, dataSchema: dataSchema,
+                subject: subject, time: time, extensions: extensions)
+        else { return false }
         // An empty payload without datacontenttype is no data (spec edge case 21).
         self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil
         do { try validate(checkingCharacters: !charactersChecked) } catch { return false }
