@@ -70,6 +70,19 @@ let package = Package(
         // benchmark every executable target whose folder's parent is named `Benchmarks`,
         // plugin or not, so `Scripts/bench` would start these and fail on their usage text.
         // Load-test servers for Scripts/bench-http.
+        // A synchronous harness for Scripts/bench-instructions (callgrind): instruction
+        // counts of the codec operations, which the machine's load does not move.
+        .executableTarget(
+            name: "CodecInstructions",
+            dependencies: [
+                "BenchmarkSample",
+                .product(name: "CloudEvents", package: "swift-cloudevents"),
+                .product(name: "CloudEventsHTTP", package: "swift-cloudevents"),
+                .product(name: "CloudEventsProtobuf", package: "swift-cloudevents"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "LoadServers/CodecInstructions"
+        ),
         .executableTarget(
             name: "BareHTTPServer",
             dependencies: [
