@@ -62,9 +62,24 @@ struct JSONScanner {
     }
 
     /// Scans a string whose opening quote is at `index`.
+    ///
+    /// Inlined for the usual string, which has no escape and nothing above 0x7E: its end
+    /// is the first byte the word scan stops at. The others are scanned by a call.
+    @inline(__always)
     mutating func scanString() throws(JSONSyntaxError) -> StringToken {
-        index += 1  // the opening quote
-        let start = index
+        let start = index &+ 1  // after the opening quote
+        let stop = ByteScan.firstJSONStringSpecialInWords(bytes, from: start, to: bytes.count)
+        if stop < bytes.count, bytes[stop] == UInt8(ascii: "\"") {
+            index = stop &+ 1
+            return StringToken(start: start, end: stop, hasEscapes: false, hasNonASCII: false)
+        }
+        index = stop
+        return try scanString(from: start)
+    }
+
+    /// ``scanString()`` from `index`, within the string that starts at `start`.
+    @inline(never)
+    private mutating func scanString(from start: Int) throws(JSONSyntaxError) -> StringToken {
         var hasEscapes = false
         var hasNonASCII = false
         let count = bytes.count

@@ -32,8 +32,16 @@ enum JSONValidator {
             guard index < count else { return nil }
             switch bytes[index] {
             case UInt8(ascii: "\""):
-                guard let end = stringEnd(bytes, count, from: index &+ 1) else { return nil }
-                index = end
+                // Most strings have no escape and nothing above 0x7E: their end is the first
+                // byte the word scan stops at. Only the others pay for a call.
+                let stop = ByteScan.firstJSONStringSpecialInWords(
+                    UnsafeRawBufferPointer(start: bytes, count: count), from: index &+ 1, to: count)
+                if stop < count, bytes[stop] == UInt8(ascii: "\"") {
+                    index = stop &+ 1
+                } else {
+                    guard let end = stringEnd(bytes, count, from: stop) else { return nil }
+                    index = end
+                }
                 if atMemberName {
                     index = skipWhitespace(bytes, count, from: index)
                     guard index < count, bytes[index] == UInt8(ascii: ":") else { return nil }
@@ -113,10 +121,13 @@ enum JSONValidator {
         return true
     }
 
-    /// The index after the closing quote of a string whose content starts at `start`, or
+    /// The index after the closing quote of a string whose content continues at `start`, or
     /// `nil`: control characters, bad escapes (`\uXXXX` needs four hex digits; surrogate
     /// pairing is the decoder's business, as for the scanner) and bytes that are not UTF-8.
-    @inline(__always)
+    ///
+    /// Not inlined: ``valueRange(_:count:stack:)`` finds the end of an ordinary string
+    /// itself and calls this only at an escape or a byte that is not printable ASCII.
+    @inline(never)
     private static func stringEnd(_ bytes: UnsafePointer<UInt8>, _ count: Int, from start: Int) -> Int? {
         var index = start
         while true {
