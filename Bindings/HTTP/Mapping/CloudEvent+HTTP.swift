@@ -15,7 +15,7 @@ extension CloudEvent {
         formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none
     ) throws(MessageError) {
         // The ordinary binary request in one pass; anything else through the message layer.
-        self.init(id: "", source: "", type: "", extensions: ExtensionAttributes())
+        self = .decodingPlaceholder
         if decodeBinaryMode(headerFields: request.headerFields, body: body, extensionTypes: extensionTypes) { return }
         self = try HTTPMessageReader(request: request, body: body, formats: formats)
             .event(formats: formats, extensionTypes: extensionTypes)
@@ -34,7 +34,7 @@ extension CloudEvent {
         formats: EventFormatRegistry = .standard, extensionTypes: ExtensionTypes = .none
     ) throws(MessageError) {
         // The ordinary binary response in one pass; anything else through the message layer.
-        self.init(id: "", source: "", type: "", extensions: ExtensionAttributes())
+        self = .decodingPlaceholder
         if decodeBinaryMode(headerFields: response.headerFields, body: body, extensionTypes: extensionTypes) { return }
         self = try HTTPMessageReader(response: response, body: body, formats: formats)
             .event(formats: formats, extensionTypes: extensionTypes)

@@ -6,9 +6,13 @@ extension CloudEvent {
     ///
     /// Data and validation stay with the caller: each binding classifies its body and
     /// knows which characters it has already checked.
+    ///
+    /// The values are taken owned: each moves into the event rather than being retained
+    /// for it and released by the caller.
     package mutating func setBinaryModeAttributes(
-        id: String, source: String, type: String, dataContentType: String?, dataSchema: String?, subject: String?,
-        time: String?, extensions: ExtensionAttributes
+        id: consuming String, source: consuming String, type: consuming String, dataContentType: consuming String?,
+        dataSchema: consuming String?, subject: consuming String?, time: String?,
+        extensions: consuming ExtensionAttributes
     ) -> Bool {
         if let time {
             guard let timestamp = try? Timestamp(rfc3339: time) else { return false }
@@ -26,4 +30,10 @@ extension CloudEvent {
         self.extensions = extensions
         return true
     }
+
+    /// The event a binding's one-pass decoder starts from and fills in with
+    /// ``setBinaryModeAttributes(id:source:type:dataContentType:dataSchema:subject:time:extensions:)``:
+    /// built once, so that starting costs a copy of empty values, not a call to the
+    /// initialiser with its copies of every parameter.
+    package static let decodingPlaceholder = CloudEvent(id: "", source: "", type: "")
 }
