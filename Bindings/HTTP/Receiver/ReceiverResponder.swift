@@ -48,7 +48,7 @@ final class ReceiverResponder: Sendable {
             // (who then gets these events instead of decoding again).
             // The ordinary binary request through the one-pass decoder (which gives up, to the
             // general path, on anything unusual).
-            var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
+            var event = CloudEvent.decodingPlaceholder
             if reader.contentMode == .binary,
                 event.decodeBinaryMode(
                     headerFields: request.headerFields, body: body, extensionTypes: configuration.extensionTypes)

@@ -205,7 +205,7 @@ extension MQTTMessageReader {
     /// returns through the message layer.
     func binaryModeEvent(extensionTypes: ExtensionTypes) -> CloudEvent? {
         guard contentMode == .binary else { return nil }
-        var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
+        var event = CloudEvent.decodingPlaceholder
         guard event.decodeMQTTBinaryMode(mqttMessage, extensionTypes: extensionTypes) else { return nil }
         return event
     }

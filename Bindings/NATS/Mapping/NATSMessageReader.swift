@@ -202,7 +202,7 @@ public struct NATSMessageReader: MessageReader, Sendable {
         guard !isBatchMediaType else { throw MessageError(.batchNotSupported) }
         try refuseMalformedHeaders()
         if contentMode == .binary, let headers = natsMessage.headers {
-            var event = CloudEvent(id: "", source: "", type: "", extensions: ExtensionAttributes())
+            var event = CloudEvent.decodingPlaceholder
             if event.decodeNATSBinaryMode(headers: headers, payload: natsMessage.payload, extensionTypes: extensionTypes) {
                 return event
             }
