@@ -65,18 +65,34 @@ enum ByteScan {
 
     /// The index of the first byte from `start` that is `%` or not printable ASCII (below
     /// 0x20 or 0x7F and above); `end` if there is none.
+    ///
+    /// A header value is read whole, so the position comes from the word's lowest mark
+    /// (exact, as in ``firstJSONStringSpecialInWords(_:from:to:)``), and the bytes after
+    /// the last whole word are read as one word that ends at `end` (it overlaps bytes
+    /// already found clean, which cannot hold a mark): a value of eight bytes or more is
+    /// never looked at byte by byte.
     @inline(__always)
     static func firstPercentOrNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
+        @inline(__always)
+        func marks(at offset: Int) -> UInt64 {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            return Self.marks(below: 0x20, word) | marksAbove7E(word) | Self.marks(equalTo: 0x25, word)
+        }
         var index = start
-        while index + 8 <= end {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x25, word) != 0 { break }
-            index += 8
+        while index &+ 8 <= end {
+            let found = marks(at: index)
+            if found != 0 { return index &+ found.trailingZeroBitCount &>> 3 }
+            index &+= 8
+        }
+        if index < end, end &- start >= 8 {
+            let last = end &- 8
+            let found = marks(at: last)
+            return found != 0 ? last &+ found.trailingZeroBitCount &>> 3 : end
         }
         while index < end {
             let byte = bytes[index]
             if byte < 0x20 || byte >= 0x7F || byte == 0x25 { return index }
-            index += 1
+            index &+= 1
         }
         return end
     }
