@@ -61,6 +61,35 @@ struct JSONValidatorTests {
         }
     }
 
+    /// Where the scanner ends the value that starts at the first significant byte (what
+    /// follows it not looked at), as the JSON event decoder steps over `data`.
+    static func scannerEnd(_ bytes: [UInt8]) -> Int? {
+        bytes.withUnsafeBytes { buffer -> Int? in
+            var scanner = JSONScanner(buffer)
+            scanner.skipWhitespace()
+            do { try scanner.skipValue() } catch { return nil }
+            return scanner.index
+        }
+    }
+
+    static func validatorEnd(_ bytes: [UInt8]) -> Int? {
+        bytes.withUnsafeBytes { buffer -> Int? in
+            var scanner = JSONScanner(buffer)
+            scanner.skipWhitespace()
+            return JSONValidator.valueEnd(buffer, from: scanner.index)
+        }
+    }
+
+    /// `valueEnd(_:from:)` ends a value where the scanner does, whatever follows it: the
+    /// members, elements and closing brackets that follow `data` in an event included.
+    @Test(arguments: seeds + edgeCases)
+    func valueEndIsTheScannersWhateverFollows(text: String) {
+        for suffix in ["", ",", "}", "]", " x", "\"", ",\"k\":1}"] {
+            let bytes = Array((text + suffix).utf8)
+            #expect(Self.validatorEnd(bytes) == Self.scannerEnd(bytes), "\(text + suffix)")
+        }
+    }
+
     /// Every byte value at every position of every seed (replacing and inserting), so that
     /// each special byte is seen at each offset within and across the 8-byte words.
     @Test func everyByteAtEveryPosition() {
@@ -108,6 +137,10 @@ struct JSONValidatorTests {
             }
             guard Self.validatorRange(bytes) == Self.scannerRange(bytes) else {
                 Issue.record("verdicts differ for \(bytes)")
+                return
+            }
+            guard Self.validatorEnd(bytes) == Self.scannerEnd(bytes) else {
+                Issue.record("value ends differ for \(bytes)")
                 return
             }
         }

@@ -179,6 +179,16 @@ struct JSONEventDecoder {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let integral = try scanner.scanNumber()
             return ValueToken(kind: .number, start: start, end: scanner.index, string: nil, isIntegral: integral)
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            // An object or array (`data`, most often) through the flat validator; the
+            // scanner steps over it only to say why it is invalid.
+            if let end = JSONValidator.valueEnd(scanner.bytes, from: start) {
+                scanner.index = end
+            } else {
+                try scanner.skipValue()
+            }
+            let kind: JSONScanner.ValueKind = first == UInt8(ascii: "{") ? .object : .array
+            return ValueToken(kind: kind, start: start, end: scanner.index, string: nil, isIntegral: false)
         default:
             let kind = try scanner.skipValue()
             return ValueToken(kind: kind, start: start, end: scanner.index, string: nil, isIntegral: false)

@@ -11,18 +11,30 @@ enum JSONValidator {
     /// or `nil` when `bytes` are not exactly one valid JSON value.
     static func valueRange(_ bytes: UnsafeRawBufferPointer) -> Range<Int>? {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        let start = skipWhitespace(base, bytes.count, from: 0)
+        guard let end = valueEnd(bytes, from: start), skipWhitespace(base, bytes.count, from: end) == bytes.count else {
+            return nil
+        }
+        return start..<end
+    }
+
+    /// The index after the JSON value that starts at `start` (its first byte, not
+    /// whitespace), or `nil` when no valid value starts there. What follows the value is
+    /// not looked at: the JSON event decoder uses this to step over `data` and other
+    /// values it keeps as raw JSON.
+    static func valueEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         // Open containers, innermost last: 1 for an object, 0 for an array (as the
         // scanner's recursion, at most `JSONScanner.maximumDepth` deep).
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: JSONScanner.maximumDepth) { stack in
-            valueRange(base, count: bytes.count, stack: stack.baseAddress!)
+            valueEnd(base, count: bytes.count, from: start, stack: stack.baseAddress!)
         }
     }
 
-    private static func valueRange(
-        _ bytes: UnsafePointer<UInt8>, count: Int, stack: UnsafeMutablePointer<UInt8>
-    ) -> Range<Int>? {
-        var index = skipWhitespace(bytes, count, from: 0)
-        let start = index
+    private static func valueEnd(
+        _ bytes: UnsafePointer<UInt8>, count: Int, from start: Int, stack: UnsafeMutablePointer<UInt8>
+    ) -> Int? {
+        var index = start
         var depth = 0
         // The next string is a member name (then `:` and a value follow), not a value.
         var atMemberName = false
@@ -82,10 +94,7 @@ enum JSONValidator {
 
             // After a value: close containers until a `,` leads to the next member or element.
             while true {
-                guard depth > 0 else {
-                    let end = index
-                    return skipWhitespace(bytes, count, from: index) == count ? start..<end : nil
-                }
+                guard depth > 0 else { return index }
                 index = skipWhitespace(bytes, count, from: index)
                 guard index < count else { return nil }
                 let byte = bytes[index]
@@ -125,7 +134,7 @@ enum JSONValidator {
     /// `nil`: control characters, bad escapes (`\uXXXX` needs four hex digits; surrogate
     /// pairing is the decoder's business, as for the scanner) and bytes that are not UTF-8.
     ///
-    /// Not inlined: ``valueRange(_:count:stack:)`` finds the end of an ordinary string
+    /// Not inlined: ``valueEnd(_:count:from:stack:)`` finds the end of an ordinary string
     /// itself and calls this only at an escape or a byte that is not printable ASCII.
     @inline(never)
     private static func stringEnd(_ bytes: UnsafePointer<UInt8>, _ count: Int, from start: Int) -> Int? {
