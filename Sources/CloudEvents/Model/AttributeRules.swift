@@ -123,6 +123,9 @@ enum AttributeRules {
         let count = bytes.count
         var index = 0
         while index < count {
+            // Eight at a time while there is no `%` (and nothing else to look at).
+            while index &+ 8 <= count, ByteScan.areURICharacters(bytes, eightAt: index) { index &+= 8 }
+            guard index < count else { break }
             let byte = bytes[index]
             if ByteScan.isURICharacter(byte) {
                 index &+= 1

@@ -160,16 +160,28 @@ enum ByteScan {
         return end
     }
 
-    /// RFC 3986 characters (unreserved, gen-delims, sub-delims) by ASCII code, `1` for
-    /// allowed. A `StaticString` is a pointer into the binary: a lookup costs no bounds
-    /// check and no lazy initialisation.
+    /// RFC 3986 characters (unreserved, gen-delims, sub-delims) by byte value, `1` for
+    /// allowed (none from 0x80 on). A `StaticString` is a pointer into the binary: a lookup
+    /// costs no bounds check and no lazy initialisation.
     private static let uriCharacters: StaticString =
-        "00000000000000000000000000000000010110111111111111111111111101011111111111111111111111111111010101111111111111111111111111100010"
+        "0000000000000000000000000000000001011011111111111111111111110101111111111111111111111111111101010111111111111111111111111110001000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 
     /// Whether `byte` is an RFC 3986 character (unreserved, gen-delims, sub-delims).
     @inline(__always)
     static func isURICharacter(_ byte: UInt8) -> Bool {
-        byte < 128 && uriCharacters.utf8Start[Int(byte)] == UInt8(ascii: "1")
+        uriCharacters.utf8Start[Int(byte)] == UInt8(ascii: "1")
+    }
+
+    /// Whether the eight bytes at `offset` are all RFC 3986 characters (`%` is not one):
+    /// eight lookups and-ed together (`1` is 0x31, `0` 0x30), with one test at the end
+    /// rather than a branch per byte.
+    @inline(__always)
+    static func areURICharacters(_ bytes: UnsafeRawBufferPointer, eightAt offset: Int) -> Bool {
+        let table = uriCharacters.utf8Start
+        let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        var all = UInt8(ascii: "1")
+        for lane in 0..<8 { all &= table[Int(truncatingIfNeeded: word &>> UInt64(lane &* 8)) & 0xFF] }
+        return all == UInt8(ascii: "1")
     }
 
     /// RFC 7230 `tchar`, as a 128-bit set.
