@@ -99,21 +99,35 @@ enum ByteScan {
 
     /// The index of the first byte from `start` that a JSON string scan must look at:
     /// `"`, `\`, a control character, or 0x7F and above; `end` if there is none.
+    ///
+    /// For a whole string (the encoder's): as ``firstPercentOrNonPrintableASCII(_:from:to:)``,
+    /// the position comes from the word's lowest mark and the bytes after the last whole
+    /// word are read as one overlapping word, so a string of eight bytes or more is never
+    /// looked at byte by byte.
     @inline(__always)
     static func firstJSONStringSpecial(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        var index = start
-        while index + 8 <= end {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+        @inline(__always)
+        func marks(at offset: Int) -> UInt64 {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
             // One test for all four conditions: no branch per condition.
-            if marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x22, word) | marks(equalTo: 0x5C, word) != 0 {
-                break
-            }
-            index += 8
+            return Self.marks(below: 0x20, word) | marksAbove7E(word) | Self.marks(equalTo: 0x22, word)
+                | Self.marks(equalTo: 0x5C, word)
+        }
+        var index = start
+        while index &+ 8 <= end {
+            let found = marks(at: index)
+            if found != 0 { return index &+ found.trailingZeroBitCount &>> 3 }
+            index &+= 8
+        }
+        if index < end, end &- start >= 8 {
+            let last = end &- 8
+            let found = marks(at: last)
+            return found != 0 ? last &+ found.trailingZeroBitCount &>> 3 : end
         }
         while index < end {
             let byte = bytes[index]
             if byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return index }
-            index += 1
+            index &+= 1
         }
         return end
     }
