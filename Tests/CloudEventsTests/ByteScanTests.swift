@@ -23,7 +23,7 @@ struct ByteScanTests {
             "firstJSONStringSpecialInWords", ByteScan.firstJSONStringSpecialInWords,
             { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C }
         ),
-        ("firstJSONEscape", ByteScan.firstJSONEscape, { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }),
+        ("firstJSONEscape", ByteScan.firstJSONEscape, { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C })
     ]
 
     static func reference(_ bytes: [UInt8], from start: Int, _ isSpecial: (UInt8) -> Bool) -> Int {
