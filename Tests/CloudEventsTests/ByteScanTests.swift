@@ -19,10 +19,6 @@ struct ByteScanTests {
         ),
         ("firstPercentOrNonPrintableASCII", ByteScan.firstPercentOrNonPrintableASCII, { $0 < 0x20 || $0 >= 0x7F || $0 == 0x25 }),
         ("firstJSONStringSpecial", ByteScan.firstJSONStringSpecial, { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C }),
-        (
-            "firstJSONStringSpecialInWords", ByteScan.firstJSONStringSpecialInWords,
-            { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C }
-        ),
         ("firstJSONEscape", ByteScan.firstJSONEscape, { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C })
     ]
 

@@ -24,22 +24,47 @@ enum ByteScan {
         (word | (word &+ ones)) & highBits
     }
 
+    /// The index of the first byte from `start` that `isFlagged` selects; `end` if there is
+    /// none. `flags` gives, for a little-endian word, the high bit of each byte `isFlagged`
+    /// selects (give or take false marks above a true one, which the marks above make).
+    ///
+    /// The position comes from the word's lowest mark (exact: a false mark only ever sits
+    /// above a true one), and the bytes after the last whole word are read as one word
+    /// that ends at `end`: it overlaps bytes already found clean, which make no mark. So a
+    /// range of eight bytes or more is never looked at byte by byte, and a short string
+    /// inside a larger buffer costs one load.
+    @inline(__always)
+    private static func firstFlagged(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int, _ flags: (UInt64) -> UInt64,
+        _ isFlagged: (UInt8) -> Bool
+    ) -> Int {
+        @inline(__always)
+        func marks(at offset: Int) -> UInt64 {
+            flags(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+        }
+        var index = start
+        while index &+ 8 <= end {
+            let found = marks(at: index)
+            if found != 0 { return index &+ found.trailingZeroBitCount &>> 3 }
+            index &+= 8
+        }
+        if index < end, end &- start >= 8 {
+            let last = end &- 8
+            let found = marks(at: last)
+            return found != 0 ? last &+ found.trailingZeroBitCount &>> 3 : end
+        }
+        while index < end {
+            if isFlagged(bytes[index]) { return index }
+            index &+= 1
+        }
+        return end
+    }
+
     /// The index of the first byte from `start` that is not printable ASCII (below 0x20
     /// or 0x7F and above); `end` if there is none.
     @inline(__always)
     static func firstNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        var index = start
-        while index + 8 <= end {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if marks(below: 0x20, word) | marksAbove7E(word) != 0 { break }
-            index += 8
-        }
-        while index < end {
-            let byte = bytes[index]
-            if byte < 0x20 || byte >= 0x7F { return index }
-            index += 1
-        }
-        return end
+        firstFlagged(bytes, from: start, to: end, { marks(below: 0x20, $0) | marksAbove7E($0) }, { $0 < 0x20 || $0 >= 0x7F })
     }
 
     /// The index of the first byte from `start` that a header value cannot carry as it is:
@@ -47,131 +72,39 @@ enum ByteScan {
     /// binding); `end` if there is none.
     @inline(__always)
     static func firstHeaderEncodingSpecial(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        var index = start
-        while index + 8 <= end {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if marks(below: 0x21, word) | marksAbove7E(word) | marks(equalTo: 0x22, word) | marks(equalTo: 0x25, word) != 0 {
-                break
-            }
-            index += 8
-        }
-        while index < end {
-            let byte = bytes[index]
-            if byte <= 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x25 { return index }
-            index += 1
-        }
-        return end
+        firstFlagged(
+            bytes, from: start, to: end,
+            { marks(below: 0x21, $0) | marksAbove7E($0) | marks(equalTo: 0x22, $0) | marks(equalTo: 0x25, $0) },
+            { $0 <= 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x25 })
     }
 
     /// The index of the first byte from `start` that is `%` or not printable ASCII (below
     /// 0x20 or 0x7F and above); `end` if there is none.
-    ///
-    /// A header value is read whole, so the position comes from the word's lowest mark
-    /// (exact, as in ``firstJSONStringSpecialInWords(_:from:to:)``), and the bytes after
-    /// the last whole word are read as one word that ends at `end` (it overlaps bytes
-    /// already found clean, which cannot hold a mark): a value of eight bytes or more is
-    /// never looked at byte by byte.
     @inline(__always)
     static func firstPercentOrNonPrintableASCII(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        @inline(__always)
-        func marks(at offset: Int) -> UInt64 {
-            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-            return Self.marks(below: 0x20, word) | marksAbove7E(word) | Self.marks(equalTo: 0x25, word)
-        }
-        var index = start
-        while index &+ 8 <= end {
-            let found = marks(at: index)
-            if found != 0 { return index &+ found.trailingZeroBitCount &>> 3 }
-            index &+= 8
-        }
-        if index < end, end &- start >= 8 {
-            let last = end &- 8
-            let found = marks(at: last)
-            return found != 0 ? last &+ found.trailingZeroBitCount &>> 3 : end
-        }
-        while index < end {
-            let byte = bytes[index]
-            if byte < 0x20 || byte >= 0x7F || byte == 0x25 { return index }
-            index &+= 1
-        }
-        return end
+        firstFlagged(
+            bytes, from: start, to: end, { marks(below: 0x20, $0) | marksAbove7E($0) | marks(equalTo: 0x25, $0) },
+            { $0 < 0x20 || $0 >= 0x7F || $0 == 0x25 })
     }
 
     /// The index of the first byte from `start` that a JSON string scan must look at:
     /// `"`, `\`, a control character, or 0x7F and above; `end` if there is none.
-    ///
-    /// For a whole string (the encoder's): as ``firstPercentOrNonPrintableASCII(_:from:to:)``,
-    /// the position comes from the word's lowest mark and the bytes after the last whole
-    /// word are read as one overlapping word, so a string of eight bytes or more is never
-    /// looked at byte by byte.
     @inline(__always)
     static func firstJSONStringSpecial(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        @inline(__always)
-        func marks(at offset: Int) -> UInt64 {
-            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        firstFlagged(
+            bytes, from: start, to: end,
             // One test for all four conditions: no branch per condition.
-            return Self.marks(below: 0x20, word) | marksAbove7E(word) | Self.marks(equalTo: 0x22, word)
-                | Self.marks(equalTo: 0x5C, word)
-        }
-        var index = start
-        while index &+ 8 <= end {
-            let found = marks(at: index)
-            if found != 0 { return index &+ found.trailingZeroBitCount &>> 3 }
-            index &+= 8
-        }
-        if index < end, end &- start >= 8 {
-            let last = end &- 8
-            let found = marks(at: last)
-            return found != 0 ? last &+ found.trailingZeroBitCount &>> 3 : end
-        }
-        while index < end {
-            let byte = bytes[index]
-            if byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return index }
-            index &+= 1
-        }
-        return end
-    }
-
-    /// ``firstJSONStringSpecial(_:from:to:)`` for short strings: the first special byte of
-    /// a word is found from its lowest mark (exact: a false positive only ever sits above a
-    /// true one) instead of by scanning the word again byte by byte, so a string that ends
-    /// within eight bytes costs one load and no loop. Only the last seven bytes of the
-    /// buffer are looked at one by one.
-    @inline(__always)
-    static func firstJSONStringSpecialInWords(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        var index = start
-        while index &+ 8 <= end {
-            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-            let marks =
-                marks(below: 0x20, word) | marksAbove7E(word) | marks(equalTo: 0x22, word)
-                | marks(equalTo: 0x5C, word)
-            if marks != 0 { return index &+ marks.trailingZeroBitCount &>> 3 }
-            index &+= 8
-        }
-        while index < end {
-            let byte = bytes[index]
-            if byte < 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C { return index }
-            index &+= 1
-        }
-        return end
+            { marks(below: 0x20, $0) | marksAbove7E($0) | marks(equalTo: 0x22, $0) | marks(equalTo: 0x5C, $0) },
+            { $0 < 0x20 || $0 >= 0x7F || $0 == 0x22 || $0 == 0x5C })
     }
 
     /// The index of the first byte that JSON output must escape (`"`, `\`, below 0x20);
     /// `end` if there is none.
     @inline(__always)
     static func firstJSONEscape(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) -> Int {
-        var index = start
-        while index + 8 <= end {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            if marks(below: 0x20, word) | marks(equalTo: 0x22, word) | marks(equalTo: 0x5C, word) != 0 { break }
-            index += 8
-        }
-        while index < end {
-            let byte = bytes[index]
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C { return index }
-            index += 1
-        }
-        return end
+        firstFlagged(
+            bytes, from: start, to: end, { marks(below: 0x20, $0) | marks(equalTo: 0x22, $0) | marks(equalTo: 0x5C, $0) },
+            { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C })
     }
 
     /// RFC 3986 characters (unreserved, gen-delims, sub-delims) by byte value, `1` for

@@ -68,7 +68,7 @@ struct JSONScanner {
     @inline(__always)
     mutating func scanString() throws(JSONSyntaxError) -> StringToken {
         let start = index &+ 1  // after the opening quote
-        let stop = ByteScan.firstJSONStringSpecialInWords(bytes, from: start, to: bytes.count)
+        let stop = ByteScan.firstJSONStringSpecial(bytes, from: start, to: bytes.count)
         if stop < bytes.count, bytes[stop] == UInt8(ascii: "\"") {
             index = stop &+ 1
             return StringToken(start: start, end: stop, hasEscapes: false, hasNonASCII: false)
@@ -84,7 +84,7 @@ struct JSONScanner {
         var hasNonASCII = false
         let count = bytes.count
         while index < count {
-            index = ByteScan.firstJSONStringSpecialInWords(bytes, from: index, to: count)
+            index = ByteScan.firstJSONStringSpecial(bytes, from: index, to: count)
             guard index < count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {

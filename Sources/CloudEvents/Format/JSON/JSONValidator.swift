@@ -46,7 +46,7 @@ enum JSONValidator {
             case UInt8(ascii: "\""):
                 // Most strings have no escape and nothing above 0x7E: their end is the first
                 // byte the word scan stops at. Only the others pay for a call.
-                let stop = ByteScan.firstJSONStringSpecialInWords(
+                let stop = ByteScan.firstJSONStringSpecial(
                     UnsafeRawBufferPointer(start: bytes, count: count), from: index &+ 1, to: count)
                 if stop < count, bytes[stop] == UInt8(ascii: "\"") {
                     index = stop &+ 1
@@ -140,7 +140,7 @@ enum JSONValidator {
     private static func stringEnd(_ bytes: UnsafePointer<UInt8>, _ count: Int, from start: Int) -> Int? {
         var index = start
         while true {
-            index = ByteScan.firstJSONStringSpecialInWords(
+            index = ByteScan.firstJSONStringSpecial(
                 UnsafeRawBufferPointer(start: bytes, count: count), from: index, to: count)
             guard index < count else { return nil }
             let byte = bytes[index]
