@@ -97,7 +97,13 @@ struct ConvertSink {
                 output.bytes.append(count == 0 ? UInt8(ascii: "[") : UInt8(ascii: ","))
                 try format.encode(event, into: &output.bytes)
             case .lines:
-                try lineFormat.encode(Self.minifyingData(event), into: &output.bytes)
+                // Copied (every attribute retained, then released) only when its JSON data
+                // has whitespace to take out: the usual event is encoded as it is.
+                if Self.hasDataToMinify(event) {
+                    try lineFormat.encode(Self.minifyingData(event), into: &output.bytes)
+                } else {
+                    try lineFormat.encode(event, into: &output.bytes)
+                }
                 output.bytes.append(0x0A)
             case .protobufBatch(let format):
                 scratch.removeAll(keepingCapacity: true)
@@ -145,6 +151,12 @@ struct ConvertSink {
             break
         }
         try output.flush()
+    }
+
+    /// Whether `event` has JSON data with whitespace, which one line cannot hold as it is.
+    private static func hasDataToMinify(_ event: CloudEvent) -> Bool {
+        guard case .json(let json) = event.data else { return false }
+        return hasWhitespace(json.bytes)
     }
 
     /// `event` with JSON data minified, so that it fits on one line.
