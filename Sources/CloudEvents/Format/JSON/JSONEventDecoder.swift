@@ -283,10 +283,12 @@ struct JSONEventDecoder {
 
         let data = try self.data(members, specVersion: specVersion, dataContentType: dataContentType, &violations)
 
+        // The values move into the event (without `consume` each is retained for it and
+        // released here).
         let event = CloudEvent(
             id: id ?? "", source: source ?? "", type: type ?? "", specVersion: specVersion,
-            dataContentType: dataContentType, dataSchema: dataSchema, subject: subject, time: time,
-            extensions: extensionAttributes, data: data)
+            dataContentType: consume dataContentType, dataSchema: consume dataSchema, subject: consume subject,
+            time: time, extensions: consume extensionAttributes, data: consume data)
         do {
             // String characters were checked token by token above.
             try event.validate(checkingCharacters: false, addingTo: violations)
