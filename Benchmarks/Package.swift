@@ -5,8 +5,9 @@
 // (micro-benchmarks), `Scripts/bench-http` (the HTTP receiver under wrk load),
 // `Scripts/bench-http-sender` (the HTTP sender against a bare async-http-client loop),
 // `Scripts/bench-mqtt` (MQTT publish → receive through the local broker),
-// `Scripts/bench-amqp` (AMQP send → receive through RabbitMQ and peer to peer) and
-// `Scripts/bench-bridge` (ce bridge, MQTT → HTTP).
+// `Scripts/bench-amqp` (AMQP send → receive through RabbitMQ and peer to peer),
+// `Scripts/bench-bridge` (ce bridge, MQTT → HTTP) and `Scripts/bench-instructions` (the
+// codec operations' instructions per event, under callgrind).
 import PackageDescription
 
 let package = Package(
