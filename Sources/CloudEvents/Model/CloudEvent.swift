@@ -37,6 +37,7 @@ public struct CloudEvent: Sendable, Hashable {
     /// An event with the three required attributes `id`, `source` and `type`, and any of the
     /// optional ones. `specVersion` defaults to 1.0; everything else is absent by default.
     /// Nothing is checked here: call ``validate()``, or let an encoder refuse the event.
+    @inlinable
     public init(
         id: String, source: String, type: String, specVersion: SpecVersion = .v1_0,
         dataContentType: String? = nil, dataSchema: String? = nil, subject: String? = nil,
