@@ -101,32 +101,21 @@ extension CloudEvent {
     /// printable ASCII, the String type's character rules are not checked again. The event
     /// is filled in place (not returned) so that it is not copied on its way out.
     mutating func decodeBinaryMode(headerFields: HTTPFields, body: [UInt8], extensionTypes: ExtensionTypes) -> Bool {
+        var attributes = BinaryModeAttributes()
         var contentType: String?
-        var specVersion: String?
-        var id: String?
-        var source: String?
-        var type: String?
-        var dataSchema: String?
-        var subject: String?
-        var time: String?
-        var extensions = ExtensionAttributes()
         var charactersChecked = true
 
-        /// Decodes the value of the header at `index`, seen for the first time, into `slot`
-        /// with the core codec's value rule (the general path's); `false` for a duplicate
-        /// (`slot` already set) or a value that the codec refuses.
-        func decode(_ index: Int, into slot: inout String?) -> Bool {
-            guard slot == nil,
-                let (text, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(headerFields[index].value)
-            else { return false }
+        /// The value of the header at `index` with the core codec's value rule (the general
+        /// path's); `nil` for a value that the codec refuses.
+        func decodedValue(_ index: Int) -> String? {
+            guard let (text, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(headerFields[index].value)
+            else { return nil }
             if !isPrintableASCII { charactersChecked = false }
-            slot = text
-            return true
+            return text
         }
 
         // By index: the fields are read in place rather than copied out one by one.
         for index in headerFields.indices {
-            let accepted: Bool
             let header = BinaryModeHeader(headerFields[index].name)
             switch header {
             case .other: continue
@@ -135,26 +124,15 @@ extension CloudEvent {
                 // is refused (by the general path, which says why).
                 guard HeaderAttributeCodec.http.role(of: header) == .dataContentType, contentType == nil else { return false }
                 contentType = headerFields[index].value
-                continue
-            case .specVersion: accepted = decode(index, into: &specVersion)
-            case .id: accepted = decode(index, into: &id)
-            case .source: accepted = decode(index, into: &source)
-            case .type: accepted = decode(index, into: &type)
-            case .dataSchema: accepted = decode(index, into: &dataSchema)
-            case .subject: accepted = decode(index, into: &subject)
-            case .time: accepted = decode(index, into: &time)
             case .extension(let name):
-                var text: String?
-                guard extensions[name] == nil, decode(index, into: &text), let text else { return false }
-                if extensionTypes.types.isEmpty {
-                    extensions.appendUnchecked(name, .string(text))
-                } else {
-                    guard let typed = try? extensionTypes.typed(.string(text), for: name) else { return false }
-                    extensions.appendUnchecked(name, typed)
-                }
-                continue
+                guard !attributes.hasExtension(name), let text = decodedValue(index),
+                    attributes.takeExtension(name, text, types: extensionTypes)
+                else { return false }
+            case .specVersion, .id, .source, .type, .dataSchema, .subject, .time:
+                guard let slot = BinaryModeAttributes.Slot(header), let text = decodedValue(index),
+                    attributes.take(text, for: slot)
+                else { return false }
             }
-            guard accepted else { return false }
         }
 
         // The usual `application/json` is binary mode, printable ASCII and JSON: no need to
@@ -170,12 +148,7 @@ extension CloudEvent {
                 charactersChecked = false
             }
         }
-        guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
-        guard
-            setBinaryModeAttributes(
-                id: id, source: source, type: type, dataContentType: contentType, dataSchema: dataSchema,
-                subject: subject, time: time, extensions: extensions)
-        else { return false }
+        guard attributes.set(on: &self, dataContentType: contentType) else { return false }
         if isJSON {
             // As EventData(bytes:contentType:) decides for a JSON content type.
             self.data = (try? RawJSON(validating: body)).map(EventData.json) ?? .binary(body)

@@ -99,68 +99,36 @@ extension CloudEvent {
     /// not printable ASCII. The event is filled in place (not returned) so that it is not
     /// copied on its way out.
     mutating func decodeMQTTBinaryMode(_ message: MQTTMessage, extensionTypes: ExtensionTypes) -> Bool {
+        var attributes = BinaryModeAttributes()
         var contentType = message.contentType
-        var specVersion: String?
-        var id: String?
-        var source: String?
-        var type: String?
-        var dataSchema: String?
-        var subject: String?
-        var time: String?
-        var extensions = ExtensionAttributes()
         var printableASCII = true
-
-        /// Takes `value` into `slot`, seen for the first time; `false` for a repeat.
-        @inline(__always)
-        func take(_ value: String, into slot: inout String?) -> Bool {
-            guard slot == nil else { return false }
-            if printableASCII, !TextScan.isPrintableASCII(value) { printableASCII = false }
-            slot = value
-            return true
-        }
 
         var count = 0
         for property in message.userProperties {
-            let accepted: Bool
+            let value = property.value
             switch MQTTBinaryModeName(property.name) {
             case .other: continue
             case .dataContentType:
                 // The reader's rule: agreeing with Content Type (or standing in for it) is
                 // fine, even repeated; contradicting it is the general path's error to report.
-                if let contentType, contentType != property.value { return false }
-                contentType = property.value
+                if let contentType, contentType != value { return false }
+                contentType = value
                 continue
-            case .specVersion: accepted = take(property.value, into: &specVersion)
-            case .id: accepted = take(property.value, into: &id)
-            case .source: accepted = take(property.value, into: &source)
-            case .type: accepted = take(property.value, into: &type)
-            case .dataSchema: accepted = take(property.value, into: &dataSchema)
-            case .subject: accepted = take(property.value, into: &subject)
-            case .time: accepted = take(property.value, into: &time)
+            case .attribute(let slot):
+                guard attributes.take(value, for: slot) else { return false }
             case .extension:
                 let name = property.name
                 // The bound keeps this linear search for a repeated name short.
-                guard count < MQTTBinaryModeName.maximumAttributeCount, extensions[name] == nil else { return false }
-                if printableASCII, !TextScan.isPrintableASCII(property.value) { printableASCII = false }
-                if extensionTypes.types.isEmpty {
-                    extensions.appendUnchecked(name, .string(property.value))
-                } else {
-                    guard let typed = try? extensionTypes.typed(.string(property.value), for: name) else { return false }
-                    extensions.appendUnchecked(name, typed)
-                }
-                accepted = true
+                guard count < MQTTBinaryModeName.maximumAttributeCount, !attributes.hasExtension(name),
+                    attributes.takeExtension(name, value, types: extensionTypes)
+                else { return false }
             }
+            if printableASCII, !TextScan.isPrintableASCII(value) { printableASCII = false }
             count += 1
-            guard accepted else { return false }
         }
 
-        guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
         if let contentType, printableASCII, !TextScan.isPrintableASCII(contentType) { printableASCII = false }
-        guard
-            setBinaryModeAttributes(
-                id: id, source: source, type: type, dataContentType: contentType, dataSchema: dataSchema,
-                subject: subject, time: time, extensions: extensions)
-        else { return false }
+        guard attributes.set(on: &self, dataContentType: contentType) else { return false }
         // An empty payload without a content type is no data: MQTT cannot tell it from empty data.
         let payload = message.payload
         self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil
@@ -173,7 +141,9 @@ extension CloudEvent {
 /// extension (any other `[a-z0-9]+` name, as ``MQTTMessageReader`` reads it), or not an
 /// attribute at all (foreign metadata).
 enum MQTTBinaryModeName: Equatable {
-    case specVersion, id, source, type, dataContentType, dataSchema, subject, time
+    /// A core attribute with a slot of its own.
+    case attribute(BinaryModeAttributes.Slot)
+    case dataContentType
     case `extension`
     case other
 
@@ -184,13 +154,13 @@ enum MQTTBinaryModeName: Equatable {
     /// The classification of `name`, by length first: at most two comparisons.
     init(_ name: String) {
         switch name.utf8.count {
-        case 2 where name == "id": self = .id
-        case 4 where name == "type": self = .type
-        case 4 where name == "time": self = .time
-        case 6 where name == "source": self = .source
-        case 7 where name == "subject": self = .subject
-        case 10 where name == "dataschema": self = .dataSchema
-        case 11 where name == "specversion": self = .specVersion
+        case 2 where name == "id": self = .attribute(.id)
+        case 4 where name == "type": self = .attribute(.type)
+        case 4 where name == "time": self = .attribute(.time)
+        case 6 where name == "source": self = .attribute(.source)
+        case 7 where name == "subject": self = .attribute(.subject)
+        case 10 where name == "dataschema": self = .attribute(.dataSchema)
+        case 11 where name == "specversion": self = .attribute(.specVersion)
         case 15 where name == "datacontenttype": self = .dataContentType
         default: self = MQTTMessageReader.isAttributeName(name) ? .extension : .other
         }

@@ -86,70 +86,49 @@ extension CloudEvent {
     /// event that is not valid. When it returns `true`, `self` is the event the general path
     /// returns. The caller has found the message to be in binary mode.
     mutating func decodeNATSBinaryMode(headers: NATSHeaders, payload: [UInt8], extensionTypes: ExtensionTypes) -> Bool {
+        var attributes = BinaryModeAttributes()
         var contentType: String?
-        var specVersion: String?
-        var id: String?
-        var source: String?
-        var type: String?
-        var dataSchema: String?
-        var subject: String?
-        var time: String?
-        var extensions = ExtensionAttributes()
         var charactersChecked = true
 
-        /// Decodes `value` into `slot`, seen for the first time, with the core codec's value
-        /// rule (the general path's); `false` for a duplicate (`slot` already set) or a value
-        /// that the codec refuses.
+        /// `value` decoded with the core codec's value rule (the general path's); `nil` for
+        /// a value that the codec refuses.
         ///
         /// `String(decoding:)` rather than `String(validating:)`: it is about twice as fast,
         /// and bytes that are not UTF-8 become U+FFFD, which the codec refuses unencoded (so
         /// the general path, which reports them by name, decides).
-        func decode(_ value: [UInt8], into slot: inout String?) -> Bool {
-            guard slot == nil,
+        func decodedValue(_ value: [UInt8]) -> String? {
+            guard
                 let (decoded, isPrintableASCII) = try? HeaderAttributeCodec.decodeValueReportingASCII(
                     String(decoding: value, as: UTF8.self))
-            else { return false }
+            else { return nil }
             if !isPrintableASCII { charactersChecked = false }
-            slot = decoded
-            return true
+            return decoded
         }
 
         var count = 0
         for field in headers.fields {
-            let accepted: Bool
-            switch HeaderAttributeCodec.Header(name: field.name) {
+            let header = HeaderAttributeCodec.Header(name: field.name)
+            switch header {
             // NATS: Content-Type only selects the mode, it is not an attribute.
             case .other, .contentType: continue
-            case .dataContentType: accepted = decode(field.value, into: &contentType)
-            case .specVersion: accepted = decode(field.value, into: &specVersion)
-            case .id: accepted = decode(field.value, into: &id)
-            case .source: accepted = decode(field.value, into: &source)
-            case .type: accepted = decode(field.value, into: &type)
-            case .dataSchema: accepted = decode(field.value, into: &dataSchema)
-            case .subject: accepted = decode(field.value, into: &subject)
-            case .time: accepted = decode(field.value, into: &time)
+            case .dataContentType:
+                guard contentType == nil, let text = decodedValue(field.value) else { return false }
+                contentType = text
             case .extension(let name):
-                var text: String?
-                guard extensions[name] == nil, decode(field.value, into: &text), let text else { return false }
-                if extensionTypes.types.isEmpty {
-                    extensions.appendUnchecked(name, .string(text))
-                } else {
-                    guard let typed = try? extensionTypes.typed(.string(text), for: name) else { return false }
-                    extensions.appendUnchecked(name, typed)
-                }
-                accepted = true
+                guard !attributes.hasExtension(name), let text = decodedValue(field.value),
+                    attributes.takeExtension(name, text, types: extensionTypes)
+                else { return false }
+            case .specVersion, .id, .source, .type, .dataSchema, .subject, .time:
+                guard let slot = BinaryModeAttributes.Slot(header), let text = decodedValue(field.value),
+                    attributes.take(text, for: slot)
+                else { return false }
             }
             // At most NATSMessageReader.maximumAttributeCount attributes, as the general path.
             count += 1
-            guard accepted, count <= NATSMessageReader.maximumAttributeCount else { return false }
+            guard count <= NATSMessageReader.maximumAttributeCount else { return false }
         }
 
-        guard specVersion == SpecVersion.v1_0.rawValue, let id, let source, let type else { return false }
-        guard
-            setBinaryModeAttributes(
-                id: id, source: source, type: type, dataContentType: contentType, dataSchema: dataSchema,
-                subject: subject, time: time, extensions: extensions)
-        else { return false }
+        guard attributes.set(on: &self, dataContentType: contentType) else { return false }
         // An empty payload without datacontenttype is no data (spec edge case 21).
         self.data = contentType != nil || !payload.isEmpty ? EventData(bytes: payload, contentType: contentType) : nil
         do { try validate(checkingCharacters: !charactersChecked) } catch { return false }
