@@ -84,6 +84,11 @@ let package = Package(
             ],
             path: "LoadServers/CodecInstructions"
         ),
+        // What the load servers share (output, failing, CPU clocks).
+        .target(
+            name: "LoadServerSupport",
+            path: "LoadServers/LoadServerSupport"
+        ),
         .executableTarget(
             name: "BareHTTPServer",
             dependencies: [
@@ -110,6 +115,7 @@ let package = Package(
         .executableTarget(
             name: "MQTTThroughput",
             dependencies: [
+                "LoadServerSupport",
                 "BenchmarkSample",
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
                 .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
@@ -121,6 +127,7 @@ let package = Package(
         .executableTarget(
             name: "AMQPThroughput",
             dependencies: [
+                "LoadServerSupport",
                 "BenchmarkSample",
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
                 .product(name: "CloudEventsAMQP", package: "swift-cloudevents"),
@@ -132,6 +139,7 @@ let package = Package(
         .executableTarget(
             name: "NATSThroughput",
             dependencies: [
+                "LoadServerSupport",
                 "BenchmarkSample",
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
                 .product(name: "CloudEventsNATS", package: "swift-cloudevents"),
@@ -144,6 +152,7 @@ let package = Package(
         .executableTarget(
             name: "BridgeLoad",
             dependencies: [
+                "LoadServerSupport",
                 "BenchmarkSample",
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
                 .product(name: "CloudEventsMQTT", package: "swift-cloudevents"),
@@ -158,6 +167,7 @@ let package = Package(
         .executableTarget(
             name: "SenderLoad",
             dependencies: [
+                "LoadServerSupport",
                 "BenchmarkSample",
                 .product(name: "CloudEvents", package: "swift-cloudevents"),
                 .product(name: "CloudEventsHTTP", package: "swift-cloudevents"),

@@ -1,6 +1,7 @@
 import BenchmarkSample
 import CloudEvents
 import CloudEventsAMQP
+import LoadServerSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -41,17 +42,6 @@ import Synchronization
 //          time per message), to tell the mapping's share of the Swift side's CPU per
 //          message from the transport's.
 
-func fail(_ message: String) -> Never {
-    emit("AMQPThroughput: \(message)\n", to: 2)
-    exit(1)
-}
-
-/// Writes `text` to standard output (or `descriptor`) at once, unbuffered.
-func emit(_ text: String, to descriptor: Int32 = 1) {
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-}
-
 func printWire() throws {
     let bytes = try AMQPMessageCodec.encode(try AMQPMessage(SampleEvent.event, mode: .binary))
     let digits = Array("0123456789abcdef".utf8)
@@ -62,13 +52,6 @@ func printWire() throws {
         hex.append(digits[Int(byte & 0x0f)])
     }
     emit("amqp\t\(String(decoding: hex, as: UTF8.self))\n")
-}
-
-/// This thread's CPU time (user + system) in seconds: steadier than the wall clock on a busy machine.
-func threadCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
 func measureCodec(_ count: Int) throws {

@@ -1,6 +1,7 @@
 import BenchmarkSample
 import CloudEvents
 import CloudEventsMQTT
+import LoadServerSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -36,17 +37,6 @@ import Synchronization
 //   prints `port N`, then one line: `bridge-load messages=N topics=K seconds=S
 //   events_per_s=X p50_ms=A p99_ms=B duplicates=D cpu_us_per_event=C rss_max_kib=M
 //   rss_median_kib=R`; exits 1 when not every event reached the sink within the timeout.
-
-func fail(_ message: String) -> Never {
-    emit("BridgeLoad: \(message)\n", to: 2)
-    exit(1)
-}
-
-/// Writes `text` to standard output (or `descriptor`) at once, unbuffered.
-func emit(_ text: String, to descriptor: Int32 = 1) {
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-}
 
 /// The whole of a small file (a /proc entry or the pid file), or nil when it cannot be read.
 func readSmallFile(_ path: String) -> String? {

@@ -1,6 +1,7 @@
 import BenchmarkSample
 import CloudEvents
 import CloudEventsMQTT
+import LoadServerSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -26,17 +27,6 @@ import Synchronization
 //          prints the PUBLISH parts of the sample event in binary mode, for the C side:
 //          `content-type\t<value>`, one `user-property\t<name>\t<value>` per User Property
 //          in order, then `payload\t<bytes>` (the JSON data, one line).
-
-func fail(_ message: String) -> Never {
-    emit("MQTTThroughput: \(message)\n", to: 2)
-    exit(1)
-}
-
-/// Writes `text` to standard output (or `descriptor`) at once, unbuffered.
-func emit(_ text: String, to descriptor: Int32 = 1) {
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-}
 
 func printWire() throws {
     let message = try SampleEvent.event.mqttMessage(topic: "wire", qos: .atLeastOnce, mode: .binary)

@@ -1,22 +1,12 @@
 import BenchmarkSample
 import CloudEvents
 import CloudEventsNATS
+import LoadServerSupport
 import NIOCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-func fail(_ message: String) -> Never {
-    emit("NATSThroughput: \(message)\n", to: 2)
-    exit(1)
-}
-
-/// Writes `text` to standard output (or `descriptor`) at once, unbuffered.
-func emit(_ text: String, to descriptor: Int32 = 1) {
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-}
 
 /// CLOCK_MONOTONIC in nanoseconds: the clock the C side reads, comparable between the
 /// publisher's and the subscriber's processes.
@@ -24,21 +14,6 @@ func monotonicNanoseconds() -> Int64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-}
-
-/// This process's CPU time (user + system, every thread) in microseconds.
-func processCPUMicroseconds() -> Int64 {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int64(usage.ru_utime.tv_usec)
-        + Int64(usage.ru_stime.tv_usec)
-}
-
-/// This thread's CPU time (user + system) in seconds, for `--codec`.
-func threadCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
 }
 
 /// Ends the process if the run has not finished within `seconds`, saying how far it got.

@@ -1,6 +1,7 @@
 import BenchmarkSample
 import CloudEvents
 import CloudEventsNATS
+import LoadServerSupport
 import Synchronization
 
 #if canImport(Glibc)

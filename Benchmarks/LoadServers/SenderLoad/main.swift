@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import BenchmarkSample
 import CloudEvents
 import CloudEventsHTTP
+import LoadServerSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -39,25 +40,6 @@ import Synchronization
 //   one process, an A/A test (a second bare client in the sender's place) came out at
 //   88-90 %, against ~100 % in separate processes. Also for a profile of one side
 //   (`perf record -g SenderLoad ...`).
-
-func fail(_ message: String) -> Never {
-    emit("SenderLoad: \(message)\n", to: 2)
-    exit(1)
-}
-
-/// Writes `text` to standard output (or `descriptor`) at once, unbuffered.
-func emit(_ text: String, to descriptor: Int32 = 1) {
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-}
-
-/// This process's CPU time (user + system, every thread) in microseconds.
-func processCPUMicroseconds() -> Int64 {
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int64(usage.ru_utime.tv_usec)
-        + Int64(usage.ru_stime.tv_usec)
-}
 
 /// The server's user + system CPU time in microseconds (fields 14 and 15 of
 /// /proc/<pid>/stat, counted after the command name, which may contain spaces).
